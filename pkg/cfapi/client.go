@@ -1,0 +1,272 @@
+// Package cfapi is moltctl's Cloudflare API client. It wraps
+// cloudflare-go's client (its base URL, auth and transport) and adds what
+// moltctl needs on top: requests for endpoints cloudflare-go lacks (Worker
+// multipart upload, Containers, bulk secrets), the v4 envelope decoded into
+// typed errors, retries that never repeat an unsafe write, and redacted traces.
+package cfapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	cloudflare "github.com/cloudflare/cloudflare-go/v4"
+	"github.com/cloudflare/cloudflare-go/v4/option"
+)
+
+// DefaultBaseURL is Cloudflare's API, used when CLOUDFLARE_API_BASE_URL is unset.
+const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL includes the /client/v4 prefix, as CLOUDFLARE_API_BASE_URL does for wrangler.
+	BaseURL   string
+	Token     string
+	AccountID string
+	// HTTPClient carries requests; nil means a client with sane timeouts.
+	HTTPClient *http.Client
+	// Trace, when set, receives one redacted line per request (--verbose).
+	Trace io.Writer
+	// Retry bounds retries of transient failures; zero value means DefaultRetry.
+	Retry RetryPolicy
+	// UserAgent identifies moltctl and its version.
+	UserAgent string
+}
+
+// Client talks to the Cloudflare API for one account.
+type Client struct {
+	sdk       *cloudflare.Client
+	baseURL   string
+	accountID string
+	retry     RetryPolicy
+	http      *http.Client
+	token     string
+}
+
+// New returns a Client. The token is attached only to requests for BaseURL.
+func New(o Options) *Client {
+	base := strings.TrimRight(o.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 5 * time.Minute}
+	}
+	if o.Trace != nil {
+		copied := *hc
+		copied.Transport = &traceTransport{next: transportOf(hc), w: o.Trace}
+		hc = &copied
+	}
+	retry := o.Retry
+	if retry.MaxAttempts == 0 {
+		retry = DefaultRetry
+	}
+	ua := o.UserAgent
+	if ua == "" {
+		ua = "moltctl"
+	}
+	sdk := cloudflare.NewClient(
+		option.WithBaseURL(base+"/"),
+		option.WithAPIToken(o.Token),
+		option.WithHTTPClient(hc),
+		option.WithMaxRetries(0), // retries are ours: see retry.go
+		option.WithHeader("User-Agent", ua),
+		// Never send credentials cloudflare-go picked up from the environment
+		// in addition to the token we were given.
+		option.WithHeaderDel("X-Auth-Key"),
+		option.WithHeaderDel("X-Auth-Email"),
+		option.WithHeaderDel("X-Auth-User-Service-Key"),
+	)
+	return &Client{sdk: sdk, baseURL: base, accountID: o.AccountID, retry: retry, http: hc, token: o.Token}
+}
+
+func transportOf(hc *http.Client) http.RoundTripper {
+	if hc.Transport != nil {
+		return hc.Transport
+	}
+	return http.DefaultTransport
+}
+
+// SDK exposes cloudflare-go's typed client for endpoints it models well.
+func (c *Client) SDK() *cloudflare.Client { return c.sdk }
+
+// BaseURL is the API base, without a trailing slash.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// AccountID is the account this client acts on ("" until resolved).
+func (c *Client) AccountID() string { return c.accountID }
+
+// SetAccountID sets the account after it has been resolved.
+func (c *Client) SetAccountID(id string) { c.accountID = id }
+
+// HasToken reports whether a token was configured.
+func (c *Client) HasToken() bool { return c.token != "" }
+
+// AccountPath returns "accounts/<id>/<rest>".
+func (c *Client) AccountPath(format string, args ...any) string {
+	return "accounts/" + c.accountID + "/" + strings.TrimLeft(fmt.Sprintf(format, args...), "/")
+}
+
+// Request describes one API call.
+type Request struct {
+	Method string
+	// Path is relative to the base URL, e.g. "accounts/abc/r2/buckets".
+	Path  string
+	Query url.Values
+	// JSON is marshalled as the body when set.
+	JSON any
+	// Body and ContentType send a raw body (multipart, merge-patch).
+	Body        []byte
+	ContentType string
+	Header      http.Header
+	// Idempotent marks a POST as safe to repeat. GET, HEAD, PUT and DELETE always are.
+	Idempotent bool
+}
+
+// Envelope is Cloudflare's v4 response wrapper.
+type Envelope struct {
+	Success    bool            `json:"success"`
+	Errors     []ErrorDetail   `json:"errors"`
+	Messages   json.RawMessage `json:"messages,omitempty"`
+	Result     json.RawMessage `json:"result"`
+	ResultInfo *ResultInfo     `json:"result_info,omitempty"`
+}
+
+// ResultInfo is the pagination block.
+type ResultInfo struct {
+	Page       int    `json:"page,omitempty"`
+	PerPage    int    `json:"per_page,omitempty"`
+	Count      int    `json:"count,omitempty"`
+	TotalCount int    `json:"total_count,omitempty"`
+	Cursor     string `json:"cursor,omitempty"`
+}
+
+// ErrorDetail is one entry of the envelope's errors.
+type ErrorDetail struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// Do sends req and decodes the envelope's result into out (which may be nil).
+func (c *Client) Do(ctx context.Context, req Request, out any) error {
+	env, err := c.DoEnvelope(ctx, req)
+	if err != nil {
+		return err
+	}
+	if out == nil || len(env.Result) == 0 || string(env.Result) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(env.Result, out); err != nil {
+		return fmt.Errorf("%s %s: unexpected result: %w", req.Method, redactPath(req.Path), err)
+	}
+	return nil
+}
+
+// DoEnvelope sends req, retrying what is safe to retry, and returns the whole envelope.
+func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error) {
+	var body []byte
+	contentType := req.ContentType
+	switch {
+	case req.JSON != nil:
+		b, err := json.Marshal(req.JSON)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: encode body: %w", req.Method, redactPath(req.Path), err)
+		}
+		body = b
+		if contentType == "" {
+			contentType = "application/json"
+		}
+	case req.Body != nil:
+		body = req.Body
+	}
+	return withRetry(ctx, c.retry, req, func() (*Envelope, error) {
+		return c.once(ctx, req, body, contentType)
+	})
+}
+
+func (c *Client) once(ctx context.Context, req Request, body []byte, contentType string) (*Envelope, error) {
+	var res *http.Response
+	opts := []option.RequestOption{option.WithResponseInto(&res)}
+	if body != nil {
+		opts = append(opts, option.WithRequestBody(contentType, body))
+	}
+	for k, vs := range req.Query {
+		for _, v := range vs {
+			opts = append(opts, option.WithQueryAdd(k, v))
+		}
+	}
+	for k, vs := range req.Header {
+		for _, v := range vs {
+			opts = append(opts, option.WithHeader(k, v))
+		}
+	}
+	err := c.sdk.Execute(ctx, req.Method, strings.TrimLeft(req.Path, "/"), nil, nil, opts...)
+	if res == nil {
+		if err == nil {
+			err = errors.New("no response")
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &TransportError{Method: req.Method, Path: redactPath(req.Path), Err: err}
+	}
+	defer res.Body.Close()
+	raw, readErr := io.ReadAll(res.Body)
+	if readErr != nil {
+		return nil, &TransportError{Method: req.Method, Path: redactPath(req.Path), Err: readErr}
+	}
+	return decodeEnvelope(req, res, raw)
+}
+
+func decodeEnvelope(req Request, res *http.Response, raw []byte) (*Envelope, error) {
+	var env Envelope
+	jsonErr := json.Unmarshal(raw, &env)
+	if res.StatusCode >= 300 || jsonErr != nil || !env.Success {
+		apiErr := &APIError{
+			Method:     req.Method,
+			Path:       redactPath(req.Path),
+			StatusCode: res.StatusCode,
+			Errors:     env.Errors,
+			RetryAfter: parseRetryAfter(res.Header.Get("Retry-After")),
+		}
+		if jsonErr != nil {
+			apiErr.Errors = nil
+			apiErr.Body = snippet(raw)
+		}
+		if res.StatusCode < 300 && jsonErr == nil && len(env.Errors) == 0 {
+			apiErr.Body = "success: false"
+		}
+		return &env, apiErr
+	}
+	return &env, nil
+}
+
+func snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "empty response"
+	}
+	if len(s) > 120 {
+		s = s[:120] + "…"
+	}
+	return "non-JSON response: " + strings.ReplaceAll(s, "\n", " ")
+}
+
+// redactPath keeps request paths in errors free of anything secret-looking:
+// paths never hold secret values, but query strings can.
+func redactPath(p string) string {
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+// NotFound reports whether err is a 404 from the API.
+func NotFound(err error) bool { return IsStatus(err, http.StatusNotFound) }

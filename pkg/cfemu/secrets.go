@@ -1,0 +1,3 @@
+package cfemu
+
+func (s *Server) registerSecrets() {}

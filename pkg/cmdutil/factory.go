@@ -1,0 +1,141 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/buildinfo"
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/prompt"
+	"github.com/moltctl/moltctl/pkg/wrangler"
+)
+
+// Output formats for --output.
+const (
+	OutputText = "text"
+	OutputJSON = "json"
+)
+
+// GlobalOptions are the flags every command shares.
+type GlobalOptions struct {
+	Account    string
+	ConfigPath string
+	Env        string
+	Output     string
+	Yes        bool
+	Verbose    bool
+}
+
+// JSON reports whether --output json was asked for.
+func (g *GlobalOptions) JSON() bool { return g.Output == OutputJSON }
+
+// Factory hands commands their dependencies. Tests build one with fakes.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	Global    *GlobalOptions
+	// Getenv reads the environment; tests substitute a map.
+	Getenv func(string) string
+	// WorkingDir is where the config search starts.
+	WorkingDir string
+	Now        func() time.Time
+	// HTTPClient is used for every outbound request.
+	HTTPClient *http.Client
+}
+
+// Prompter returns an interactive prompter on a terminal, else one that
+// fails naming the flag to pass instead.
+func (f *Factory) Prompter() prompt.Prompter {
+	if f.Global.Yes || !f.IOStreams.CanPrompt() {
+		return prompt.NoPrompt{}
+	}
+	return &prompt.Huh{In: f.IOStreams.In, Out: f.IOStreams.ErrOut}
+}
+
+// ConfigPath returns --config, or the wrangler.jsonc found walking up from the working directory.
+func (f *Factory) ConfigPath() (string, error) {
+	if f.Global.ConfigPath != "" {
+		p := f.Global.ConfigPath
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(f.WorkingDir, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			return "", &UsageError{Err: fmt.Errorf("config file %s: %w", f.Global.ConfigPath, err), Fix: "pass --config with the path to your project's wrangler.jsonc"}
+		}
+		return p, nil
+	}
+	p, err := wrangler.Find(f.WorkingDir)
+	if errors.Is(err, wrangler.ErrNotFound) {
+		return "", &UsageError{Err: fmt.Errorf("%w in %s or any parent directory", err, f.WorkingDir),
+			Fix: "run moltctl inside your moltworker checkout, or pass --config path/to/wrangler.jsonc"}
+	}
+	return p, err
+}
+
+// Config loads the project's wrangler configuration for --env.
+func (f *Factory) Config() (*wrangler.Config, error) {
+	p, err := f.ConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	return wrangler.Load(p, f.Global.Env)
+}
+
+// DeployConfig loads what a deploy uploads: the build output's config when present.
+func (f *Factory) DeployConfig() (*wrangler.Config, error) {
+	p, err := f.ConfigPath()
+	if err != nil {
+		return nil, err
+	}
+	return wrangler.LoadDeploy(p, f.Global.Env)
+}
+
+// AccountID is --account, else CLOUDFLARE_ACCOUNT_ID.
+func (f *Factory) AccountID() string {
+	if f.Global.Account != "" {
+		return f.Global.Account
+	}
+	return f.Getenv("CLOUDFLARE_ACCOUNT_ID")
+}
+
+// APIBaseURL is CLOUDFLARE_API_BASE_URL (as wrangler reads it), else Cloudflare's.
+func (f *Factory) APIBaseURL() string {
+	if v := f.Getenv("CLOUDFLARE_API_BASE_URL"); v != "" {
+		return v
+	}
+	if v := f.Getenv("CF_API_BASE_URL"); v != "" {
+		return v
+	}
+	return cfapi.DefaultBaseURL
+}
+
+// ErrNoToken explains how to provide an API token.
+var ErrNoToken = &HintError{
+	Err:  errors.New("no Cloudflare API token: CLOUDFLARE_API_TOKEN is not set"),
+	Fix:  "create a token at https://dash.cloudflare.com/profile/api-tokens (see docs/token-permissions.md) and export CLOUDFLARE_API_TOKEN",
+	Code: ExitUsage,
+}
+
+// Cloudflare returns an API client, or ErrNoToken.
+func (f *Factory) Cloudflare() (*cfapi.Client, error) {
+	token := f.Getenv("CLOUDFLARE_API_TOKEN")
+	if token == "" {
+		return nil, ErrNoToken
+	}
+	version, _, _ := buildinfo.Resolved()
+	opts := cfapi.Options{
+		BaseURL:    f.APIBaseURL(),
+		Token:      token,
+		AccountID:  f.AccountID(),
+		HTTPClient: f.HTTPClient,
+		UserAgent:  "moltctl/" + version,
+	}
+	if f.Global.Verbose {
+		opts.Trace = f.IOStreams.ErrOut
+	}
+	return cfapi.New(opts), nil
+}
