@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -117,7 +116,7 @@ func NewFactory(streams *iostreams.IOStreams, getenv func(string) string, wd str
 		Getenv:     getenv,
 		WorkingDir: wd,
 		Now:        time.Now,
-		HTTPClient: &http.Client{Timeout: 10 * time.Minute},
+		HTTPClient: cmdutil.NewHTTPClient(),
 	}
 }
 
