@@ -1,0 +1,36 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/moltctl/moltctl/pkg/cmd/root"
+	"github.com/moltctl/moltctl/pkg/iostreams"
+)
+
+// TestMain lets scripts run `moltctl` as a command served by this test
+// binary, so the scripts exercise the real Main with coverage.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"moltctl": func() {
+			os.Exit(root.Main(context.Background(), os.Args[1:], iostreams.System(os.Getenv), os.Getenv))
+		},
+	})
+}
+
+// TestScripts runs testdata/script/*.txtar: each is a small project and
+// the moltctl commands a user would type in it, with expected output.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			// Scripts never talk to Cloudflare unless they start an emulator.
+			env.Setenv("CLOUDFLARE_API_BASE_URL", "http://127.0.0.1:9/client/v4")
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+	})
+}
