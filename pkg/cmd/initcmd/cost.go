@@ -56,5 +56,5 @@ func sleepCost(value string) (usd float64, known bool, text string) {
 
 // sleepLabel is the form's label for a choice: value, cost, trade-off.
 func sleepLabel(c SleepChoice) string {
-	return fmt.Sprintf("%-5s  ~$%5.2f/month  %s", c.Value, MonthlyCost(c.AwakeHours), c.Why)
+	return fmt.Sprintf("%-5s  %-14s  %s", c.Value, fmt.Sprintf("~$%.2f/month", MonthlyCost(c.AwakeHours)), c.Why)
 }

@@ -150,8 +150,8 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 
 	cfgPath, err := f.ConfigPath()
 	if err != nil {
-		return cmdutil.WithHint(fmt.Errorf("find the moltworker project: %w", err),
-			"run moltctl init inside your moltworker checkout (git clone https://github.com/cloudflare/moltworker), or pass --config path/to/wrangler.jsonc")
+		return &cmdutil.HintError{Err: fmt.Errorf("find the moltworker project: %w", err), Code: cmdutil.ExitCodeOf(err),
+			Fix: "run moltctl init inside your moltworker checkout (git clone https://github.com/cloudflare/moltworker), or pass --config path/to/wrangler.jsonc"}
 	}
 	cfg, err := f.Config()
 	if err != nil {

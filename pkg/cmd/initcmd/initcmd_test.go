@@ -1,0 +1,276 @@
+package initcmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/iostreams"
+)
+
+const testWrangler = `{
+  // a moltworker checkout
+  "name": "moltbot-sandbox",
+  "main": "src/index.ts",
+  "compatibility_date": "2025-05-06",
+  "containers": [{ "class_name": "Sandbox", "image": "./Dockerfile", "instance_type": "standard-1", "max_instances": 1 }],
+  "durable_objects": { "bindings": [{ "class_name": "Sandbox", "name": "Sandbox" }] },
+  "migrations": [{ "new_sqlite_classes": ["Sandbox"], "tag": "v1" }],
+  "r2_buckets": [{ "binding": "MOLTBOT_BUCKET", "bucket_name": "moltbot-data" }],
+}
+`
+
+// project makes a moltworker checkout in a temporary directory.
+func project(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "wrangler.jsonc"), []byte(testWrangler), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func testFactory(dir string, env map[string]string, yes bool) (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
+	io, _, out, errOut := iostreams.Test()
+	return &cmdutil.Factory{
+		IOStreams:  io,
+		Global:     &cmdutil.GlobalOptions{Output: cmdutil.OutputText, Yes: yes},
+		Getenv:     func(k string) string { return env[k] },
+		WorkingDir: dir,
+		Now:        time.Now,
+		HTTPClient: cmdutil.NewHTTPClient(),
+	}, out, errOut
+}
+
+func runInit(t *testing.T, f *cmdutil.Factory, args ...string) error {
+	t.Helper()
+	cmd := newCmdInit(f, nil)
+	cmd.SetArgs(args)
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	return cmd.ExecuteContext(context.Background())
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestInitFlags(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		want     []string
+		notWant  []string
+		wantCode int
+	}{
+		{
+			name: "anthropic, telegram, r2, domain",
+			args: []string{"--provider", "anthropic", "--channels", "telegram", "--allow", "example.com", "--sleep-after", "10m"},
+			want: []string{"ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}", "TELEGRAM_BOT_TOKEN", "R2_ACCESS_KEY_ID", `- "example.com"`, `SANDBOX_SLEEP_AFTER: "10m"`, "r2: true", "MOLTBOT_GATEWAY_TOKEN", "CF_ACCESS_AUD"},
+			notWant: []string{"OPENAI_API_KEY", "DISCORD", "SLACK"},
+		},
+		{
+			name:    "openai, slack, no r2",
+			args:    []string{"--provider", "openai", "--channels", "slack", "--r2=false", "--allow", "me@example.com"},
+			want:    []string{"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "r2: false", `- "me@example.com"`, `SANDBOX_SLEEP_AFTER: "never"`},
+			notWant: []string{"ANTHROPIC_API_KEY", "R2_ACCESS_KEY_ID"},
+		},
+		{
+			name: "ai gateway",
+			args: []string{"--provider", "ai-gateway", "--ai-gateway-account-id", strings.Repeat("ab", 16), "--ai-gateway-id", "gw", "--allow", "me@example.com"},
+			want: []string{"CLOUDFLARE_AI_GATEWAY_API_KEY", `CF_AI_GATEWAY_ACCOUNT_ID: "` + strings.Repeat("ab", 16) + `"`, `CF_AI_GATEWAY_GATEWAY_ID: "gw"`},
+		},
+		{name: "ai gateway without its ids", args: []string{"--provider", "ai-gateway", "--allow", "me@example.com"}, wantCode: cmdutil.ExitUsage},
+		{name: "nobody allowed", args: []string{"--provider", "openai"}, wantCode: cmdutil.ExitUsage},
+		{name: "bad allow entry", args: []string{"--allow", "not an address!"}, wantCode: cmdutil.ExitUsage},
+		{name: "bad provider", args: []string{"--provider", "gpt", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
+		{name: "bad sleep", args: []string{"--sleep-after", "soon", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
+		{name: "bad channel", args: []string{"--channels", "irc", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
+		{name: "bad ci", args: []string{"--ci", "jenkins", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := project(t)
+			f, out, _ := testFactory(dir, nil, true)
+			err := runInit(t, f, tt.args...)
+			if got := cmdutil.ExitCodeOf(err); got != tt.wantCode {
+				t.Fatalf("exit code %d (%v), want %d", got, err, tt.wantCode)
+			}
+			path := filepath.Join(dir, ManifestName)
+			if tt.wantCode != 0 {
+				if _, err := os.Stat(path); err == nil {
+					t.Error("a failed init wrote the manifest")
+				}
+				return
+			}
+			got := readFile(t, path)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("manifest lacks %q:\n%s", w, got)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(got, w) {
+					t.Errorf("manifest has %q:\n%s", w, got)
+				}
+			}
+			if !strings.Contains(out.String(), "Created") {
+				t.Errorf("output: %s", out)
+			}
+			checkManifest(t, path)
+		})
+	}
+}
+
+func TestInitNoProject(t *testing.T) {
+	f, _, _ := testFactory(t.TempDir(), nil, true)
+	err := runInit(t, f, "--allow", "me@example.com")
+	if cmdutil.ExitCodeOf(err) != cmdutil.ExitUsage || !strings.Contains(cmdutil.HintOf(err), "moltworker") {
+		t.Fatalf("err = %v (hint %q)", err, cmdutil.HintOf(err))
+	}
+}
+
+// TestInitRerunEdits runs init twice: the second run changes what its flags
+// say and keeps the rest of the file, comments included.
+func TestInitRerunEdits(t *testing.T) {
+	dir := project(t)
+	f, _, _ := testFactory(dir, nil, true)
+	if err := runInit(t, f, "--channels", "telegram,discord", "--allow", "me@example.com", "--sleep-after", "10m"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ManifestName)
+	// The user edits the file: a comment, a secret of their own, a key init does not know.
+	s := readFile(t, path)
+	s = strings.Replace(s, "secrets:\n", "secrets:\n  # my own secret, keep it\n  MY_TOOL_KEY: {env: MY_TOOL_KEY}\n", 1)
+	s += "\n# notes: ask Sam before changing\nx-team: assistants\n"
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	f2, out, _ := testFactory(dir, nil, true)
+	if err := runInit(t, f2, "--provider", "openai", "--channels", "discord", "--r2=false"); err != nil {
+		t.Fatal(err)
+	}
+	got := readFile(t, path)
+	for _, w := range []string{"# my own secret, keep it", "MY_TOOL_KEY: {env: MY_TOOL_KEY}", "# notes: ask Sam before changing", "x-team: assistants",
+		"OPENAI_API_KEY", "DISCORD_BOT_TOKEN", `SANDBOX_SLEEP_AFTER: "10m"`, `- "me@example.com"`, "r2: false"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("after re-run, manifest lacks %q:\n%s", w, got)
+		}
+	}
+	for _, w := range []string{"ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN", "R2_ACCESS_KEY_ID"} {
+		if strings.Contains(got, w) {
+			t.Errorf("after re-run, manifest still has %q:\n%s", w, got)
+		}
+	}
+	if !strings.Contains(out.String(), "Updated") {
+		t.Errorf("output: %s", out)
+	}
+	checkManifest(t, path)
+
+	// A third run with the same answers changes nothing.
+	f3, out3, _ := testFactory(dir, nil, true)
+	f3.Global.Output = cmdutil.OutputJSON
+	if err := runInit(t, f3); err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	if err := json.Unmarshal(out3.Bytes(), &res); err != nil {
+		t.Fatalf("json: %v\n%s", err, out3)
+	}
+	if res.Action != "unchanged" || res.Provider != ProviderOpenAI || res.R2 || len(res.Channels) != 1 {
+		t.Errorf("third run: %+v", res)
+	}
+	if readFile(t, path) != got {
+		t.Error("third run changed the file")
+	}
+}
+
+func TestInitCI(t *testing.T) {
+	dir := project(t)
+	f, _, _ := testFactory(dir, nil, true)
+	if err := runInit(t, f, "--allow", "me@example.com", "--channels", "telegram", "--ci", "github,gitlab"); err != nil {
+		t.Fatal(err)
+	}
+	gh := readFile(t, filepath.Join(dir, ".github", "workflows", "moltctl-deploy.yml"))
+	for _, w := range []string{"${{ secrets.ANTHROPIC_API_KEY }}", "${{ secrets.TELEGRAM_BOT_TOKEN }}", "branches: [main]", "moltctl deploy --yes --skip-build"} {
+		if !strings.Contains(gh, w) {
+			t.Errorf("workflow lacks %q", w)
+		}
+	}
+	gl := readFile(t, filepath.Join(dir, ".gitlab-ci.yml"))
+	if !strings.Contains(gl, "moltctl deploy --yes --skip-build") {
+		t.Error("gitlab pipeline lacks the deploy")
+	}
+
+	// A pipeline the user changed is kept unless --force.
+	custom := "# mine\n"
+	if err := os.WriteFile(filepath.Join(dir, ".gitlab-ci.yml"), []byte(custom), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f2, out, _ := testFactory(dir, nil, true)
+	if err := runInit(t, f2, "--ci", "gitlab"); err != nil {
+		t.Fatal(err)
+	}
+	if readFile(t, filepath.Join(dir, ".gitlab-ci.yml")) != custom || !strings.Contains(out.String(), "--force") {
+		t.Errorf("kept file overwritten, or no hint: %s", out)
+	}
+	f3, _, _ := testFactory(dir, nil, true)
+	if err := runInit(t, f3, "--ci", "gitlab", "--force"); err != nil {
+		t.Fatal(err)
+	}
+	if readFile(t, filepath.Join(dir, ".gitlab-ci.yml")) == custom {
+		t.Error("--force did not overwrite")
+	}
+}
+
+func TestSleepCosts(t *testing.T) {
+	// moltworker's README: ~$34.50/month 24/7, ~$5–6/month at 4 h/day.
+	if got := MonthlyCost(24); got < 34.49 || got > 34.51 {
+		t.Errorf("24 h/day = %.2f", got)
+	}
+	if got := MonthlyCost(4); got < 5 || got > 6 {
+		t.Errorf("4 h/day = %.2f", got)
+	}
+	for _, c := range sleepChoices {
+		if !strings.Contains(sleepLabel(c), "/month") {
+			t.Errorf("label without cost: %q", sleepLabel(c))
+		}
+	}
+}
+
+func TestParseAllow(t *testing.T) {
+	tests := []struct {
+		in              string
+		emails, domains string
+		bad             bool
+	}{
+		{"me@example.com", "me@example.com", "", false},
+		{"example.com, @corp.example", "", "example.com,corp.example", false},
+		{"A@B.co me@x.org", "a@b.co,me@x.org", "", false},
+		{"not valid!", "", "", true},
+		{"localhost", "", "", true},
+	}
+	for _, tt := range tests {
+		e, d, err := parseAllow([]string{tt.in})
+		if (err != nil) != tt.bad {
+			t.Errorf("%q: err %v", tt.in, err)
+			continue
+		}
+		if strings.Join(e, ",") != tt.emails || strings.Join(d, ",") != tt.domains {
+			t.Errorf("%q: emails %v domains %v", tt.in, e, d)
+		}
+	}
+}
