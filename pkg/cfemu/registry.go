@@ -1,3 +1,119 @@
 package cfemu
 
-func (s *Server) registerRegistry() {}
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+)
+
+// registerRegistry serves an OCI registry (go-containerregistry's, in
+// memory) at /v2/ on the API listener. It accepts HTTP Basic auth with a
+// password issued by POST /accounts/{id}/containers/registries/{host}/credentials
+// that has not expired (any username: wrangler itself sends "v1"), and only
+// repositories under <account_id>/.
+func (s *Server) registerRegistry() {
+	s.rt.registry = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	s.api.Handle("/v2/", http.HandlerFunc(s.serveRegistry))
+	// The other non-API surfaces of the same listener: tail WebSockets and
+	// the deployed-Worker control endpoints.
+	s.registerTail()
+	s.registerRuntimeControl()
+}
+
+// registryError writes the distribution spec's error body.
+func registryError(w http.ResponseWriter, status int, code, msg string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="cfemu registry"`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, `{"errors":[{"code":"`+code+`","message":"`+msg+`"}]}`+"\n")
+}
+
+func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
+	_, password, hasAuth := r.BasicAuth()
+	if !hasAuth {
+		registryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		return
+	}
+	sum := sha256.Sum256([]byte(password))
+	s.mu.Lock()
+	cred := s.state.Containers.Credentials[hex.EncodeToString(sum[:])]
+	expired := cred != nil && !s.opts.Now().Before(cred.ExpiresAt)
+	acct := s.state.Account.ID
+	var perms []string
+	if cred != nil {
+		perms = cred.Permissions
+	}
+	s.mu.Unlock()
+	if cred == nil || expired {
+		registryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		return
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/v2/")
+	if path == "" || path == "_catalog" {
+		s.rt.registry.ServeHTTP(w, r)
+		return
+	}
+	if !strings.HasPrefix(path, acct+"/") {
+		registryError(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
+		return
+	}
+	need := "pull"
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		need = "push"
+	}
+	allowed := false
+	for _, p := range perms {
+		if p == need || (need == "push" && p == "library_push") {
+			allowed = true
+		}
+	}
+	if !allowed {
+		registryError(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
+		return
+	}
+	s.rt.registry.ServeHTTP(w, r)
+}
+
+// splitImageRef splits "host/account/name:tag" or "host/account/name@sha256:…"
+// into host, repository and reference (tag or digest; "latest" when absent).
+func splitImageRef(ref string) (host, repo, reference string) {
+	host, rest, _ := strings.Cut(ref, "/")
+	if name, digest, found := strings.Cut(rest, "@"); found {
+		return host, name, digest
+	}
+	slash := strings.LastIndex(rest, "/")
+	if colon := strings.LastIndex(rest, ":"); colon > slash {
+		return host, rest[:colon], rest[colon+1:]
+	}
+	return host, rest, "latest"
+}
+
+// imageExists reports whether the registry holds ref (a tag or a digest),
+// given as "<registry host>/<account>/<name>[:tag|@digest]".
+func (s *Server) imageExists(ref string) bool {
+	_, repo, reference := splitImageRef(ref)
+	if repo == "" || s.rt.registry == nil {
+		return false
+	}
+	req := httptest.NewRequest(http.MethodHead, "/v2/"+repo+"/manifests/"+reference, nil)
+	req.Header.Set("Accept", strings.Join([]string{
+		"application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json",
+		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json",
+	}, ", "))
+	rec := httptest.NewRecorder()
+	s.rt.registry.ServeHTTP(rec, req)
+	return rec.Code == http.StatusOK
+}
+
+// ImageExists reports whether the emulator's registry holds the image
+// reference (tag or digest), e.g. "127.0.0.1:PORT/<account>/app:tag".
+func (s *Server) ImageExists(ref string) bool { return s.imageExists(ref) }

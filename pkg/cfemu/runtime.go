@@ -1,8 +1,701 @@
 package cfemu
 
-import "net/http"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
 
-// serveWorker answers requests to a deployed Worker's workers.dev host.
+// rtState is the emulator's non-serialised runtime machinery.
+type rtState struct {
+	registry http.Handler
+	jwtKey   []byte
+	tailMu   sync.Mutex
+	tails    map[string]*tailSession // by tail id
+}
+
+// Gateway states, as moltworker's /api/status reports them.
+const (
+	gwNotRunning = "not_running"
+	gwStarting   = "starting"
+	gwRunning    = "running"
+)
+
+// moltbotPort is the gateway's port inside the container.
+const moltbotPort = 18789
+
+// gatewayStartTimeout is moltworker's STARTUP_TIMEOUT_MS.
+const gatewayStartTimeout = 180 * time.Second
+
+// WorkerRuntime is the deployed moltworker Worker: its one Sandbox
+// container, the OpenClaw gateway process inside it and the gateway's data.
+type WorkerRuntime struct {
+	// Status is not_running, starting or running.
+	Status    string     `json:"status"`
+	ProcessID string     `json:"process_id,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	ReadyAt   *time.Time `json:"ready_at,omitempty"`
+	// Restarts counts gateway processes killed by /api/admin/gateway/restart.
+	Restarts int `json:"restarts"`
+	// Env is the environment the running gateway was started with, as
+	// name → SHA-256 hex of the value (the values are not kept).
+	Env      map[string]string `json:"env,omitempty"`
+	Pending  []*PendingDevice  `json:"pending,omitempty"`
+	Paired   []*PairedDevice   `json:"paired,omitempty"`
+	LastSync *time.Time        `json:"last_sync,omitempty"`
+}
+
+// PendingDevice is a device pairing request (openclaw devices list --json).
+type PendingDevice struct {
+	RequestID   string `json:"requestId"`
+	DeviceID    string `json:"deviceId"`
+	DisplayName string `json:"displayName,omitempty"`
+	Platform    string `json:"platform,omitempty"`
+	ClientID    string `json:"clientId,omitempty"`
+	ClientMode  string `json:"clientMode,omitempty"`
+	Role        string `json:"role,omitempty"`
+	RemoteIP    string `json:"remoteIp,omitempty"`
+	TS          int64  `json:"ts"`
+}
+
+// PairedDevice is an approved device.
+type PairedDevice struct {
+	DeviceID     string `json:"deviceId"`
+	DisplayName  string `json:"displayName,omitempty"`
+	Platform     string `json:"platform,omitempty"`
+	ClientID     string `json:"clientId,omitempty"`
+	ClientMode   string `json:"clientMode,omitempty"`
+	Role         string `json:"role,omitempty"`
+	CreatedAtMs  int64  `json:"createdAtMs"`
+	ApprovedAtMs int64  `json:"approvedAtMs"`
+}
+
+// GatewayInfo is what GET /__emulator/workers/{script}/gateway returns.
+type GatewayInfo struct {
+	Status    string     `json:"status"`
+	ProcessID string     `json:"process_id,omitempty"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Restarts  int        `json:"restarts"`
+	// Env maps each variable the gateway started with to the first 12 hex
+	// digits of the SHA-256 of its value.
+	Env map[string]string `json:"env"`
+}
+
+func shortHash(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])[:12]
+}
+
+func fullHash(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// runtimeFor returns (creating) the runtime of script. The caller holds s.mu.
+func (s *Server) runtimeFor(script string) *WorkerRuntime {
+	if s.state.Runtimes == nil {
+		s.state.Runtimes = map[string]*Runtime{}
+	}
+	rt := s.state.Runtimes[script]
+	if rt == nil {
+		rt = &WorkerRuntime{Status: gwNotRunning}
+		s.state.Runtimes[script] = rt
+	}
+	return rt
+}
+
+// gatewayStatus advances a starting gateway to running once its cold start
+// has passed. The caller holds s.mu.
+func (s *Server) gatewayStatus(rt *WorkerRuntime) string {
+	if rt.Status == "" {
+		rt.Status = gwNotRunning
+	}
+	if rt.Status == gwStarting && rt.ReadyAt != nil && !s.opts.Now().Before(*rt.ReadyAt) {
+		rt.Status = gwRunning
+	}
+	return rt.Status
+}
+
+// gatewayEnv is moltworker's buildEnvVars: what the Worker passes to the
+// container process, keyed here by the Worker's own variable names.
+func gatewayEnv(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{
+		"CLOUDFLARE_AI_GATEWAY_API_KEY", "CF_AI_GATEWAY_ACCOUNT_ID", "CF_AI_GATEWAY_GATEWAY_ID",
+		"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "AI_GATEWAY_API_KEY", "AI_GATEWAY_BASE_URL", "ANTHROPIC_BASE_URL",
+		"MOLTBOT_GATEWAY_TOKEN", "DEV_MODE", "TELEGRAM_BOT_TOKEN", "TELEGRAM_DM_POLICY", "DISCORD_BOT_TOKEN",
+		"DISCORD_DM_POLICY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "CF_AI_GATEWAY_MODEL", "CF_ACCOUNT_ID",
+		"CDP_SECRET", "WORKER_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "R2_BUCKET_NAME",
+	} {
+		if v := env[k]; v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// errNoContainerApp is what the Sandbox Durable Object fails with when no
+// container application is bound to its namespace.
+var errNoContainerApp = errors.New("There is no container application assigned to this Durable Object namespace")
+
+// startGateway starts the gateway process if none is starting or running,
+// as ensureMoltbotGateway does. The caller holds s.mu.
+func (s *Server) startGateway(script string, sc *Script) error {
+	rt := s.runtimeFor(script)
+	if st := s.gatewayStatus(rt); st == gwStarting || st == gwRunning {
+		return nil
+	}
+	ns := scriptSandboxNamespace(sc)
+	var app *ContainerApp
+	for _, a := range s.state.Containers.Applications {
+		if ns != "" && a.DurableObjects != nil && a.DurableObjects.NamespaceID == ns {
+			app = a
+		}
+	}
+	if app == nil {
+		return errNoContainerApp
+	}
+	if !s.imageExists(app.Image()) {
+		return fmt.Errorf("the container failed to start: image %s was not found in the registry", app.Image())
+	}
+	now := s.opts.Now().UTC()
+	ready := now.Add(s.opts.ColdStart)
+	rt.Status, rt.StartedAt, rt.ReadyAt = gwStarting, &now, &ready
+	rt.ProcessID = "proc_" + newID()[:12]
+	rt.Env = map[string]string{}
+	for k, v := range gatewayEnv(scriptEnv(sc)) {
+		rt.Env[k] = fullHash(v)
+	}
+	return nil
+}
+
+// ensureGateway starts the gateway if needed and waits until it listens,
+// at most moltworker's 180 s.
+func (s *Server) ensureGateway(ctx context.Context, script string) error {
+	deadline := time.Now().Add(gatewayStartTimeout)
+	s.mu.Lock()
+	sc := s.state.Scripts[script]
+	if sc == nil {
+		s.mu.Unlock()
+		return errors.New("the Worker was deleted")
+	}
+	err := s.startGateway(script, sc)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for {
+		s.mu.Lock()
+		rt := s.runtimeFor(script)
+		st := s.gatewayStatus(rt)
+		var wait time.Duration
+		if rt.ReadyAt != nil {
+			wait = rt.ReadyAt.Sub(s.opts.Now())
+		}
+		s.mu.Unlock()
+		switch {
+		case st == gwRunning:
+			return nil
+		case st != gwStarting:
+			return errors.New("the gateway process exited")
+		case time.Now().After(deadline):
+			return errors.New("OpenClaw gateway failed to start. Stderr: (empty)")
+		}
+		wait = min(max(wait, time.Millisecond), 25*time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// workerTarget resolves a workers.dev host to a script that serves there.
+// The caller holds s.mu.
+func (s *Server) workerTarget(host string) (string, *Script) {
+	name, rest, _ := strings.Cut(host, ".")
+	sub, _, _ := strings.Cut(rest, ".")
+	if sub == "" || sub != s.state.Account.Subdomain {
+		return "", nil
+	}
+	sc := s.state.Scripts[name]
+	if sc == nil || !scriptWorkersDev(sc) {
+		return "", nil
+	}
+	return name, sc
+}
+
+// serveWorker answers requests to a deployed Worker's workers.dev host:
+// first the Access edge, then moltworker's routes.
 func (s *Server) serveWorker(w http.ResponseWriter, r *http.Request, host string) {
-	http.Error(w, "There is nothing here yet", http.StatusNotFound)
+	s.mu.Lock()
+	script, sc := s.workerTarget(host)
+	s.mu.Unlock()
+	if sc == nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte("There is nothing here yet\n"))
+		return
+	}
+	rec := &recorder{ResponseWriter: w, status: 200}
+	wr := &workerRequest{s: s, w: rec, r: r, host: host, script: script}
+	s.mu.Lock()
+	wr.env = scriptEnv(sc)
+	s.mu.Unlock()
+	start := s.opts.Now()
+	if s.accessEdge(rec, r, host) {
+		wr.serve()
+	}
+	s.emitTail(script, r, rec.status, wr.logs(), start)
+}
+
+// workerRequest is one request inside the emulated moltworker.
+type workerRequest struct {
+	s      *Server
+	w      http.ResponseWriter
+	r      *http.Request
+	host   string
+	script string
+	env    map[string]string
+}
+
+func (q *workerRequest) acceptsHTML() bool {
+	return strings.Contains(q.r.Header.Get("Accept"), "text/html")
+}
+
+func (q *workerRequest) json(status int, v any) { writeJSON(q.w, status, v) }
+
+func (q *workerRequest) html(status int, body string) {
+	q.w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+	q.w.WriteHeader(status)
+	_, _ = q.w.Write([]byte(body))
+}
+
+// logs are the console.log lines moltworker writes for every request.
+func (q *workerRequest) logs() []string {
+	return []string{
+		"[REQ] " + q.r.Method + " " + q.r.URL.Path,
+		fmt.Sprintf("[REQ] Has ANTHROPIC_API_KEY: %t", q.env["ANTHROPIC_API_KEY"] != ""),
+		"[REQ] DEV_MODE: " + undefinedIfEmpty(q.env["DEV_MODE"]),
+		"[REQ] DEBUG_ROUTES: " + undefinedIfEmpty(q.env["DEBUG_ROUTES"]),
+	}
+}
+
+func undefinedIfEmpty(v string) string {
+	if v == "" {
+		return "undefined"
+	}
+	return v
+}
+
+func (q *workerRequest) serve() {
+	p := q.r.URL.Path
+	switch {
+	case p == "/sandbox-health" && q.r.Method == http.MethodGet:
+		q.json(200, map[string]any{"status": "ok", "service": "moltbot-sandbox", "gateway_port": moltbotPort})
+		return
+	case p == "/api/status" && q.r.Method == http.MethodGet:
+		q.apiStatus()
+		return
+	case p == "/logo.png" || p == "/logo-small.png" || strings.HasPrefix(p, "/_admin/assets/"):
+		q.w.Header().Set("Content-Type", "application/octet-stream")
+		q.w.WriteHeader(200)
+		return
+	}
+	if !strings.HasPrefix(p, "/debug") && q.env["DEV_MODE"] != "true" {
+		if missing := missingEnv(q.env); len(missing) > 0 {
+			if q.acceptsHTML() {
+				q.html(503, configErrorPage(missing))
+				return
+			}
+			q.json(503, map[string]any{
+				"error": "Configuration error", "message": "Required environment variables are not configured",
+				"missing": missing, "hint": "Set these using: wrangler secret put <VARIABLE_NAME>",
+			})
+			return
+		}
+	}
+	if !q.workerAccess(q.acceptsHTML()) {
+		return
+	}
+	switch {
+	case strings.HasPrefix(p, "/api/admin/"):
+		if q.workerAccess(false) {
+			q.adminAPI(strings.TrimPrefix(p, "/api/admin"))
+		}
+	case p == "/_admin" || strings.HasPrefix(p, "/_admin/"):
+		q.html(200, "<!doctype html><html><head><title>Moltbot Admin</title></head><body><div id=\"root\"></div></body></html>\n")
+	case strings.HasPrefix(p, "/debug"):
+		if q.env["DEBUG_ROUTES"] != "true" {
+			q.json(404, map[string]any{"error": "Debug routes are disabled"})
+			return
+		}
+		q.json(404, map[string]any{"error": "Not found"})
+	default:
+		q.proxy()
+	}
+}
+
+// missingEnv is moltworker's validateRequiredEnv.
+func missingEnv(env map[string]string) []string {
+	var missing []string
+	testMode := env["DEV_MODE"] == "true" || env["E2E_TEST_MODE"] == "true"
+	if env["MOLTBOT_GATEWAY_TOKEN"] == "" {
+		missing = append(missing, "MOLTBOT_GATEWAY_TOKEN")
+	}
+	if !testMode {
+		if env["CF_ACCESS_TEAM_DOMAIN"] == "" {
+			missing = append(missing, "CF_ACCESS_TEAM_DOMAIN")
+		}
+		if env["CF_ACCESS_AUD"] == "" {
+			missing = append(missing, "CF_ACCESS_AUD")
+		}
+	}
+	cfGateway := env["CLOUDFLARE_AI_GATEWAY_API_KEY"] != "" && env["CF_AI_GATEWAY_ACCOUNT_ID"] != "" && env["CF_AI_GATEWAY_GATEWAY_ID"] != ""
+	legacy := env["AI_GATEWAY_API_KEY"] != "" && env["AI_GATEWAY_BASE_URL"] != ""
+	if !cfGateway && !legacy && env["ANTHROPIC_API_KEY"] == "" && env["OPENAI_API_KEY"] == "" {
+		missing = append(missing, "ANTHROPIC_API_KEY, OPENAI_API_KEY, or CLOUDFLARE_AI_GATEWAY_API_KEY + CF_AI_GATEWAY_ACCOUNT_ID + CF_AI_GATEWAY_GATEWAY_ID")
+	}
+	return missing
+}
+
+func configErrorPage(missing []string) string {
+	return "<!DOCTYPE html>\n<html><head><title>Configuration Error - Moltworker</title></head><body>\n" +
+		"<h1>Configuration Required</h1>\n<h2>Missing Variables</h2>\n<div class=\"missing-vars\">" +
+		html.EscapeString(strings.Join(missing, ", ")) + "</div>\n" +
+		"<p>Set the missing secrets using the Wrangler CLI:</p>\n<pre>wrangler secret put &lt;VARIABLE_NAME&gt;</pre>\n</body></html>\n"
+}
+
+const loadingPage = "<!DOCTYPE html>\n<html><head><title>Loading - Moltworker</title></head><body>\n" +
+	"<h1 id=\"title\">Waiting for Moltworker to load</h1>\n<p class=\"status\" id=\"status\">Starting container...</p>\n" +
+	"<p class=\"info\">This usually takes 1-2 minutes on cold start</p>\n</body></html>\n"
+
+func (q *workerRequest) apiStatus() {
+	s := q.s
+	s.mu.Lock()
+	rt := s.runtimeFor(q.script)
+	st := s.gatewayStatus(rt)
+	pid := rt.ProcessID
+	s.mu.Unlock()
+	switch st {
+	case gwRunning:
+		q.json(200, map[string]any{"ok": true, "status": "running", "processId": pid})
+	case gwStarting:
+		// The process exists but its port does not answer within the 5 s probe.
+		q.json(200, map[string]any{"ok": false, "status": "not_responding", "processId": pid})
+	default:
+		q.json(200, map[string]any{"ok": false, "status": "not_running"})
+	}
+}
+
+// proxy is moltworker's catch-all: the loading page for browsers while the
+// gateway starts, otherwise wait for it and pass the request to it.
+func (q *workerRequest) proxy() {
+	s := q.s
+	ws := strings.EqualFold(q.r.Header.Get("Upgrade"), "websocket")
+	s.mu.Lock()
+	ready := s.gatewayStatus(s.runtimeFor(q.script)) == gwRunning
+	if !ready && !ws && q.acceptsHTML() {
+		if sc := s.state.Scripts[q.script]; sc != nil {
+			_ = s.startGateway(q.script, sc) // in the background; a failure leaves it not running
+		}
+		s.mu.Unlock()
+		q.html(200, loadingPage)
+		return
+	}
+	s.mu.Unlock()
+	if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+		hint := "Check worker logs with: wrangler tail"
+		if q.env["ANTHROPIC_API_KEY"] == "" {
+			hint = "ANTHROPIC_API_KEY is not set. Run: wrangler secret put ANTHROPIC_API_KEY"
+		}
+		q.json(503, map[string]any{"error": "Moltbot gateway failed to start", "details": err.Error(), "hint": hint})
+		return
+	}
+	q.gateway()
+}
+
+// gateway is the OpenClaw gateway's own answer: the Control UI, which needs
+// the gateway token it was started with, and pairs the browser as a device.
+func (q *workerRequest) gateway() {
+	s := q.s
+	q.w.Header().Set("X-Worker-Debug", "proxy-to-moltbot")
+	q.w.Header().Set("X-Debug-Path", q.r.URL.Path)
+	token := q.r.URL.Query().Get("token")
+	s.mu.Lock()
+	rt := s.runtimeFor(q.script)
+	want := rt.Env["MOLTBOT_GATEWAY_TOKEN"]
+	if want != "" && (token == "" || fullHash(token) != want) {
+		s.mu.Unlock()
+		q.json(401, map[string]any{"error": map[string]any{
+			"message": "Invalid or missing token. Visit https://" + q.host + "?token={REPLACE_WITH_YOUR_TOKEN}"}})
+		return
+	}
+	pairing := ""
+	if len(rt.Paired) == 0 && q.acceptsHTML() {
+		if len(rt.Pending) == 0 {
+			s.addPendingLocked(rt, "Control UI", "web", q.r.RemoteAddr)
+		}
+		pairing = "<p class=\"error\">Pairing required. Visit https://" + html.EscapeString(q.host) + "/_admin/</p>\n"
+	}
+	s.mu.Unlock()
+	q.html(200, "<!doctype html><html><head><title>OpenClaw Control</title></head><body>\n<h1>OpenClaw Control</h1>\n"+pairing+"</body></html>\n")
+}
+
+func (s *Server) addPendingLocked(rt *WorkerRuntime, name, platform, remote string) *PendingDevice {
+	host, _, _ := strings.Cut(remote, ":")
+	d := &PendingDevice{
+		RequestID: newID()[:8] + "-" + newID()[:4], DeviceID: newID(), DisplayName: name, Platform: platform,
+		ClientID: "openclaw-control-ui", ClientMode: "webchat", Role: "operator", RemoteIP: host,
+		TS: s.opts.Now().UnixMilli(),
+	}
+	rt.Pending = append(rt.Pending, d)
+	return d
+}
+
+// AddPendingDevice creates a pending device pairing request on script's
+// gateway, as opening the Control UI in a new browser does, and returns its
+// request id.
+func (s *Server) AddPendingDevice(script string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Scripts[script] == nil {
+		return "", fmt.Errorf("no Worker named %q", script)
+	}
+	return s.addPendingLocked(s.runtimeFor(script), "Emulated browser", "web", "127.0.0.1").RequestID, nil
+}
+
+// Gateway reports script's gateway process.
+func (s *Server) Gateway(script string) GatewayInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.runtimeFor(script)
+	info := GatewayInfo{Status: s.gatewayStatus(rt), Restarts: rt.Restarts, Env: map[string]string{}}
+	if info.Status != gwNotRunning {
+		info.ProcessID, info.StartedAt = rt.ProcessID, rt.StartedAt
+		for k, h := range rt.Env {
+			info.Env[k] = h[:12]
+		}
+	}
+	return info
+}
+
+// ShortHash is how GatewayInfo.Env spells a value: the first 12 hex digits
+// of its SHA-256.
+func ShortHash(value string) string { return shortHash(value) }
+
+func (q *workerRequest) adminAPI(p string) {
+	s := q.s
+	m := q.r.Method
+	switch {
+	case m == http.MethodGet && p == "/devices":
+		if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+			q.json(500, map[string]any{"error": err.Error()})
+			return
+		}
+		s.mu.Lock()
+		rt := s.runtimeFor(q.script)
+		out := map[string]any{"pending": append([]*PendingDevice{}, rt.Pending...), "paired": append([]*PairedDevice{}, rt.Paired...)}
+		b, _ := json.Marshal(out)
+		s.mu.Unlock()
+		q.w.Header().Set("Content-Type", "application/json")
+		_, _ = q.w.Write(b)
+	case m == http.MethodPost && p == "/devices/approve-all":
+		if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+			q.json(500, map[string]any{"error": err.Error()})
+			return
+		}
+		s.mu.Lock()
+		rt := s.runtimeFor(q.script)
+		if len(rt.Pending) == 0 {
+			s.mu.Unlock()
+			q.json(200, map[string]any{"approved": []string{}, "message": "No pending devices to approve"})
+			return
+		}
+		approved := []string{}
+		n := len(rt.Pending)
+		for len(rt.Pending) > 0 {
+			approved = append(approved, s.approveLocked(rt, rt.Pending[0].RequestID))
+		}
+		s.mu.Unlock()
+		q.json(200, map[string]any{"approved": approved, "failed": []any{}, "message": fmt.Sprintf("Approved %d of %d device(s)", len(approved), n)})
+	case m == http.MethodPost && strings.HasPrefix(p, "/devices/") && strings.HasSuffix(p, "/approve"):
+		id := strings.TrimSuffix(strings.TrimPrefix(p, "/devices/"), "/approve")
+		if id == "" || strings.Contains(id, "/") {
+			q.json(404, map[string]any{"error": "Not found"})
+			return
+		}
+		if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+			q.json(500, map[string]any{"error": err.Error()})
+			return
+		}
+		s.mu.Lock()
+		got := s.approveLocked(s.runtimeFor(q.script), id)
+		s.mu.Unlock()
+		if got == "" {
+			q.json(200, map[string]any{"success": false, "requestId": id, "message": "Approval may have failed",
+				"stdout": "", "stderr": "Error: unknown requestId " + id + "\n"})
+			return
+		}
+		q.json(200, map[string]any{"success": true, "requestId": id, "message": "Device approved",
+			"stdout": "Approved " + id + "\n", "stderr": ""})
+	case m == http.MethodGet && p == "/storage":
+		q.storage()
+	case m == http.MethodPost && p == "/storage/sync":
+		q.storageSync()
+	case m == http.MethodPost && p == "/gateway/restart":
+		s.mu.Lock()
+		rt := s.runtimeFor(q.script)
+		prev := ""
+		if st := s.gatewayStatus(rt); st == gwStarting || st == gwRunning {
+			prev = rt.ProcessID
+			rt.Status, rt.Restarts = gwNotRunning, rt.Restarts+1
+		}
+		if sc := s.state.Scripts[q.script]; sc != nil {
+			_ = s.startGateway(q.script, sc) // in the background, as waitUntil
+		}
+		s.mu.Unlock()
+		msg := "No existing process found, starting new instance..."
+		out := map[string]any{"success": true, "message": msg}
+		if prev != "" {
+			out["message"] = "Gateway process killed, new instance starting..."
+			out["previousProcessId"] = prev
+		}
+		q.json(200, out)
+	default:
+		// Unmatched /api routes fall through to the gateway proxy.
+		q.proxy()
+	}
+}
+
+// approveLocked pairs the pending request id and returns it, or "".
+func (s *Server) approveLocked(rt *WorkerRuntime, id string) string {
+	for i, d := range rt.Pending {
+		if d.RequestID != id {
+			continue
+		}
+		rt.Pending = append(rt.Pending[:i:i], rt.Pending[i+1:]...)
+		rt.Paired = append(rt.Paired, &PairedDevice{
+			DeviceID: d.DeviceID, DisplayName: d.DisplayName, Platform: d.Platform, ClientID: d.ClientID,
+			ClientMode: d.ClientMode, Role: d.Role, CreatedAtMs: d.TS, ApprovedAtMs: s.opts.Now().UnixMilli(),
+		})
+		return id
+	}
+	return ""
+}
+
+func r2Missing(env map[string]string) []string {
+	var missing []string
+	for _, k := range []string{"R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "CF_ACCOUNT_ID"} {
+		if env[k] == "" {
+			missing = append(missing, k)
+		}
+	}
+	return missing
+}
+
+// lastSyncLocked is the time of the gateway's last sync to R2: the manual
+// one, or the background loop's (every 30 s while a gateway started with R2
+// credentials runs and its bucket exists).
+func (s *Server) lastSyncLocked(rt *WorkerRuntime, env map[string]string) *time.Time {
+	last := rt.LastSync
+	if s.gatewayStatus(rt) == gwRunning && rt.ReadyAt != nil && rt.Env["R2_ACCESS_KEY_ID"] != "" &&
+		rt.Env["R2_SECRET_ACCESS_KEY"] != "" && rt.Env["CF_ACCOUNT_ID"] != "" && s.bucketExistsLocked(bucketName(env)) {
+		if n := s.opts.Now().Sub(*rt.ReadyAt) / (30 * time.Second); n >= 1 {
+			t := rt.ReadyAt.Add(n * 30 * time.Second)
+			if last == nil || t.After(*last) {
+				last = &t
+			}
+		}
+	}
+	return last
+}
+
+func bucketName(env map[string]string) string {
+	if b := env["R2_BUCKET_NAME"]; b != "" {
+		return b
+	}
+	return "moltbot-data"
+}
+
+func (s *Server) bucketExistsLocked(name string) bool {
+	_, found := s.state.Buckets[name]
+	return found
+}
+
+// syncTime formats like `date -Iseconds`.
+func syncTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05-07:00")
+}
+
+func (q *workerRequest) storage() {
+	missing := r2Missing(q.env)
+	out := map[string]any{"configured": len(missing) == 0, "lastSync": nil}
+	if len(missing) > 0 {
+		out["missing"] = missing
+		out["message"] = "R2 storage is not configured. Paired devices and conversations will be lost when the container restarts."
+	} else {
+		q.s.mu.Lock()
+		out["lastSync"] = syncTime(q.s.lastSyncLocked(q.s.runtimeFor(q.script), q.env))
+		q.s.mu.Unlock()
+		out["message"] = "R2 storage is configured. Your data will persist across container restarts."
+	}
+	q.json(200, out)
+}
+
+func (q *workerRequest) storageSync() {
+	if len(r2Missing(q.env)) > 0 {
+		q.json(400, map[string]any{"success": false, "error": "R2 storage is not configured"})
+		return
+	}
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.runtimeFor(q.script)
+	if rt.StartedAt == nil || s.gatewayStatus(rt) != gwRunning {
+		q.json(500, map[string]any{"success": false, "error": "Sync aborted: no config file found",
+			"details": "Neither openclaw.json nor clawdbot.json found in config directory."})
+		return
+	}
+	if !s.bucketExistsLocked(bucketName(q.env)) {
+		q.json(500, map[string]any{"success": false, "error": "Config sync failed",
+			"details": "ERROR : S3 bucket " + bucketName(q.env) + ": error reading source root directory: NoSuchBucket: The specified bucket does not exist."})
+		return
+	}
+	now := s.opts.Now().UTC()
+	rt.LastSync = &now
+	q.json(200, map[string]any{"success": true, "message": "Sync completed successfully", "lastSync": syncTime(&now)})
+}
+
+// registerRuntimeControl adds the deployed-Worker control endpoints.
+func (s *Server) registerRuntimeControl() {
+	s.api.HandleFunc("POST /__emulator/workers/{script}/devices", func(w http.ResponseWriter, r *http.Request) {
+		id, err := s.AddPendingDevice(r.PathValue("script"))
+		if err != nil {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"requestId": id})
+	})
+	s.api.HandleFunc("GET /__emulator/workers/{script}/gateway", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		exists := s.state.Scripts[r.PathValue("script")] != nil
+		s.mu.Unlock()
+		if !exists {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": "no Worker named " + r.PathValue("script")})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Gateway(r.PathValue("script")))
+	})
 }

@@ -64,6 +64,8 @@ type Server struct {
 	reqSeq  int64
 	httpSrv *httptest.Server
 	baseURL string // http://127.0.0.1:PORT
+
+	rt rtState // registry, tail sessions, gateway waiters (runtime.go)
 }
 
 // New returns an emulator with the scenario's initial state. It does not

@@ -20,6 +20,9 @@ type State struct {
 	Scripts  map[string]*Script `json:"scripts"`
 	Buckets  map[string]*Bucket `json:"buckets"`
 	AssetSet map[string]bool    `json:"assets"` // content hashes already uploaded
+	// DONamespaces are the account's Durable Object namespaces by id; one per
+	// (script, class), created by a migration and kept across uploads.
+	DONamespaces map[string]*DONamespace `json:"durable_object_namespaces"`
 
 	Containers ContainersState `json:"containers"`
 	Access     AccessState     `json:"access"`
@@ -58,7 +61,112 @@ type Token struct {
 type Script struct {
 	Name string `json:"name"`
 	// ID is the script tag.
-	ID string `json:"id"`
+	ID         string    `json:"id"`
+	Etag       string    `json:"etag"`
+	CreatedOn  time.Time `json:"created_on"`
+	ModifiedOn time.Time `json:"modified_on"`
+
+	MainModule         string   `json:"main_module"`
+	Modules            []Module `json:"modules,omitempty"`
+	CompatibilityDate  string   `json:"compatibility_date,omitempty"`
+	CompatibilityFlags []string `json:"compatibility_flags,omitempty"`
+	// Bindings are the script's bindings except secrets, in upload order.
+	// A durable_object_namespace binding carries its NamespaceID.
+	Bindings []Binding `json:"bindings"`
+	// Secrets are secret_text values by name. The emulator's state is test
+	// data; the request log never holds them.
+	Secrets map[string]string `json:"secrets,omitempty"`
+	// MigrationTag is the tag of the last applied Durable Object migration.
+	MigrationTag string `json:"migration_tag,omitempty"`
+	// Assets is the static assets manifest (path → hash) and its config.
+	Assets *ScriptAssets `json:"assets,omitempty"`
+	// Containers and Observability are as sent in the upload metadata.
+	Containers    json.RawMessage `json:"containers,omitempty"`
+	Observability json.RawMessage `json:"observability,omitempty"`
+	Logpush       bool            `json:"logpush"`
+	Tags          []string        `json:"tags,omitempty"`
+	// WorkersDevEnabled is true when the script is served on workers.dev.
+	WorkersDevEnabled bool `json:"workers_dev_enabled"`
+	PreviewsEnabled   bool `json:"previews_enabled"`
+
+	Versions    []*ScriptVersion    `json:"versions,omitempty"`
+	Deployments []*ScriptDeployment `json:"deployments,omitempty"`
+}
+
+// Module is one uploaded module part (its content is not kept).
+type Module struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int    `json:"size"`
+	SHA256      string `json:"sha256"`
+}
+
+// Binding is one Worker binding as the API spells it. Secret values never
+// appear here (see Script.Secrets).
+type Binding struct {
+	Type string `json:"type"`
+	Name string `json:"name"`
+	// Text is a plain_text var's value.
+	Text string `json:"text,omitempty"`
+	// Durable Object namespace.
+	ClassName   string `json:"class_name,omitempty"`
+	ScriptName  string `json:"script_name,omitempty"`
+	Environment string `json:"environment,omitempty"`
+	NamespaceID string `json:"namespace_id,omitempty"`
+	// R2 bucket.
+	BucketName   string `json:"bucket_name,omitempty"`
+	Jurisdiction string `json:"jurisdiction,omitempty"`
+	// JSON for json bindings; ID for kv/d1 and others.
+	JSON json.RawMessage `json:"json,omitempty"`
+	ID   string          `json:"id,omitempty"`
+}
+
+// ScriptAssets is what a script serves as static assets.
+type ScriptAssets struct {
+	// Manifest maps "/path" to its content hash.
+	Manifest map[string]string `json:"manifest"`
+	Config   json.RawMessage   `json:"config,omitempty"`
+}
+
+// ScriptVersion is one uploaded version of a script.
+type ScriptVersion struct {
+	ID                 string            `json:"id"`
+	Number             int               `json:"number"`
+	CreatedOn          time.Time         `json:"created_on"`
+	Source             string            `json:"source"`
+	Annotations        map[string]string `json:"annotations,omitempty"`
+	MainModule         string            `json:"main_module"`
+	CompatibilityDate  string            `json:"compatibility_date,omitempty"`
+	CompatibilityFlags []string          `json:"compatibility_flags,omitempty"`
+	// Bindings as they were in this version, secrets as names only.
+	Bindings    []Binding `json:"bindings"`
+	SecretNames []string  `json:"secret_names,omitempty"`
+}
+
+// ScriptDeployment routes traffic to versions.
+type ScriptDeployment struct {
+	ID          string              `json:"id"`
+	Source      string              `json:"source"`
+	Strategy    string              `json:"strategy"`
+	AuthorEmail string              `json:"author_email"`
+	CreatedOn   time.Time           `json:"created_on"`
+	Annotations map[string]string   `json:"annotations,omitempty"`
+	Versions    []DeploymentVersion `json:"versions"`
+}
+
+// DeploymentVersion is a version's share of a deployment.
+type DeploymentVersion struct {
+	VersionID  string `json:"version_id"`
+	Percentage int    `json:"percentage"`
+}
+
+// DONamespace is a Durable Object namespace.
+type DONamespace struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Script    string `json:"script"`
+	Class     string `json:"class"`
+	UseSQLite bool   `json:"use_sqlite"`
 }
 
 // Bucket is an R2 bucket.
@@ -69,14 +177,25 @@ type Bucket struct {
 	StorageClass string    `json:"storage_class,omitempty"`
 }
 
-// ContainersState holds container applications and pushed images.
-type ContainersState struct{}
+// ContainersState holds container applications and registry credentials
+// (pushed images live in the registry; see registry.go).
+type ContainersState struct {
+	Applications map[string]*ContainerApp `json:"applications,omitempty"`
+	// Credentials issued for the registry, by username.
+	Credentials map[string]*RegistryCredential `json:"credentials,omitempty"`
+}
 
 // AccessState holds the Zero Trust organization, applications, policies and service tokens.
-type AccessState struct{}
+type AccessState struct {
+	// Organization is nil until one is created (a new account has none).
+	Organization  *AccessOrganization      `json:"organization,omitempty"`
+	Apps          map[string]*AccessApp    `json:"apps,omitempty"`
+	Policies      map[string]*AccessPolicy `json:"policies,omitempty"`
+	ServiceTokens map[string]*ServiceToken `json:"service_tokens,omitempty"`
+}
 
-// Runtime is the state of a deployed moltworker Worker.
-type Runtime struct{}
+// Runtime is the state of a deployed moltworker Worker; see runtime.go.
+type Runtime = WorkerRuntime
 
 func newID() string {
 	b := make([]byte, 16)
@@ -84,14 +203,37 @@ func newID() string {
 	return hex.EncodeToString(b)
 }
 
+// Scenario tokens: besides Options.Token (every permission), each emulator
+// accepts these, derived from it so a saved state keeps them.
+const (
+	// expiredSuffix marks a token that expired yesterday.
+	expiredSuffix = "_expired"
+	// scopedSuffix marks a token that can only read Workers scripts and
+	// account settings (no Workers Scripts Write, R2, Containers, Access).
+	scopedSuffix = "_readonly"
+	// accountSuffix marks an account-owned token with every permission.
+	accountSuffix = "_account"
+)
+
+// ScopedPermissions are the permissions of Server.ScopedToken.
+var ScopedPermissions = []string{"Workers Scripts Read", "Account Settings Read"}
+
 func newState(o Options) *State {
+	now := o.Now()
+	yesterday := now.Add(-24 * time.Hour)
 	st := &State{
-		Account:  Account{ID: o.AccountID, Name: "Emulated Account", Email: "user@example.com"},
-		Tokens:   map[string]*Token{o.Token: {ID: newID(), Name: "emulator token", Status: "active", Owner: "user"}},
-		Scripts:  map[string]*Script{},
-		Buckets:  map[string]*Bucket{},
-		AssetSet: map[string]bool{},
-		Runtimes: map[string]*Runtime{},
+		Account: Account{ID: o.AccountID, Name: "Emulated Account", Email: "user@example.com"},
+		Tokens: map[string]*Token{
+			o.Token:                 {ID: newID(), Name: "emulator token", Status: "active", Owner: "user"},
+			o.Token + expiredSuffix: {ID: newID(), Name: "expired token", Status: "expired", Owner: "user", ExpiresOn: &yesterday},
+			o.Token + scopedSuffix:  {ID: newID(), Name: "read-only token", Status: "active", Owner: "user", Permissions: ScopedPermissions},
+			o.Token + accountSuffix: {ID: newID(), Name: "account token", Status: "active", Owner: "account"},
+		},
+		Scripts:      map[string]*Script{},
+		Buckets:      map[string]*Bucket{},
+		AssetSet:     map[string]bool{},
+		DONamespaces: map[string]*DONamespace{},
+		Runtimes:     map[string]*Runtime{},
 	}
 	if o.Scenario == ScenarioReady {
 		st.Account.Subdomain = "emulated"
@@ -101,6 +243,43 @@ func newState(o Options) *State {
 	}
 	return st
 }
+
+// fill makes every map of a loaded state non-nil.
+func (st *State) fill() {
+	if st.Tokens == nil {
+		st.Tokens = map[string]*Token{}
+	}
+	if st.Scripts == nil {
+		st.Scripts = map[string]*Script{}
+	}
+	if st.Buckets == nil {
+		st.Buckets = map[string]*Bucket{}
+	}
+	if st.AssetSet == nil {
+		st.AssetSet = map[string]bool{}
+	}
+	if st.DONamespaces == nil {
+		st.DONamespaces = map[string]*DONamespace{}
+	}
+	if st.Runtimes == nil {
+		st.Runtimes = map[string]*Runtime{}
+	}
+	for _, sc := range st.Scripts {
+		if sc.Secrets == nil {
+			sc.Secrets = map[string]string{}
+		}
+	}
+}
+
+// ExpiredToken is an API token that expired a day before the emulator started.
+func (s *Server) ExpiredToken() string { return s.opts.Token + expiredSuffix }
+
+// ScopedToken is an active API token holding only ScopedPermissions.
+func (s *Server) ScopedToken() string { return s.opts.Token + scopedSuffix }
+
+// AccountToken is an active account-owned API token with every permission
+// (it fails /user/tokens/verify with 1000, as account tokens do).
+func (s *Server) AccountToken() string { return s.opts.Token + accountSuffix }
 
 // Save writes the state as JSON to path.
 func (s *Server) Save(path string) error {
@@ -123,6 +302,7 @@ func (s *Server) Load(path string) error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("state %s: %w", path, err)
 	}
+	st.fill()
 	s.mu.Lock()
 	s.state = &st
 	s.mu.Unlock()
