@@ -512,7 +512,9 @@ func (s *Server) listReusablePolicies(w http.ResponseWriter, r *http.Request) {
 			ps = append(ps, p)
 		}
 	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].CreatedAt.Before(ps[j].CreatedAt) || ps[i].CreatedAt.Equal(ps[j].CreatedAt) && ps[i].ID < ps[j].ID })
+	sort.Slice(ps, func(i, j int) bool {
+		return ps[i].CreatedAt.Before(ps[j].CreatedAt) || ps[i].CreatedAt.Equal(ps[j].CreatedAt) && ps[i].ID < ps[j].ID
+	})
 	out := []any{}
 	for _, p := range ps {
 		out = append(out, s.policyView(p, 0))
@@ -714,7 +716,9 @@ func (s *Server) listAccessApps(w http.ResponseWriter, r *http.Request) {
 	for _, a := range s.state.Access.Apps {
 		apps = append(apps, a)
 	}
-	sort.Slice(apps, func(i, j int) bool { return apps[i].CreatedAt.Before(apps[j].CreatedAt) || apps[i].CreatedAt.Equal(apps[j].CreatedAt) && apps[i].ID < apps[j].ID })
+	sort.Slice(apps, func(i, j int) bool {
+		return apps[i].CreatedAt.Before(apps[j].CreatedAt) || apps[i].CreatedAt.Equal(apps[j].CreatedAt) && apps[i].ID < apps[j].ID
+	})
 	q := r.URL.Query()
 	out := []any{}
 	for _, a := range apps {
@@ -797,7 +801,9 @@ func (s *Server) listServiceTokens(w http.ResponseWriter, r *http.Request) {
 			ts = append(ts, t)
 		}
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].CreatedAt.Before(ts[j].CreatedAt) || ts[i].CreatedAt.Equal(ts[j].CreatedAt) && ts[i].ID < ts[j].ID })
+	sort.Slice(ts, func(i, j int) bool {
+		return ts[i].CreatedAt.Before(ts[j].CreatedAt) || ts[i].CreatedAt.Equal(ts[j].CreatedAt) && ts[i].ID < ts[j].ID
+	})
 	out := []any{}
 	for _, t := range ts {
 		out = append(out, s.tokenView(t))

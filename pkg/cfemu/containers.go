@@ -31,8 +31,8 @@ type ContainerApp struct {
 	Affinities       any            `json:"affinities,omitempty"`
 	DurableObjects   *ContainerDO   `json:"durable_objects,omitempty"`
 	// RolloutActiveGracePeriod is in seconds.
-	RolloutActiveGracePeriod *int               `json:"rollout_active_grace_period,omitempty"`
-	ActiveRolloutID          string             `json:"active_rollout_id,omitempty"`
+	RolloutActiveGracePeriod *int                `json:"rollout_active_grace_period,omitempty"`
+	ActiveRolloutID          string              `json:"active_rollout_id,omitempty"`
 	Rollouts                 []*ContainerRollout `json:"rollouts,omitempty"`
 }
 
@@ -379,7 +379,7 @@ func (s *Server) createContainerApp(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, a := range s.state.Containers.Applications {
 			if a.DurableObjects != nil && a.DurableObjects.NamespaceID == req.DurableObjects.NamespaceID {
-				failContainers(w, http.StatusBadRequest, "DURABLE_OBJECT_ALREADY_HAS_APPLICATION", map[string]any{"namespace_id": req.DurableObjects.NamespaceID, "application_id": a.ID})
+				failContainers(w, http.StatusBadRequest, "DURABLE_OBJECT_ALREADY_HAS_APPLICATION", map[string]any{"name": a.Name, "id": a.ID})
 				return
 			}
 		}
@@ -477,11 +477,11 @@ func (s *Server) createRollout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req struct {
-		Description         string         `json:"description"`
-		Strategy            string         `json:"strategy"`
-		Kind                string         `json:"kind"`
-		StepPercentage      *int           `json:"step_percentage"`
-		Steps               []struct {
+		Description    string `json:"description"`
+		Strategy       string `json:"strategy"`
+		Kind           string `json:"kind"`
+		StepPercentage *int   `json:"step_percentage"`
+		Steps          []struct {
 			StepSize    map[string]int `json:"step_size"`
 			Description string         `json:"description"`
 		} `json:"steps"`
