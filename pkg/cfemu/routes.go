@@ -12,6 +12,7 @@ func (s *Server) routes() {
 	s.registerContainers()
 	s.registerRegistry()
 	s.registerAccess()
+	s.registerTokens()
 	s.registerControl()
 	s.api.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, 7003, "Could not route to %s, perhaps your object identifier is invalid?", r.URL.Path)
