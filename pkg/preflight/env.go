@@ -1,0 +1,143 @@
+package preflight
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/state"
+	"github.com/moltctl/moltctl/pkg/wrangler"
+)
+
+// Env is what checks read. Every field is optional: a check whose input is
+// missing returns Skip with the reason.
+type Env struct {
+	// Getenv reads the environment (the Factory's, never os.Getenv directly).
+	Getenv func(string) string
+	// API is the Cloudflare client; nil when no token is configured.
+	API *cfapi.Client
+	// AccountID is --account or CLOUDFLARE_ACCOUNT_ID; "" means resolve it.
+	AccountID string
+	// Config is the project's wrangler configuration, or ConfigErr why it
+	// could not be loaded (with file:line:col when it is a parse error).
+	Config    *wrangler.Config
+	ConfigErr error
+	// Manifest is moltctl.yaml, or ManifestErr why it could not be loaded.
+	// Both nil: the project has no manifest.
+	Manifest    *Manifest
+	ManifestErr error
+	// Docker probes the Docker daemon; nil skips the Docker checks.
+	Docker DockerProber
+	// State is the local deployment state (nil when never deployed) and
+	// StateKey the HMAC key its secret digests were made with.
+	State    *state.Deployment
+	StateKey []byte
+	// Now is the clock (token expiry); nil means time.Now.
+	Now func() time.Time
+	// Dashboard is the dashboard's base URL; "" means https://dash.cloudflare.com.
+	Dashboard string
+
+	memo sync.Map // key → *cell
+}
+
+type cell struct {
+	once sync.Once
+	v    any
+	err  error
+}
+
+// Shared computes fn once per Env and key, and hands every caller the same
+// value: checks that depend on one remote fact (the token, the account)
+// wait for a single request instead of each making their own.
+func Shared[T any](env *Env, key string, fn func() (T, error)) (T, error) {
+	c, _ := env.memo.LoadOrStore(key, &cell{})
+	cl := c.(*cell)
+	cl.once.Do(func() {
+		v, err := fn()
+		cl.v, cl.err = v, err
+	})
+	v, _ := cl.v.(T)
+	return v, cl.err
+}
+
+// Forget drops a shared value so the next caller recomputes it (after a fix).
+func (e *Env) Forget(key string) { e.memo.Delete(key) }
+
+// Reset drops every shared value; doctor calls it before re-running checks.
+func (e *Env) Reset() {
+	e.memo.Range(func(k, _ any) bool {
+		e.memo.Delete(k)
+		return true
+	})
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return ""
+	}
+	return e.Getenv(k)
+}
+
+// DockerProber reports on the Docker daemon moltctl would build with.
+type DockerProber interface {
+	// Probe connects (honouring DOCKER_HOST and the docker context) and describes the daemon.
+	Probe(ctx context.Context) (*DockerInfo, error)
+	// Advice turns a connection error into per-OS advice ("start Docker Desktop", "systemctl start docker").
+	Advice(err error) string
+}
+
+// DockerInfo describes a reachable Docker daemon.
+type DockerInfo struct {
+	// Host is the endpoint used (unix:///var/run/docker.sock, tcp://…), and
+	// Context the docker context it came from, if any.
+	Host    string
+	Context string
+	// ServerVersion and APIVersion are the daemon's.
+	ServerVersion string
+	APIVersion    string
+	// OSType and Architecture are the daemon's ("linux", "x86_64"/"aarch64").
+	OSType       string
+	Architecture string
+	// CanBuildAMD64 reports whether the daemon can build linux/amd64 images
+	// (native, or through registered emulation); AMD64Note explains a no.
+	CanBuildAMD64 bool
+	AMD64Note     string
+	// FreeBytes is the free space where the daemon keeps images; -1 unknown.
+	FreeBytes int64
+	// RootDir is the daemon's data directory.
+	RootDir string
+}
+
+// Manifest is what the checks need from moltctl.yaml.
+type Manifest struct {
+	// Path is the file the manifest came from.
+	Path string
+	// Secrets lists each declared secret in file order.
+	Secrets []ManifestSecret
+	// Vars are plain settings.
+	Vars map[string]string
+	// AccessAllow and AccessAllowDomains are who Access lets in.
+	AccessAllow        []string
+	AccessAllowDomains []string
+	// R2 reports whether persistence to R2 is wanted.
+	R2 bool
+}
+
+// ManifestSecret is one declared secret and where its value comes from.
+type ManifestSecret struct {
+	Name string
+	// Source is the kind of source: env, file, stdin, command, generate, deploy ("" = none).
+	Source string
+	// Ref is the env var name, file path or command the source reads (never a value).
+	Ref string
+	// Line is the line in the manifest, for messages (0 unknown).
+	Line int
+}
