@@ -332,12 +332,6 @@ func (s *Server) policyFrom(w http.ResponseWriter, req policyRequest) *AccessPol
 		CreatedAt: now, UpdatedAt: now}
 }
 
-// uuid returns a random UUID-shaped id, as Access ids are.
-func uuid() string {
-	h := newID()
-	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
-}
-
 func (s *Server) policyView(p *AccessPolicy, precedence int) map[string]any {
 	b, _ := json.Marshal(p)
 	var m map[string]any
