@@ -1,0 +1,161 @@
+// Package target finds the deployed assistant a command acts on: the
+// project's Worker, moltctl's local state and credentials for it, its URL
+// and the Cloudflare account, rebuilding from Cloudflare what local state
+// lacks.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/moltctl/moltctl/pkg/assistant"
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/state"
+	"github.com/moltctl/moltctl/pkg/wrangler"
+)
+
+// Target is one deployed assistant.
+type Target struct {
+	Config     *wrangler.Config
+	Worker     string
+	ProjectDir string
+	Store      *state.Store
+	// State is never nil; it is empty when nothing was deployed from here.
+	State *state.Deployment
+	// StateErr is set when the state file exists but could not be read.
+	StateErr error
+	// Credentials is never nil.
+	Credentials *state.Credentials
+	// URL is the Worker's base URL ("" when unknown).
+	URL       string
+	AccountID string
+	// API is nil when no API token is set.
+	API *cfapi.Client
+	// Subdomain is the account's workers.dev subdomain, when known.
+	Subdomain string
+}
+
+// Resolve loads the project's configuration and local state and fills in
+// the URL and account. With needAPI it fails unless an API token is set.
+func Resolve(ctx context.Context, f *cmdutil.Factory, needAPI bool) (*Target, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Name == "" {
+		return nil, &cmdutil.UsageError{Err: fmt.Errorf("%s has no \"name\"", cfg.Path), Fix: "set the Worker's name in wrangler.jsonc"}
+	}
+	t := &Target{Config: cfg, Worker: cfg.Name, ProjectDir: cfg.ProjectDir()}
+	t.Store, err = state.Open(t.ProjectDir, t.Worker)
+	if err != nil {
+		return nil, fmt.Errorf("open local state: %w", err)
+	}
+	t.State, t.StateErr = t.Store.Load()
+	if t.StateErr != nil {
+		t.State = &state.Deployment{SchemaVersion: state.SchemaVersion, WorkerName: t.Worker, Secrets: map[string]string{}}
+	}
+	t.Credentials, err = t.Store.LoadCredentials()
+	if err != nil {
+		t.Credentials = &state.Credentials{Generated: map[string]string{}}
+	}
+	t.AccountID = firstNonEmpty(f.AccountID(), t.State.AccountID, cfg.AccountID)
+	t.URL = t.State.URL
+	t.Subdomain = t.State.Subdomain
+
+	api, err := f.Cloudflare()
+	switch {
+	case err != nil && needAPI:
+		return nil, err
+	case err == nil:
+		t.API = api
+		if t.AccountID == "" {
+			t.AccountID, err = onlyAccount(ctx, api)
+			if err != nil {
+				return nil, err
+			}
+		}
+		api.SetAccountID(t.AccountID)
+		if t.URL == "" {
+			var sub struct {
+				Subdomain string `json:"subdomain"`
+			}
+			if err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("workers/subdomain")}, &sub); err == nil && sub.Subdomain != "" {
+				t.Subdomain = sub.Subdomain
+				t.URL = f.WorkersDevURL(t.Worker, sub.Subdomain)
+			}
+		}
+	}
+	if t.URL == "" && t.Subdomain != "" {
+		t.URL = f.WorkersDevURL(t.Worker, t.Subdomain)
+	}
+	return t, nil
+}
+
+func onlyAccount(ctx context.Context, api *cfapi.Client) (string, error) {
+	var accts []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: "accounts"}, &accts); err != nil {
+		return "", fmt.Errorf("list accounts: %w", err)
+	}
+	switch len(accts) {
+	case 1:
+		return accts[0].ID, nil
+	case 0:
+		return "", cmdutil.WithHint(errors.New("the API token can see no Cloudflare account"), "pass --account or set CLOUDFLARE_ACCOUNT_ID")
+	default:
+		return "", &cmdutil.UsageError{Err: fmt.Errorf("the API token can see %d accounts", len(accts)), Fix: "pass --account ID or set CLOUDFLARE_ACCOUNT_ID"}
+	}
+}
+
+// Deployed reports whether local state records a deploy.
+func (t *Target) Deployed() bool {
+	return t.State.LastDeploy != nil || t.State.Worker.VersionID != "" || t.State.URL != ""
+}
+
+// ServiceToken returns the Access service token deploy created.
+func (t *Target) ServiceToken() assistant.ServiceToken {
+	return assistant.ServiceToken{ClientID: t.State.Access.ServiceTokenClientID, ClientSecret: t.Credentials.ServiceTokenClientSecret}
+}
+
+// Assistant returns the client of the deployed Worker, or an error saying
+// what is missing.
+func (t *Target) Assistant(f *cmdutil.Factory) (*assistant.Client, error) {
+	if t.URL == "" {
+		return nil, &cmdutil.HintError{
+			Err: fmt.Errorf("the URL of Worker %q is unknown: no deploy is recorded in %s", t.Worker, t.Store.Dir),
+			Fix: "run `moltctl deploy` first (or set CLOUDFLARE_API_TOKEN so moltctl can look the Worker up)",
+		}
+	}
+	c := assistant.New(t.URL, t.ServiceToken(), f.HTTPClient)
+	c.UserAgent = "moltctl"
+	return c, nil
+}
+
+// RequireAdmin fails unless the service token the admin API needs is known.
+func (t *Target) RequireAdmin() error {
+	if t.ServiceToken().ClientID != "" && t.ServiceToken().ClientSecret != "" {
+		return nil
+	}
+	why := "no Access service token is recorded"
+	if t.ServiceToken().ClientID != "" {
+		why = "the Access service token's secret is missing from " + t.Store.CredentialsPath()
+	}
+	return &cmdutil.HintError{
+		Err: fmt.Errorf("cannot call the admin API of %q: %s", t.Worker, why),
+		Fix: "run `moltctl deploy`: it creates the Access application and service token and keeps the secret in .moltctl/",
+	}
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
