@@ -130,10 +130,10 @@ func (s *Server) accessGuard(permission string, h http.HandlerFunc) http.Handler
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if !s.rtAccount(w, r) {
+		if _, ok := s.rtAuthorize(w, r, permission); !ok {
 			return
 		}
-		if _, ok := s.rtAuthorize(w, r, permission); !ok {
+		if !s.rtAccount(w, r) {
 			return
 		}
 		a := &s.state.Access

@@ -102,10 +102,10 @@ func (s *Server) containersGuard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if !s.rtAccount(w, r) {
+		if _, ok := s.rtAuthorize(w, r, permContainers); !ok {
 			return
 		}
-		if _, ok := s.rtAuthorize(w, r, permContainers); !ok {
+		if !s.rtAccount(w, r) {
 			return
 		}
 		if !s.state.Account.WorkersPaid || !s.state.Account.ContainersEnabled {

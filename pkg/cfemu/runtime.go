@@ -43,6 +43,8 @@ type WorkerRuntime struct {
 	ProcessID string     `json:"process_id,omitempty"`
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	ReadyAt   *time.Time `json:"ready_at,omitempty"`
+	// NamespaceID is the Sandbox Durable Object namespace the container belongs to.
+	NamespaceID string `json:"namespace_id,omitempty"`
 	// Restarts counts gateway processes killed by /api/admin/gateway/restart.
 	Restarts int `json:"restarts"`
 	// Env is the environment the running gateway was started with, as
@@ -154,12 +156,7 @@ func (s *Server) startGateway(script string, sc *Script) error {
 		return nil
 	}
 	ns := scriptSandboxNamespace(sc)
-	var app *ContainerApp
-	for _, a := range s.state.Containers.Applications {
-		if ns != "" && a.DurableObjects != nil && a.DurableObjects.NamespaceID == ns {
-			app = a
-		}
-	}
+	app := s.appForNamespace(ns)
 	if app == nil {
 		return errNoContainerApp
 	}
@@ -170,6 +167,7 @@ func (s *Server) startGateway(script string, sc *Script) error {
 	ready := now.Add(s.opts.ColdStart)
 	rt.Status, rt.StartedAt, rt.ReadyAt = gwStarting, &now, &ready
 	rt.ProcessID = "proc_" + newID()[:12]
+	rt.NamespaceID = ns
 	rt.Env = map[string]string{}
 	for k, v := range gatewayEnv(scriptEnv(sc)) {
 		rt.Env[k] = fullHash(v)
@@ -188,10 +186,24 @@ func (s *Server) ensureGateway(ctx context.Context, script string) error {
 		return errors.New("the Worker was deleted")
 	}
 	err := s.startGateway(script, sc)
+	pid := s.runtimeFor(script).ProcessID
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if err := s.waitRunning(ctx, script, pid); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return errors.New("OpenClaw gateway failed to start. Stderr: (empty)")
+		}
+		return err
+	}
+	return nil
+}
+
+// waitRunning waits until process pid of script's gateway listens.
+func (s *Server) waitRunning(ctx context.Context, script, pid string) error {
 	for {
 		s.mu.Lock()
 		rt := s.runtimeFor(script)
@@ -200,14 +212,13 @@ func (s *Server) ensureGateway(ctx context.Context, script string) error {
 		if rt.ReadyAt != nil {
 			wait = rt.ReadyAt.Sub(s.opts.Now())
 		}
+		same := rt.ProcessID == pid
 		s.mu.Unlock()
 		switch {
+		case !same || st == gwNotRunning:
+			return errors.New("the gateway process exited")
 		case st == gwRunning:
 			return nil
-		case st != gwStarting:
-			return errors.New("the gateway process exited")
-		case time.Now().After(deadline):
-			return errors.New("OpenClaw gateway failed to start. Stderr: (empty)")
 		}
 		wait = min(max(wait, time.Millisecond), 25*time.Millisecond)
 		select {
@@ -216,6 +227,38 @@ func (s *Server) ensureGateway(ctx context.Context, script string) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// syncRuntimeLocked follows what happened to the Worker since its gateway
+// started: a Worker deleted and uploaded again has a new Durable Object
+// namespace and so a new container; a deleted container application takes
+// its container down. The caller holds s.mu.
+func (s *Server) syncRuntimeLocked(script string, sc *Script) {
+	rt := s.state.Runtimes[script]
+	if rt == nil {
+		return
+	}
+	ns := scriptSandboxNamespace(sc)
+	if rt.NamespaceID != "" && rt.NamespaceID != ns {
+		delete(s.state.Runtimes, script)
+		return
+	}
+	if st := s.gatewayStatus(rt); st == gwStarting || st == gwRunning {
+		if s.appForNamespace(ns) == nil {
+			rt.Status = gwNotRunning
+		}
+	}
+}
+
+// appForNamespace is the container application bound to a Durable Object
+// namespace, or nil. The caller holds s.mu.
+func (s *Server) appForNamespace(ns string) *ContainerApp {
+	for _, a := range s.state.Containers.Applications {
+		if ns != "" && a.DurableObjects != nil && a.DurableObjects.NamespaceID == ns {
+			return a
+		}
+	}
+	return nil
 }
 
 // workerTarget resolves a workers.dev host to a script that serves there.
@@ -249,6 +292,7 @@ func (s *Server) serveWorker(w http.ResponseWriter, r *http.Request, host string
 	wr := &workerRequest{s: s, w: rec, r: r, host: host, script: script}
 	s.mu.Lock()
 	wr.env = scriptEnv(sc)
+	s.syncRuntimeLocked(script, sc)
 	s.mu.Unlock()
 	start := s.opts.Now()
 	if s.accessEdge(rec, r, host) {
@@ -378,6 +422,10 @@ const loadingPage = "<!DOCTYPE html>\n<html><head><title>Loading - Moltworker</t
 	"<h1 id=\"title\">Waiting for Moltworker to load</h1>\n<p class=\"status\" id=\"status\">Starting container...</p>\n" +
 	"<p class=\"info\">This usually takes 1-2 minutes on cold start</p>\n</body></html>\n"
 
+// apiStatus is moltworker's public GET /api/status. It never starts the
+// gateway; for a process that is starting it probes the port for up to 5 s,
+// so it answers running if the cold start ends within that, else
+// not_responding.
 func (q *workerRequest) apiStatus() {
 	s := q.s
 	s.mu.Lock()
@@ -385,16 +433,27 @@ func (q *workerRequest) apiStatus() {
 	st := s.gatewayStatus(rt)
 	pid := rt.ProcessID
 	s.mu.Unlock()
+	if st == gwStarting {
+		ctx, cancel := context.WithTimeout(q.r.Context(), statusProbeTimeout)
+		err := s.waitRunning(ctx, q.script, pid)
+		cancel()
+		st = gwRunning
+		if err != nil {
+			st = gwStarting
+		}
+	}
 	switch st {
 	case gwRunning:
 		q.json(200, map[string]any{"ok": true, "status": "running", "processId": pid})
 	case gwStarting:
-		// The process exists but its port does not answer within the 5 s probe.
 		q.json(200, map[string]any{"ok": false, "status": "not_responding", "processId": pid})
 	default:
 		q.json(200, map[string]any{"ok": false, "status": "not_running"})
 	}
 }
+
+// statusProbeTimeout is /api/status's TCP probe of the gateway port.
+const statusProbeTimeout = 5 * time.Second
 
 // proxy is moltworker's catch-all: the loading page for browsers while the
 // gateway starts, otherwise wait for it and pass the request to it.
@@ -477,8 +536,18 @@ func (s *Server) AddPendingDevice(script string) (string, error) {
 func (s *Server) Gateway(script string) GatewayInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rt := s.runtimeFor(script)
-	info := GatewayInfo{Status: s.gatewayStatus(rt), Restarts: rt.Restarts, Env: map[string]string{}}
+	info := GatewayInfo{Status: gwNotRunning, Env: map[string]string{}}
+	rt := s.state.Runtimes[script]
+	if rt == nil {
+		return info
+	}
+	if sc := s.state.Scripts[script]; sc != nil {
+		s.syncRuntimeLocked(script, sc)
+		if rt = s.state.Runtimes[script]; rt == nil {
+			return info
+		}
+	}
+	info.Status, info.Restarts = s.gatewayStatus(rt), rt.Restarts
 	if info.Status != gwNotRunning {
 		info.ProcessID, info.StartedAt = rt.ProcessID, rt.StartedAt
 		for k, h := range rt.Env {

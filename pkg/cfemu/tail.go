@@ -78,10 +78,10 @@ func (s *Server) registerTail() {
 func (s *Server) createTail(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.rtAccount(w, r) {
+	if _, ok := s.rtAuthorize(w, r, "Workers Scripts Write"); !ok {
 		return
 	}
-	if _, ok := s.rtAuthorize(w, r, "Workers Scripts Write"); !ok {
+	if !s.rtAccount(w, r) {
 		return
 	}
 	script := r.PathValue("script")
@@ -102,10 +102,10 @@ func (s *Server) createTail(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteTail(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.rtAccount(w, r) {
+	if _, ok := s.rtAuthorize(w, r, "Workers Scripts Write"); !ok {
 		return
 	}
-	if _, ok := s.rtAuthorize(w, r, "Workers Scripts Write"); !ok {
+	if !s.rtAccount(w, r) {
 		return
 	}
 	s.rt.tailMu.Lock()

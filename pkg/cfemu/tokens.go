@@ -84,10 +84,10 @@ func (s *Server) tokensGuard(permission string, h http.HandlerFunc) http.Handler
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if r.PathValue("account_id") != "" && !s.rtAccount(w, r) {
+		if _, ok := s.rtAuthorize(w, r, permission); !ok {
 			return
 		}
-		if _, ok := s.rtAuthorize(w, r, permission); !ok {
+		if !s.rtAccount(w, r) {
 			return
 		}
 		h(w, r)
