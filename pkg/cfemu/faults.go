@@ -49,8 +49,18 @@ func newFaultInjector(o FaultOptions) *faultInjector {
 	return &faultInjector{opts: o, rng: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)), kinds: kinds}
 }
 
-// SetFaults replaces the fault options while the server runs.
-func (s *Server) SetFaults(o FaultOptions) { s.faults = newFaultInjector(o) }
+// SetFaults replaces the fault options while the server runs; request
+// numbers keep counting from where they are.
+func (s *Server) SetFaults(o FaultOptions) { s.faults.Store(newFaultInjector(o)) }
+
+func validFaultKind(k string) bool {
+	for _, v := range AllFaultKinds {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}
 
 // decide returns the fault for request number seq, or "".
 func (f *faultInjector) decide(seq int64) string {

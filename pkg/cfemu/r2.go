@@ -1,3 +1,144 @@
 package cfemu
 
-func (s *Server) registerR2() {}
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+
+var locationHints = map[string]bool{"wnam": true, "enam": true, "weur": true, "eeur": true, "apac": true, "oc": true}
+
+func (s *Server) registerR2() {
+	base := "/accounts/{account_id}/r2/buckets"
+	s.handle("GET", base, s.guarded(PermR2Read, s.r2(s.listBuckets)))
+	s.handle("POST", base, s.guarded(PermR2Write, s.r2(s.createBucket)))
+	s.handle("GET", base+"/{bucket}", s.guarded(PermR2Read, s.r2(s.getBucket)))
+	s.handle("DELETE", base+"/{bucket}", s.guarded(PermR2Write, s.r2(s.deleteBucket)))
+}
+
+// r2 answers 10042 on every R2 endpoint until R2 is enabled on the account
+// (a dashboard step).
+func (s *Server) r2(h func(http.ResponseWriter, *http.Request)) func(http.ResponseWriter, *http.Request, *Token) {
+	return func(w http.ResponseWriter, r *http.Request, _ *Token) {
+		if !s.state.Account.R2Enabled {
+			fail(w, http.StatusForbidden, 10042, "Please enable R2 through the Cloudflare Dashboard.")
+			return
+		}
+		h(w, r)
+	}
+}
+
+func bucketJSON(b *Bucket) map[string]any {
+	m := map[string]any{"name": b.Name, "creation_date": b.CreationDate.UTC().Format("2006-01-02T15:04:05.000Z")}
+	if b.Location != "" {
+		m["location"] = strings.ToUpper(b.Location)
+	}
+	if b.StorageClass != "" {
+		m["storage_class"] = b.StorageClass
+	} else {
+		m["storage_class"] = "Standard"
+	}
+	if b.Jurisdiction != "" {
+		m["jurisdiction"] = b.Jurisdiction
+	}
+	return m
+}
+
+// listBuckets pages by cursor: result {buckets}, result_info {cursor, per_page}.
+func (s *Server) listBuckets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per < 1 || per > 1000 {
+		per = 20
+	}
+	after := q.Get("cursor")
+	if after == "" {
+		after = q.Get("start_after")
+	}
+	names := []string{}
+	for n := range s.state.Buckets {
+		if c := q.Get("name_contains"); c != "" && !strings.Contains(n, c) {
+			continue
+		}
+		if after != "" && n <= after {
+			continue
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	cursor := ""
+	if len(names) > per {
+		names = names[:per]
+		cursor = names[per-1]
+	}
+	out := []map[string]any{}
+	for _, n := range names {
+		out = append(out, bucketJSON(s.state.Buckets[n]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "errors": []any{}, "messages": []any{},
+		"result": map[string]any{"buckets": out}, "result_info": map[string]any{"cursor": cursor, "per_page": per}})
+}
+
+func (s *Server) createBucket(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name         string `json:"name"`
+		LocationHint string `json:"locationHint"`
+		StorageClass string `json:"storageClass"`
+	}
+	if !decodeJSON(w, r, &body) {
+		return
+	}
+	if !bucketNameRE.MatchString(body.Name) {
+		fail(w, http.StatusBadRequest, 10005, "The bucket name is not valid. Bucket names must be 3-63 characters of lower-case letters, digits and hyphens, starting and ending with a letter or digit.")
+		return
+	}
+	if body.LocationHint != "" && !locationHints[strings.ToLower(body.LocationHint)] {
+		fail(w, http.StatusBadRequest, 10040, "The location hint %q is not valid.", body.LocationHint)
+		return
+	}
+	if body.StorageClass != "" && body.StorageClass != "Standard" && body.StorageClass != "InfrequentAccess" {
+		fail(w, http.StatusBadRequest, 10059, "The storage class %q is not valid.", body.StorageClass)
+		return
+	}
+	if s.state.Buckets[body.Name] != nil {
+		fail(w, http.StatusConflict, 10004, "The bucket you tried to create already exists, and you own it.")
+		return
+	}
+	b := &Bucket{Name: body.Name, CreationDate: s.opts.Now().UTC(), Location: strings.ToLower(body.LocationHint),
+		StorageClass: body.StorageClass, Jurisdiction: r.Header.Get("cf-r2-jurisdiction")}
+	if b.Location == "" {
+		b.Location = "wnam"
+	}
+	if b.StorageClass == "" {
+		b.StorageClass = "Standard"
+	}
+	s.state.Buckets[b.Name] = b
+	ok(w, http.StatusOK, bucketJSON(b))
+}
+
+func (s *Server) getBucket(w http.ResponseWriter, r *http.Request) {
+	b := s.state.Buckets[r.PathValue("bucket")]
+	if b == nil {
+		fail(w, http.StatusNotFound, 10006, "The specified bucket does not exist.")
+		return
+	}
+	ok(w, http.StatusOK, bucketJSON(b))
+}
+
+func (s *Server) deleteBucket(w http.ResponseWriter, r *http.Request) {
+	b := s.state.Buckets[r.PathValue("bucket")]
+	if b == nil {
+		fail(w, http.StatusNotFound, 10006, "The specified bucket does not exist.")
+		return
+	}
+	if b.Objects > 0 {
+		fail(w, http.StatusConflict, 10008, "The bucket you tried to delete is not empty.")
+		return
+	}
+	delete(s.state.Buckets, b.Name)
+	ok(w, http.StatusOK, map[string]any{})
+}

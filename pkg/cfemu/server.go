@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,13 +60,17 @@ type Server struct {
 	state *State
 
 	api     *http.ServeMux // API and registry, by path
-	faults  *faultInjector
+	faults  atomic.Pointer[faultInjector]
 	logMu   sync.Mutex
 	reqSeq  int64
 	httpSrv *httptest.Server
 	baseURL string // http://127.0.0.1:PORT
 
 	rt rtState // registry, tail sessions, gateway waiters (runtime.go)
+
+	// assetSessions are open static-asset upload sessions by id (assets.go),
+	// guarded by mu.
+	assetSessions map[string]*assetSession
 }
 
 // New returns an emulator with the scenario's initial state. It does not
@@ -86,9 +91,9 @@ func New(opts Options) *Server {
 	if opts.Token == "" {
 		opts.Token = "cfemu_" + newID()
 	}
-	s := &Server{opts: opts, api: http.NewServeMux()}
+	s := &Server{opts: opts, api: http.NewServeMux(), assetSessions: map[string]*assetSession{}}
 	s.state = newState(opts)
-	s.faults = newFaultInjector(opts.Faults)
+	s.faults.Store(newFaultInjector(opts.Faults))
 	s.routes()
 	return s
 }
@@ -182,7 +187,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if s.opts.Latency > 0 {
 			time.Sleep(s.opts.Latency)
 		}
-		fault = s.faults.decide(seq)
+		fault = s.faults.Load().decide(seq)
 	}
 	if fault != "" {
 		s.applyFault(rec, fault)

@@ -138,9 +138,10 @@ type ScriptVersion struct {
 	MainModule         string            `json:"main_module"`
 	CompatibilityDate  string            `json:"compatibility_date,omitempty"`
 	CompatibilityFlags []string          `json:"compatibility_flags,omitempty"`
-	// Bindings as they were in this version, secrets as names only.
-	Bindings    []Binding `json:"bindings"`
-	SecretNames []string  `json:"secret_names,omitempty"`
+	// Bindings, secrets and assets as they were in this version.
+	Bindings []Binding         `json:"bindings"`
+	Secrets  map[string]string `json:"secrets,omitempty"`
+	Assets   *ScriptAssets     `json:"assets,omitempty"`
 }
 
 // ScriptDeployment routes traffic to versions.
@@ -175,6 +176,9 @@ type Bucket struct {
 	CreationDate time.Time `json:"creation_date"`
 	Location     string    `json:"location,omitempty"`
 	StorageClass string    `json:"storage_class,omitempty"`
+	Jurisdiction string    `json:"jurisdiction,omitempty"`
+	// Objects counts the bucket's objects; a bucket with objects cannot be deleted.
+	Objects int `json:"objects,omitempty"`
 }
 
 // ContainersState holds container applications and registry credentials
