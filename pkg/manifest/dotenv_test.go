@@ -1,0 +1,55 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseDotenv(t *testing.T) {
+	entries, err := ParseDotenv("testdata/sample.dev.vars", mustRead(t, "testdata/sample.dev.vars"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	lines := map[string]int{}
+	for _, e := range entries {
+		got[e.Key] = e.Value
+		lines[e.Key] = e.Line
+	}
+	want := map[string]string{
+		"ANTHROPIC_API_KEY":     "sk-ant-api03-FAKEfakeFAKEfake0123456789abcdefghijklmnopqrstuvwxyz",
+		"MOLTBOT_GATEWAY_TOKEN": "3f9c2a7be41d08c6f5a92e3b7d10c4e8a6f2b9d13c5e7a08f4b6d2c9e1a3f507",
+		"DEV_MODE":              "true",
+		"DEBUG_ROUTES":          "true",
+		"MULTI":                 "line one\nline two\nthree",
+		"EMPTY":                 "",
+		"SANDBOX_SLEEP_AFTER":   "10m",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) || lines["SANDBOX_SLEEP_AFTER"] != 9 || lines["MULTI"] != 6 {
+		t.Errorf("entries %v lines %v", got, lines)
+	}
+}
+
+func TestParseDotenvErrors(t *testing.T) {
+	const secret = "sk-ant-api03-SECRETsecret0123456789"
+	tests := map[string]string{
+		"A=1\nno equals here " + secret + "\n": ".dev.vars:2:1: want KEY=VALUE",
+		"1A=" + secret + "\n":                 ".dev.vars:1:1: \"1A\" is not a valid name",
+		"A=1\nB=\"" + secret + "\n":           ".dev.vars:2:3: B: unterminated quoted value",
+		"A='" + secret + "' trailing\n":       ".dev.vars:1:",
+	}
+	for in, want := range tests {
+		_, err := ParseDotenv(".dev.vars", []byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", in, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("error echoes a value: %v", err)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package manifest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func addCorpus(f *testing.F, glob string) {
+	files, _ := filepath.Glob(glob)
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
+
+// FuzzManifest: no input makes Parse panic, and whatever parses can be
+// written back by Apply and parsed again.
+func FuzzManifest(f *testing.F) {
+	addCorpus(f, "testdata/*.yaml")
+	f.Add([]byte("secrets:\n  A: {command: \"a 'b\"}\n"))
+	f.Add([]byte("secrets: &x\n  A: *x\n"))
+	f.Add([]byte("<<: {a: b}\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse("m.yaml", b)
+		if err != nil {
+			return
+		}
+		p := filepath.Join(dir, FileName)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var e Edit
+		for _, s := range m.Secrets {
+			e.Secrets = append(e.Secrets, s)
+		}
+		for _, n := range m.VarNames {
+			e.Vars = append(e.Vars, [2]string{n, m.Vars[n]})
+		}
+		if err := Apply(p, e); err != nil {
+			t.Fatalf("a parsed manifest could not be rewritten: %v", err)
+		}
+		m2, err := Load(p)
+		if err != nil {
+			t.Fatalf("rewritten manifest does not parse: %v", err)
+		}
+		if len(m2.Secrets) != len(m.Secrets) || len(m2.Vars) != len(m.Vars) {
+			t.Fatalf("rewrite lost entries")
+		}
+	})
+}
+
+// FuzzDotenv: no input makes ParseDotenv panic, and what FormatDotenv
+// writes reads back to the same values.
+func FuzzDotenv(f *testing.F) {
+	addCorpus(f, "testdata/*.env")
+	addCorpus(f, "testdata/*.dev.vars")
+	f.Add([]byte("A=\"unterminated\n"))
+	f.Add([]byte("export B='x' # c\nC=d #e\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		entries, err := ParseDotenv(".dev.vars", b)
+		if err != nil {
+			return
+		}
+		m := map[string]string{}
+		for _, e := range entries {
+			m[e.Key] = e.Value
+		}
+		back, err := ParseDotenv("x", FormatDotenv("header", m))
+		if err != nil {
+			t.Fatalf("formatted dotenv does not parse: %v", err)
+		}
+		if len(back) != len(m) {
+			t.Fatalf("round trip: %d entries, want %d", len(back), len(m))
+		}
+		for _, e := range back {
+			if m[e.Key] != e.Value {
+				t.Fatalf("round trip changed %s", e.Key)
+			}
+		}
+	})
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,462 @@
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/moltctl/moltctl/pkg/prompt"
+	"github.com/moltctl/moltctl/pkg/secrets"
+	"github.com/moltctl/moltctl/pkg/state"
+)
+
+// ResolveOptions are what Resolve reads values with.
+type ResolveOptions struct {
+	// Getenv reads environment variables (env sources, ~ in paths).
+	Getenv func(string) string
+	// Stdin feeds stdin sources. With one stdin source its whole content
+	// is the value; with several it is read as KEY=VALUE lines.
+	Stdin io.Reader
+	// Prompter asks for missing values (masked, validated as typed). Nil
+	// or prompt.NoPrompt: a missing value is an error naming the source.
+	Prompter prompt.Prompter
+	// Generated holds values generated earlier, by name. Newly generated
+	// values are added to it; the caller keeps them (state.Credentials).
+	// When nil and Store is set, Resolve loads and saves Store's
+	// credentials itself.
+	Generated map[string]string
+	// Store keeps generated values in its credentials file (0600).
+	Store *state.Store
+	// Names limits resolution to these secrets; empty means all.
+	Names []string
+	// Warn receives warnings (a readable secrets file). Optional.
+	Warn func(string)
+}
+
+// ResolveError is a secret whose value could not be obtained. It names the
+// secret and its source, never a value.
+type ResolveError struct {
+	Name   string
+	Source Source
+	Line   int
+	Path   string
+	Err    error
+	Fix    string
+}
+
+func (e *ResolveError) Error() string {
+	return fmt.Sprintf("%s (%s:%d, %s): %v", e.Name, e.Path, e.Line, e.Source, e.Err)
+}
+
+func (e *ResolveError) Unwrap() error { return e.Err }
+
+// Hint says how to provide the value.
+func (e *ResolveError) Hint() string { return e.Fix }
+
+// ExitCode is 2: the input is incomplete.
+func (e *ResolveError) ExitCode() int { return 2 }
+
+// ResolveErrors are all the secrets that could not be resolved.
+type ResolveErrors []*ResolveError
+
+func (l ResolveErrors) Error() string {
+	if len(l) == 1 {
+		return "resolve secret " + l[0].Error()
+	}
+	parts := []string{fmt.Sprintf("%d secrets could not be resolved:", len(l))}
+	for _, e := range l {
+		parts = append(parts, "  - "+e.Error())
+	}
+	return strings.Join(parts, "\n")
+}
+
+// Hint is the first fix.
+func (l ResolveErrors) Hint() string {
+	for _, e := range l {
+		if e.Fix != "" {
+			return e.Fix
+		}
+	}
+	return ""
+}
+
+// ExitCode is 2.
+func (l ResolveErrors) ExitCode() int { return 2 }
+
+// Unwrap exposes each error.
+func (l ResolveErrors) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}
+
+// errMissing marks a source that gave no value (an unset variable).
+var errMissing = errors.New("no value")
+
+// Resolve obtains the value of every secret (or opts.Names) from its
+// source. Secrets with source deploy are skipped: moltctl deploy obtains
+// them (see DeployNames). Values are never passed to a process as
+// arguments, and errors never contain them.
+func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Values, error) {
+	var out secrets.Values
+	if opts.Getenv == nil {
+		opts.Getenv = func(string) string { return "" }
+	}
+	want, err := m.selected(opts.Names)
+	if err != nil {
+		return out, err
+	}
+	var creds *state.Credentials
+	if opts.Generated == nil && opts.Store != nil {
+		c, err := opts.Store.LoadCredentials()
+		if err != nil {
+			return out, fmt.Errorf("load generated secrets: %w", err)
+		}
+		creds = c
+		opts.Generated = c.Generated
+	}
+	generatedNew := false
+
+	var stdinNames []Secret
+	var errs ResolveErrors
+	fail := func(s Secret, err error, fix string) {
+		errs = append(errs, &ResolveError{Name: s.Name, Source: s.Source, Line: s.Line, Path: m.Path, Err: err, Fix: fix})
+	}
+	var missing []Secret
+	dotenvCache := map[string]map[string]string{}
+	for _, s := range want {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		src := s.Source
+		switch src.Kind {
+		case SourceDeploy:
+			continue
+		case SourceEnv:
+			if v := opts.Getenv(src.Env); v != "" {
+				out.Set(s.Name, v)
+			} else {
+				missing = append(missing, s)
+			}
+		case SourceFile:
+			p := m.expand(src.File, opts.Getenv)
+			b, err := readSecretFile(p, opts.Warn)
+			if err != nil {
+				fail(s, err, fmt.Sprintf("create %s holding the value (chmod 600), or change the source of %s", p, s.Name))
+				continue
+			}
+			v := strings.TrimSpace(string(b))
+			if v == "" {
+				fail(s, fmt.Errorf("%s is empty", p), fmt.Sprintf("write the value of %s into %s", s.Name, p))
+				continue
+			}
+			out.Set(s.Name, v)
+		case SourceDotenv:
+			p := m.expand(src.File, opts.Getenv)
+			entries, ok := dotenvCache[p]
+			if !ok {
+				b, err := readSecretFile(p, opts.Warn)
+				if err != nil {
+					fail(s, err, fmt.Sprintf("create %s, or change the source of %s", p, s.Name))
+					continue
+				}
+				list, err := ParseDotenv(p, b)
+				if err != nil {
+					fail(s, err, "")
+					continue
+				}
+				entries = map[string]string{}
+				for _, e := range list {
+					entries[e.Key] = e.Value
+				}
+				dotenvCache[p] = entries
+			}
+			key := src.Key
+			if key == "" {
+				key = s.Name
+			}
+			v, ok := entries[key]
+			if !ok || v == "" {
+				fail(s, fmt.Errorf("%s has no %s", p, key), fmt.Sprintf("add %s=… to %s (moltctl secrets import does it)", key, p))
+				continue
+			}
+			out.Set(s.Name, v)
+		case SourceStdin:
+			stdinNames = append(stdinNames, s)
+		case SourceCommand:
+			v, err := runCommand(ctx, m.Dir(), src)
+			if err != nil {
+				fail(s, err, fmt.Sprintf("run the command yourself to see what is wrong, or change the source of %s", s.Name))
+				continue
+			}
+			out.Set(s.Name, v)
+		case SourceGenerate:
+			if v := opts.Generated[s.Name]; v != "" {
+				out.Set(s.Name, v)
+				continue
+			}
+			v, err := Generate(src.Generate)
+			if err != nil {
+				fail(s, err, "")
+				continue
+			}
+			if opts.Generated != nil {
+				opts.Generated[s.Name] = v
+				generatedNew = true
+			}
+			out.Set(s.Name, v)
+		}
+	}
+
+	if len(stdinNames) > 0 {
+		if opts.Stdin == nil {
+			for _, s := range stdinNames {
+				fail(s, errors.New("standard input is not available"), "pipe the value into moltctl")
+			}
+		} else if err := readStdin(opts.Stdin, stdinNames, &out); err != nil {
+			for _, s := range stdinNames {
+				fail(s, err, "pipe the value into moltctl (several stdin secrets: KEY=VALUE lines)")
+			}
+		}
+		for _, s := range stdinNames {
+			if !out.Has(s.Name) && !hasErr(errs, s.Name) {
+				missing = append(missing, s)
+			}
+		}
+	}
+
+	interactive := opts.Prompter != nil
+	if _, no := opts.Prompter.(prompt.NoPrompt); no {
+		interactive = false
+	}
+	for _, s := range missing {
+		if interactive {
+			name := s.Name
+			title := fmt.Sprintf("%s (%s)", name, secrets.KindOf(name).Format)
+			v, err := opts.Prompter.Password(title, func(v string) error { return secrets.ValidateValue(name, v) })
+			if err != nil {
+				return out, fmt.Errorf("read %s: %w", name, err)
+			}
+			if v != "" {
+				out.Set(name, v)
+				continue
+			}
+		}
+		var fix string
+		switch s.Source.Kind {
+		case SourceEnv:
+			fix = fmt.Sprintf("export %s, run on a terminal to be asked for it, or give %s another source in %s (line %d)", s.Source.Env, s.Name, filepath.Base(m.Path), s.Line)
+			fail(s, fmt.Errorf("environment variable %s is not set", s.Source.Env), fix)
+		default:
+			fail(s, errMissing, "pipe the value into moltctl")
+		}
+	}
+
+	if generatedNew && creds != nil {
+		if err := opts.Store.SaveCredentials(creds); err != nil {
+			return out, fmt.Errorf("save generated secrets: %w", err)
+		}
+	}
+	if len(errs) > 0 {
+		return out, errs
+	}
+	return out, nil
+}
+
+func hasErr(errs ResolveErrors, name string) bool {
+	for _, e := range errs {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// selected returns the secrets to resolve.
+func (m *Manifest) selected(names []string) ([]Secret, error) {
+	if len(names) == 0 {
+		return m.Secrets, nil
+	}
+	var out []Secret
+	var unknown []string
+	for _, n := range names {
+		s, ok := m.Secret(n)
+		if !ok {
+			unknown = append(unknown, n)
+			continue
+		}
+		out = append(out, s)
+	}
+	if len(unknown) > 0 {
+		return nil, &Error{Path: m.Path, Msg: fmt.Sprintf("%s not declared under secrets", strings.Join(unknown, ", ")),
+			Fix: fmt.Sprintf("add it with a source, e.g. %s: {env: %s}", unknown[0], unknown[0])}
+	}
+	return out, nil
+}
+
+// expand resolves ~ and paths relative to the manifest.
+func (m *Manifest) expand(p string, getenv func(string) string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home := getenv("HOME"); home != "" {
+			p = filepath.Join(home, strings.TrimPrefix(p, "~"))
+		}
+	}
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(m.Dir(), p)
+	}
+	return p
+}
+
+// readSecretFile reads a file holding secrets, warning when others can read it.
+func readSecretFile(p string, warn func(string)) ([]byte, error) {
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s does not exist", p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", p)
+	}
+	if fi.Size() > 1<<20 {
+		return nil, fmt.Errorf("%s is larger than 1 MiB", p)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && warn != nil {
+		warn(fmt.Sprintf("%s holds secrets but is readable by others (mode %04o); run chmod 600 %s", p, perm, p))
+	}
+	return os.ReadFile(p)
+}
+
+func readStdin(r io.Reader, names []Secret, out *secrets.Values) error {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return fmt.Errorf("read standard input: %w", err)
+	}
+	if len(names) == 1 {
+		if v := strings.TrimSpace(string(b)); v != "" {
+			out.Set(names[0].Name, v)
+		}
+		return nil
+	}
+	entries, err := ParseDotenv("<stdin>", b)
+	if err != nil {
+		return err
+	}
+	m := map[string]string{}
+	for _, e := range entries {
+		m[e.Key] = e.Value
+	}
+	for _, s := range names {
+		if v := m[s.Name]; v != "" {
+			out.Set(s.Name, v)
+		}
+	}
+	return nil
+}
+
+// runCommand runs a command source without a shell (unless asked), with
+// nothing on its standard input, and returns its trimmed standard output.
+func runCommand(ctx context.Context, dir string, src Source) (string, error) {
+	var cmd *exec.Cmd
+	if src.Shell {
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", src.Command[0])
+	} else {
+		cmd = exec.CommandContext(ctx, src.Command[0], src.Command[1:]...)
+	}
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &limitWriter{w: &stdout, n: 1 << 20}
+	cmd.Stderr = &limitWriter{w: &stderr, n: 64 << 10}
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		msg := err.Error()
+		if last := lastLine(stderr.String()); last != "" {
+			msg += ": " + last
+		}
+		return "", fmt.Errorf("command failed: %s", msg)
+	}
+	v := strings.TrimSpace(stdout.String())
+	if v == "" {
+		return "", errors.New("the command printed nothing")
+	}
+	return v, nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if len(l) > 200 {
+		l = l[:200] + "…"
+	}
+	return l
+}
+
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.n <= 0 {
+		return len(p), nil
+	}
+	q := p
+	if len(q) > l.n {
+		q = q[:l.n]
+	}
+	l.n -= len(q)
+	_, err := l.w.Write(q)
+	return len(p), err
+}
+
+// Generate makes a random value in format hex<N> or base64url<N> (N
+// random bytes from crypto/rand).
+func Generate(format string) (string, error) {
+	if format == "" {
+		format = "hex32"
+	}
+	sm := genRE.FindStringSubmatch(format)
+	if sm == nil {
+		return "", fmt.Errorf("unknown generate format %q", format)
+	}
+	n, _ := strconv.Atoi(sm[2])
+	if n < 16 || n > 128 {
+		return "", fmt.Errorf("generate %q: between 16 and 128 bytes", format)
+	}
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	if sm[1] == "hex" {
+		return hex.EncodeToString(b), nil
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Check validates values against the catalogue with the manifest's vars,
+// counting deploy-sourced secrets without a value as pending.
+func (m *Manifest) Check(values secrets.Values) *secrets.Report {
+	var pending []string
+	for _, n := range m.DeployNames() {
+		if !values.Has(n) {
+			pending = append(pending, n)
+		}
+	}
+	return secrets.Validate(secrets.Input{Secrets: values, Vars: m.Vars, Pending: pending})
+}
