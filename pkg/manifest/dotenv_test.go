@@ -39,9 +39,9 @@ func TestParseDotenvErrors(t *testing.T) {
 	const secret = "sk-ant-api03-SECRETsecret0123456789"
 	tests := map[string]string{
 		"A=1\nno equals here " + secret + "\n": ".dev.vars:2:1: want KEY=VALUE",
-		"1A=" + secret + "\n":                 ".dev.vars:1:1: \"1A\" is not a valid name",
-		"A=1\nB=\"" + secret + "\n":           ".dev.vars:2:3: B: unterminated quoted value",
-		"A='" + secret + "' trailing\n":       ".dev.vars:1:",
+		"1A=" + secret + "\n":                  ".dev.vars:1:1: \"1A\" is not a valid name",
+		"A=1\nB=\"" + secret + "\n":            ".dev.vars:2:3: B: unterminated quoted value",
+		"A='" + secret + "' trailing\n":        ".dev.vars:1:",
 	}
 	for in, want := range tests {
 		_, err := ParseDotenv(".dev.vars", []byte(in))

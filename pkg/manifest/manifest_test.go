@@ -309,7 +309,7 @@ func TestApplyKeepsComments(t *testing.T) {
 
 func TestSplitArgs(t *testing.T) {
 	tests := map[string][]string{
-		`op read op://vault/item/field`:           {"op", "read", "op://vault/item/field"},
+		`op read op://vault/item/field`:            {"op", "read", "op://vault/item/field"},
 		`sops -d --extract '["key"]' secrets.yaml`: {"sops", "-d", "--extract", `["key"]`, "secrets.yaml"},
 		`printf "%s" "a b"`:                        {"printf", "%s", "a b"},
 	}
