@@ -1,0 +1,75 @@
+package dockerhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/docker/docker/client"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+)
+
+// Describe returns what the user can do about err, an error from Connect
+// or from talking to the daemon, for this machine's OS; "" when there is
+// no specific advice.
+func Describe(err error) string { return DescribeOS(runtime.GOOS, err) }
+
+// DescribeOS is Describe for the named GOOS (tests use it for every OS).
+func DescribeOS(goos string, err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	switch {
+	case errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) || strings.Contains(msg, "permission denied"):
+		if goos == "linux" {
+			return "your user may not use the Docker socket: run `sudo usermod -aG docker $USER` and log in again " +
+				"(or use rootless Docker and set DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock)"
+		}
+		return "your user may not use the Docker socket: restart Docker Desktop, or check DOCKER_HOST / `docker context ls`"
+	case strings.Contains(msg, "does not exist: no ") && strings.Contains(msg, "docker context"):
+		return "pick an existing context with `docker context use NAME` (see `docker context ls`) or unset DOCKER_CONTEXT"
+	case strings.Contains(msg, "ssh://"):
+		return "point DOCKER_HOST at a tcp:// or unix:// endpoint (for example forward the remote socket with `ssh -L`)"
+	case strings.Contains(msg, "docker TLS"):
+		return "check DOCKER_CERT_PATH holds ca.pem, cert.pem and key.pem for the daemon, or the TLS files of your docker context"
+	case client.IsErrConnectionFailed(err) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) ||
+		errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "Cannot connect to the Docker daemon") ||
+		strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such file or directory"):
+		return notRunning(goos)
+	}
+	return ""
+}
+
+func notRunning(goos string) string {
+	switch goos {
+	case "darwin":
+		return "start Docker Desktop (`open -a Docker`), or with Colima `colima start`, and wait until `docker info` answers"
+	case "windows":
+		return "start Docker Desktop from the Start menu and wait until `docker info` answers (WSL: enable WSL integration for your distro)"
+	case "linux":
+		return "start the daemon: `sudo systemctl start docker` (install it with your package manager, e.g. `sudo apt-get install docker.io`, " +
+			"or Docker Desktop); if it runs elsewhere, set DOCKER_HOST or `docker context use NAME`"
+	default:
+		return "start the Docker daemon (`sudo service docker start`) or set DOCKER_HOST to where it runs"
+	}
+}
+
+// Explain wraps err from talking to the daemon with what was being done
+// and the fix from Describe.
+func Explain(err error, doing string) error {
+	if err == nil {
+		return nil
+	}
+	if doing != "" {
+		err = fmt.Errorf("%s: %w", doing, err)
+	}
+	if fix := Describe(err); fix != "" {
+		return &cmdutil.HintError{Err: err, Fix: fix}
+	}
+	return err
+}
