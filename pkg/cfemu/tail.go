@@ -153,7 +153,18 @@ func (s *Server) serveTail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.CloseNow()
-	ctx := c.CloseRead(r.Context()) // the client's {"debug": false} and close frames
+	// Read (and ignore) what the client sends, such as {"debug": false}, so
+	// that close frames are handled; ctx ends when the client goes.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := c.Read(ctx); err != nil {
+				return
+			}
+		}
+	}()
 	for {
 		select {
 		case <-ctx.Done():
