@@ -26,23 +26,23 @@ func TestAccessOrganization(t *testing.T) {
 			srv := New(Options{Scenario: tt.scenario}).Start()
 			defer srv.Close()
 			p := "/accounts/" + srv.AccountID() + "/access/organizations"
-			code, env := call(t, srv, "GET", p, nil)
+			code, env := rtCall(t, srv, "GET", p, nil)
 			if code != tt.wantGet {
 				t.Fatalf("GET: %d %v", code, env)
 			}
-			if code == 404 && errCode(env) != 12130 {
+			if code == 404 && rtErrCode(env) != 12130 {
 				t.Errorf("GET error: %v", env)
 			}
-			code, env = call(t, srv, "POST", p, tt.body)
-			if code != tt.wantPost || (tt.code != 0 && errCode(env) != tt.code) {
+			code, env = rtCall(t, srv, "POST", p, tt.body)
+			if code != tt.wantPost || (tt.code != 0 && rtErrCode(env) != tt.code) {
 				t.Fatalf("POST: %d %v", code, env)
 			}
 			if code == 201 {
-				if _, env := call(t, srv, "GET", p, nil); result(env)["auth_domain"] != "me-team.cloudflareaccess.com" {
+				if _, env := rtCall(t, srv, "GET", p, nil); rtResult(env)["auth_domain"] != "me-team.cloudflareaccess.com" {
 					t.Errorf("GET after create: %v", env)
 				}
-				code, env := call(t, srv, "PUT", p, map[string]any{"name": "Renamed"})
-				if code != 200 || result(env)["name"] != "Renamed" {
+				code, env := rtCall(t, srv, "PUT", p, map[string]any{"name": "Renamed"})
+				if code != 200 || rtResult(env)["name"] != "Renamed" {
 					t.Errorf("PUT: %d %v", code, env)
 				}
 			}
@@ -50,7 +50,7 @@ func TestAccessOrganization(t *testing.T) {
 	}
 }
 
-func errCode(env map[string]any) float64 {
+func rtErrCode(env map[string]any) float64 {
 	errs, _ := env["errors"].([]any)
 	if len(errs) == 0 {
 		return 0
@@ -62,13 +62,13 @@ func errCode(env map[string]any) float64 {
 func TestAccessAppWithoutOrganization(t *testing.T) {
 	srv := New(Options{Scenario: ScenarioNewAccount}).Start()
 	defer srv.Close()
-	code, env := call(t, srv, "POST", "/accounts/"+srv.AccountID()+"/access/apps", map[string]any{"name": "a", "domain": "x.example.workers.dev", "type": "self_hosted"})
-	if code != 400 || !strings.Contains(envMessage(env), "auth_domain_not_available") {
+	code, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/access/apps", map[string]any{"name": "a", "domain": "x.example.workers.dev", "type": "self_hosted"})
+	if code != 400 || !strings.Contains(rtMessage(env), "auth_domain_not_available") {
 		t.Errorf("%d %v", code, env)
 	}
 }
 
-func envMessage(env map[string]any) string {
+func rtMessage(env map[string]any) string {
 	errs, _ := env["errors"].([]any)
 	if len(errs) == 0 {
 		return ""
@@ -81,18 +81,18 @@ func TestAccessPoliciesAndTokens(t *testing.T) {
 	srv := New(Options{}).Start()
 	defer srv.Close()
 	a := "/accounts/" + srv.AccountID() + "/access"
-	code, env := call(t, srv, "POST", a+"/service_tokens", map[string]any{"name": "molt"})
-	tok := result(env)
+	code, env := rtCall(t, srv, "POST", a+"/service_tokens", map[string]any{"name": "molt"})
+	tok := rtResult(env)
 	if code != 201 || !strings.HasSuffix(tok["client_id"].(string), ".access") || len(tok["client_id"].(string)) != 32+7 || tok["client_secret"] == "" {
 		t.Fatalf("service token: %d %v", code, env)
 	}
-	_, env = call(t, srv, "GET", a+"/service_tokens", nil)
+	_, env = rtCall(t, srv, "GET", a+"/service_tokens", nil)
 	list, _ := env["result"].([]any)
 	if len(list) != 1 || list[0].(map[string]any)["client_secret"] != nil || list[0].(map[string]any)["expires_at"] == nil {
 		t.Fatalf("list shows the secret or lacks expiry: %v", env)
 	}
-	code, env = call(t, srv, "POST", a+"/apps", map[string]any{"name": "molt", "domain": "molt.emulated.workers.dev", "type": "self_hosted", "session_duration": "24h"})
-	app := result(env)
+	code, env = rtCall(t, srv, "POST", a+"/apps", map[string]any{"name": "molt", "domain": "molt.emulated.workers.dev", "type": "self_hosted", "session_duration": "24h"})
+	app := rtResult(env)
 	if code != 201 || len(app["aud"].(string)) != 64 {
 		t.Fatalf("app: %d %v", code, env)
 	}
@@ -110,37 +110,37 @@ func TestAccessPoliciesAndTokens(t *testing.T) {
 		{"no include", map[string]any{"name": "x", "decision": "allow"}, 400},
 	}
 	for _, p := range policies {
-		if code, env := call(t, srv, "POST", appPath+"/policies", p.body); code != p.want {
+		if code, env := rtCall(t, srv, "POST", appPath+"/policies", p.body); code != p.want {
 			t.Errorf("%s: %d %v", p.name, code, env)
 		}
 	}
-	_, env = call(t, srv, "GET", appPath, nil)
-	if pols := result(env)["policies"].([]any); len(pols) != 2 || pols[0].(map[string]any)["decision"] != "non_identity" {
+	_, env = rtCall(t, srv, "GET", appPath, nil)
+	if pols := rtResult(env)["policies"].([]any); len(pols) != 2 || pols[0].(map[string]any)["decision"] != "non_identity" {
 		t.Errorf("app policies: %v", env)
 	}
 	// Reusable policy linked into the app.
-	code, env = call(t, srv, "POST", a+"/policies", map[string]any{"name": "me", "decision": "allow", "include": []any{map[string]any{"email": map[string]any{"email": "me@example.org"}}}})
+	code, env = rtCall(t, srv, "POST", a+"/policies", map[string]any{"name": "me", "decision": "allow", "include": []any{map[string]any{"email": map[string]any{"email": "me@example.org"}}}})
 	if code != 201 {
 		t.Fatalf("reusable: %d %v", code, env)
 	}
-	rp := result(env)["id"].(string)
-	code, env = call(t, srv, "PUT", appPath, map[string]any{"name": "molt", "domain": "molt.emulated.workers.dev", "type": "self_hosted", "policies": []any{map[string]any{"id": rp, "precedence": 1}}})
-	if code != 200 || len(result(env)["policies"].([]any)) != 1 {
+	rp := rtResult(env)["id"].(string)
+	code, env = rtCall(t, srv, "PUT", appPath, map[string]any{"name": "molt", "domain": "molt.emulated.workers.dev", "type": "self_hosted", "policies": []any{map[string]any{"id": rp, "precedence": 1}}})
+	if code != 200 || len(rtResult(env)["policies"].([]any)) != 1 {
 		t.Fatalf("PUT app with reusable policy: %d %v", code, env)
 	}
-	if code, _ := call(t, srv, "DELETE", a+"/policies/"+rp, nil); code != 400 {
+	if code, _ := rtCall(t, srv, "DELETE", a+"/policies/"+rp, nil); code != 400 {
 		t.Errorf("delete policy in use: %d", code)
 	}
-	if code, _ := call(t, srv, "DELETE", appPath, nil); code != 202 {
+	if code, _ := rtCall(t, srv, "DELETE", appPath, nil); code != 202 {
 		t.Errorf("delete app: %d", code)
 	}
-	if code, _ := call(t, srv, "GET", appPath, nil); code != 404 {
+	if code, _ := rtCall(t, srv, "GET", appPath, nil); code != 404 {
 		t.Errorf("get deleted app: %d", code)
 	}
-	if code, _ := call(t, srv, "DELETE", a+"/policies/"+rp, nil); code != 202 {
+	if code, _ := rtCall(t, srv, "DELETE", a+"/policies/"+rp, nil); code != 202 {
 		t.Errorf("delete unused policy: %d", code)
 	}
-	if code, _ := call(t, srv, "DELETE", a+"/service_tokens/"+tok["id"].(string), nil); code != 200 {
+	if code, _ := rtCall(t, srv, "DELETE", a+"/service_tokens/"+tok["id"].(string), nil); code != 200 {
 		t.Errorf("delete token: %d", code)
 	}
 }
@@ -150,13 +150,13 @@ func TestAccessPoliciesAndTokens(t *testing.T) {
 func protect(t *testing.T, srv *Server) (aud, clientID, secret string) {
 	t.Helper()
 	a := "/accounts/" + srv.AccountID() + "/access"
-	_, env := call(t, srv, "POST", a+"/service_tokens", map[string]any{"name": "molt"})
-	tok := result(env)
-	_, env = call(t, srv, "POST", a+"/apps", map[string]any{"name": "molt", "domain": "molt.emulated.workers.dev", "type": "self_hosted"})
-	app := result(env)
-	call(t, srv, "POST", a+"/apps/"+app["id"].(string)+"/policies", map[string]any{"name": "svc", "decision": "non_identity",
+	_, env := rtCall(t, srv, "POST", a+"/service_tokens", map[string]any{"name": "molt"})
+	tok := rtResult(env)
+	_, env = rtCall(t, srv, "POST", a+"/apps", map[string]any{"name": "molt", "domain": "molt.emulated.workers.dev", "type": "self_hosted"})
+	app := rtResult(env)
+	rtCall(t, srv, "POST", a+"/apps/"+app["id"].(string)+"/policies", map[string]any{"name": "svc", "decision": "non_identity",
 		"include": []any{map[string]any{"service_token": map[string]any{"token_id": tok["id"]}}}})
-	call(t, srv, "POST", a+"/apps/"+app["id"].(string)+"/policies", map[string]any{"name": "me", "decision": "allow",
+	rtCall(t, srv, "POST", a+"/apps/"+app["id"].(string)+"/policies", map[string]any{"name": "me", "decision": "allow",
 		"include": []any{map[string]any{"email": map[string]any{"email": "me@example.com"}}}})
 	return app["aud"].(string), tok["client_id"].(string), tok["client_secret"].(string)
 }
@@ -165,7 +165,7 @@ func TestAccessEdge(t *testing.T) {
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, map[string]string{"MOLTBOT_GATEWAY_TOKEN": "gw", "ANTHROPIC_API_KEY": "k"})
-	if code, _, _ := get(t, srv, "GET", "/sandbox-health", nil); code != 200 {
+	if code, _, _ := rtGet(t, srv, "GET", "/sandbox-health", nil); code != 200 {
 		t.Fatalf("before Access: %d", code)
 	}
 	aud, id, secret := protect(t, srv)
@@ -202,7 +202,7 @@ func TestAccessEdge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, h, body := get(t, srv, "GET", tt.path, tt.hdr)
+			code, h, body := rtGet(t, srv, "GET", tt.path, tt.hdr)
 			if code != tt.want || !strings.HasPrefix(h.Get("Location"), tt.location) || !strings.Contains(body, tt.body) {
 				t.Errorf("%d %q %s", code, h.Get("Location"), body)
 			}
@@ -220,7 +220,7 @@ func TestAccessEdge(t *testing.T) {
 	for _, tt := range mismatch {
 		t.Run(tt.name, func(t *testing.T) {
 			setSecrets(tt.team, tt.aud)
-			code, _, body := get(t, srv, "GET", "/api/admin/storage", svc)
+			code, _, body := rtGet(t, srv, "GET", "/api/admin/storage", svc)
 			if tt.details == "" {
 				if code != 200 {
 					t.Errorf("%d %s", code, body)

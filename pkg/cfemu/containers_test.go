@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -31,14 +32,14 @@ func TestContainersEntitlement(t *testing.T) {
 			if tt.patch != nil {
 				srv.Update(tt.patch)
 			}
-			code, env := call(t, srv, "GET", "/accounts/"+srv.AccountID()+"/containers/me", nil)
+			code, env := rtCall(t, srv, "GET", "/accounts/"+srv.AccountID()+"/containers/me", nil)
 			if code != tt.want {
 				t.Fatalf("%d %v", code, env)
 			}
-			if code == 401 && envMessage(env) != "Unauthorized" {
+			if code == 401 && rtMessage(env) != "Unauthorized" {
 				t.Errorf("401 body: %v", env)
 			}
-			if code == 200 && result(env)["external_account_id"] != srv.AccountID() {
+			if code == 200 && rtResult(env)["external_account_id"] != srv.AccountID() {
 				t.Errorf("me: %v", env)
 			}
 		})
@@ -62,15 +63,15 @@ func TestRegistryCredentials(t *testing.T) {
 		{"bad permission", srv.RegistryHost(), map[string]any{"expiration_minutes": 5, "permissions": []string{"admin"}}, 400},
 	}
 	for _, tt := range bad {
-		if code, env := call(t, srv, "POST", base+tt.domain+"/credentials", tt.body); code != tt.want {
+		if code, env := rtCall(t, srv, "POST", base+tt.domain+"/credentials", tt.body); code != tt.want {
 			t.Errorf("%s: %d %v", tt.name, code, env)
 		}
 	}
-	code, env := call(t, srv, "POST", base+srv.RegistryHost()+"/credentials", map[string]any{"expiration_minutes": 15, "permissions": []string{"pull"}})
+	code, env := rtCall(t, srv, "POST", base+srv.RegistryHost()+"/credentials", map[string]any{"expiration_minutes": 15, "permissions": []string{"pull"}})
 	if code != 201 {
 		t.Fatalf("%d %v", code, env)
 	}
-	cred := result(env)
+	cred := rtResult(env)
 	if cred["registry_host"] != srv.RegistryHost() || cred["account_id"] != srv.AccountID() || cred["password"] == "" {
 		t.Fatalf("credentials: %v", cred)
 	}
@@ -136,48 +137,89 @@ func TestContainerApplications(t *testing.T) {
 		{"unknown namespace", ref, "ns-none", "DURABLE_OBJECT_NOT_FOUND"},
 	}
 	for _, tt := range bad {
-		code, env := call(t, srv, "POST", apps, app(tt.image, tt.ns))
+		code, env := rtCall(t, srv, "POST", apps, app(tt.image, tt.ns))
 		var inner map[string]any
-		_ = json.Unmarshal([]byte(envMessage(env)), &inner)
+		_ = json.Unmarshal([]byte(rtMessage(env)), &inner)
 		if code != 400 || inner["error"] != tt.enum {
 			t.Errorf("%s: %d %v", tt.name, code, env)
 		}
 	}
-	code, env := call(t, srv, "POST", apps, app(ref, "ns-molt"))
+	code, env := rtCall(t, srv, "POST", apps, app(ref, "ns-molt"))
 	if code != 201 {
 		t.Fatalf("create: %d %v", code, env)
 	}
-	id := result(env)["id"].(string)
-	if code, env := call(t, srv, "POST", apps, app(ref, "ns-molt")); code != 400 {
+	id := rtResult(env)["id"].(string)
+	if code, env := rtCall(t, srv, "POST", apps, app(ref, "ns-molt")); code != 400 {
 		t.Errorf("second app for the namespace: %d %v", code, env)
 	}
 	ref2 := pushRandom(t, srv, "molt-sandbox", "v2")
-	code, env = call(t, srv, "PATCH", apps+"/"+id, map[string]any{"configuration": map[string]any{"image": ref2, "instance_type": "standard-1"}})
-	if code != 200 || result(env)["version"] != float64(2) {
+	code, env = rtCall(t, srv, "PATCH", apps+"/"+id, map[string]any{"configuration": map[string]any{"image": ref2, "instance_type": "standard-1"}})
+	if code != 200 || rtResult(env)["version"] != float64(2) {
 		t.Fatalf("modify: %d %v", code, env)
 	}
-	code, env = call(t, srv, "POST", apps+"/"+id+"/rollouts", map[string]any{"description": "Progressive update", "strategy": "rolling",
+	code, env = rtCall(t, srv, "POST", apps+"/"+id+"/rollouts", map[string]any{"description": "Progressive update", "strategy": "rolling",
 		"kind": "full_auto", "step_percentage": 100, "target_configuration": map[string]any{"image": ref2}})
-	if code != 201 || result(env)["status"] != "completed" {
+	if code != 201 || rtResult(env)["status"] != "completed" {
 		t.Fatalf("rollout: %d %v", code, env)
 	}
-	if _, env := call(t, srv, "GET", apps+"/"+id+"/rollouts", nil); len(env["result"].([]any)) != 1 {
+	if _, env := rtCall(t, srv, "GET", apps+"/"+id+"/rollouts", nil); len(env["result"].([]any)) != 1 {
 		t.Errorf("rollouts: %v", env)
 	}
 	for _, p := range []string{"/accounts/" + srv.AccountID() + "/containers", "/accounts/" + srv.AccountID() + "/containers/dash/applications", apps} {
-		_, env := call(t, srv, "GET", p, nil)
+		_, env := rtCall(t, srv, "GET", p, nil)
 		list, _ := env["result"].([]any)
 		if len(list) != 1 || list[0].(map[string]any)["image"] != nil && list[0].(map[string]any)["image"] != ref2 {
 			t.Errorf("%s: %v", p, env)
 		}
 	}
-	if _, env := call(t, srv, "GET", apps+"?name=other", nil); len(env["result"].([]any)) != 0 {
+	if _, env := rtCall(t, srv, "GET", apps+"?name=other", nil); len(env["result"].([]any)) != 0 {
 		t.Errorf("name filter: %v", env)
 	}
-	if code, _ := call(t, srv, "DELETE", apps+"/"+id, nil); code != 200 {
+	if code, _ := rtCall(t, srv, "DELETE", apps+"/"+id, nil); code != 200 {
 		t.Errorf("delete: %d", code)
 	}
-	if code, _ := call(t, srv, "GET", apps+"/"+id, nil); code != 404 {
+	if code, _ := rtCall(t, srv, "GET", apps+"/"+id, nil); code != 404 {
 		t.Errorf("get deleted: %d", code)
 	}
+}
+
+func TestRegistryLogCountsPushedBytes(t *testing.T) {
+	log := &rtLogBuffer{}
+	srv := New(Options{Log: log}).Start()
+	defer srv.Close()
+	pushRandom(t, srv, "app", "v1")
+	total := 0
+	for _, line := range strings.Split(strings.TrimSpace(log.String()), "\n") {
+		var e struct {
+			Method, Path string
+			Bytes        int
+		}
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Path, "/v2/") {
+			total += e.Bytes
+		}
+	}
+	if total < 256 {
+		t.Errorf("registry requests logged %d bytes, want at least the 256-byte layer", total)
+	}
+}
+
+// rtLogBuffer is a log writer safe to read while the server writes.
+type rtLogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *rtLogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *rtLogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

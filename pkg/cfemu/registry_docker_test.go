@@ -52,12 +52,12 @@ func TestRegistryDockerPush(t *testing.T) {
 		t.Fatalf("push without login succeeded:\n%s", out)
 	}
 
-	code, env := call(t, srv, "POST", "/accounts/"+srv.AccountID()+"/containers/registries/"+srv.RegistryHost()+"/credentials",
+	code, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/containers/registries/"+srv.RegistryHost()+"/credentials",
 		map[string]any{"expiration_minutes": 5, "permissions": []string{"push", "pull"}})
 	if code != 201 {
 		t.Fatalf("credentials: %d %v", code, env)
 	}
-	cred := result(env)
+	cred := rtResult(env)
 	docker(cred["password"].(string), "login", "--username", cred["username"].(string), "--password-stdin", srv.RegistryHost())
 	out := docker("", "push", ref)
 	if !strings.Contains(out, "digest: sha256:") {

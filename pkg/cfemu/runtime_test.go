@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// call sends an API request with the emulator's token and decodes the envelope.
-func call(t *testing.T, srv *Server, method, path string, body any) (int, map[string]any) {
+// rtCall sends an API request with the emulator's token and decodes the envelope.
+func rtCall(t *testing.T, srv *Server, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -37,7 +37,7 @@ func call(t *testing.T, srv *Server, method, path string, body any) (int, map[st
 	return resp.StatusCode, env
 }
 
-func result(env map[string]any) map[string]any {
+func rtResult(env map[string]any) map[string]any {
 	m, _ := env["result"].(map[string]any)
 	return m
 }
@@ -46,12 +46,12 @@ func result(env map[string]any) map[string]any {
 // credentials from the credentials endpoint, and returns its reference.
 func pushRandom(t *testing.T, srv *Server, repo, tag string) string {
 	t.Helper()
-	code, env := call(t, srv, "POST", "/accounts/"+srv.AccountID()+"/containers/registries/"+srv.RegistryHost()+"/credentials",
+	code, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/containers/registries/"+srv.RegistryHost()+"/credentials",
 		map[string]any{"expiration_minutes": 5, "permissions": []string{"push", "pull"}})
 	if code != 201 {
 		t.Fatalf("credentials: %d %v", code, env)
 	}
-	cred := result(env)
+	cred := rtResult(env)
 	img, err := random.Image(256, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func deployWorker(t *testing.T, srv *Server, secrets map[string]string) {
 			Bindings: []Binding{{Type: "durable_object_namespace", Name: "Sandbox", ClassName: "Sandbox", NamespaceID: "ns-molt"}}}
 	})
 	ref := pushRandom(t, srv, "molt-sandbox", "v1")
-	code, env := call(t, srv, "POST", "/accounts/"+srv.AccountID()+"/containers/applications", map[string]any{
+	code, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/containers/applications", map[string]any{
 		"name": "molt-sandbox", "scheduling_policy": "default", "instances": 0, "max_instances": 1,
 		"configuration":   map[string]any{"image": ref, "instance_type": "standard-1"},
 		"durable_objects": map[string]any{"namespace_id": "ns-molt"},
@@ -91,9 +91,9 @@ func workerURL(srv *Server, path string) string {
 	return strings.NewReplacer("{name}", "molt", "{subdomain}", "emulated").Replace(srv.WorkersDevURLTemplate()) + path
 }
 
-// get requests the deployed Worker through the loopback listener with the
+// rtGet requests the deployed Worker through the loopback listener with the
 // workers.dev Host.
-func get(t *testing.T, srv *Server, method, path string, hdr map[string]string) (int, http.Header, string) {
+func rtGet(t *testing.T, srv *Server, method, path string, hdr map[string]string) (int, http.Header, string) {
 	t.Helper()
 	u, _ := url.Parse(workerURL(srv, path))
 	req, _ := http.NewRequest(method, srv.URL()+u.RequestURI(), nil)
@@ -139,15 +139,15 @@ func TestWorkerConfigurationError(t *testing.T) {
 	srv := New(Options{ColdStart: 20 * time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, map[string]string{"ANTHROPIC_API_KEY": "k"})
-	code, _, body := get(t, srv, "GET", "/", nil)
+	code, _, body := rtGet(t, srv, "GET", "/", nil)
 	if code != 503 || !strings.Contains(body, `"Configuration error"`) || !strings.Contains(body, "MOLTBOT_GATEWAY_TOKEN") {
 		t.Errorf("json: %d %s", code, body)
 	}
-	code, _, body = get(t, srv, "GET", "/", map[string]string{"Accept": "text/html"})
+	code, _, body = rtGet(t, srv, "GET", "/", map[string]string{"Accept": "text/html"})
 	if code != 503 || !strings.Contains(body, "Configuration Required") || !strings.Contains(body, "CF_ACCESS_AUD") {
 		t.Errorf("html: %d %s", code, body)
 	}
-	if code, _, body := get(t, srv, "GET", "/sandbox-health", nil); code != 200 || !strings.Contains(body, `"gateway_port":18789`) {
+	if code, _, body := rtGet(t, srv, "GET", "/sandbox-health", nil); code != 200 || !strings.Contains(body, `"gateway_port":18789`) {
 		t.Errorf("sandbox-health: %d %s", code, body)
 	}
 }
@@ -157,26 +157,26 @@ func TestWorkerGatewayLifecycle(t *testing.T) {
 	defer srv.Close()
 	deployWorker(t, srv, map[string]string{"MOLTBOT_GATEWAY_TOKEN": "gw-token", "ANTHROPIC_API_KEY": "sk-ant-x", "E2E_TEST_MODE": "true"})
 
-	if _, _, body := get(t, srv, "GET", "/api/status", nil); !strings.Contains(body, `"not_running"`) {
+	if _, _, body := rtGet(t, srv, "GET", "/api/status", nil); !strings.Contains(body, `"not_running"`) {
 		t.Fatalf("status before start: %s", body)
 	}
 	// /api/status does not start the gateway; a browser request does, in the background.
-	if _, _, body := get(t, srv, "GET", "/api/status", nil); !strings.Contains(body, `"not_running"`) {
+	if _, _, body := rtGet(t, srv, "GET", "/api/status", nil); !strings.Contains(body, `"not_running"`) {
 		t.Fatalf("status started the gateway: %s", body)
 	}
-	code, _, body := get(t, srv, "GET", "/?token=gw-token", map[string]string{"Accept": "text/html"})
+	code, _, body := rtGet(t, srv, "GET", "/?token=gw-token", map[string]string{"Accept": "text/html"})
 	if code != 200 || !strings.Contains(body, "Waiting for Moltworker to load") {
 		t.Fatalf("loading page: %d %s", code, body)
 	}
 	// A non-browser request waits for the gateway.
-	code, _, body = get(t, srv, "GET", "/?token=gw-token", nil)
+	code, _, body = rtGet(t, srv, "GET", "/?token=gw-token", nil)
 	if code != 200 || !strings.Contains(body, "OpenClaw Control") {
 		t.Fatalf("proxied: %d %s", code, body)
 	}
-	if _, _, body := get(t, srv, "GET", "/api/status", nil); !strings.Contains(body, `"running"`) || !strings.Contains(body, `"processId":"proc_`) {
+	if _, _, body := rtGet(t, srv, "GET", "/api/status", nil); !strings.Contains(body, `"running"`) || !strings.Contains(body, `"processId":"proc_`) {
 		t.Fatalf("status after start: %s", body)
 	}
-	if code, _, _ := get(t, srv, "GET", "/?token=wrong", nil); code != 401 {
+	if code, _, _ := rtGet(t, srv, "GET", "/?token=wrong", nil); code != 401 {
 		t.Errorf("wrong token: %d", code)
 	}
 
@@ -185,7 +185,7 @@ func TestWorkerGatewayLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, body = get(t, srv, "GET", "/api/admin/devices", nil)
+	_, _, body = rtGet(t, srv, "GET", "/api/admin/devices", nil)
 	var devs struct {
 		Pending []map[string]any `json:"pending"`
 		Paired  []map[string]any `json:"paired"`
@@ -194,13 +194,13 @@ func TestWorkerGatewayLifecycle(t *testing.T) {
 	if len(devs.Pending) != 1 || devs.Pending[0]["requestId"] != id {
 		t.Fatalf("devices: %s", body)
 	}
-	if _, _, body := get(t, srv, "POST", "/api/admin/devices/approve-all", nil); !strings.Contains(body, `"approved":["`+id+`"]`) {
+	if _, _, body := rtGet(t, srv, "POST", "/api/admin/devices/approve-all", nil); !strings.Contains(body, `"approved":["`+id+`"]`) {
 		t.Fatalf("approve-all: %s", body)
 	}
-	if _, _, body := get(t, srv, "POST", "/api/admin/devices/approve-all", nil); !strings.Contains(body, "No pending devices to approve") {
+	if _, _, body := rtGet(t, srv, "POST", "/api/admin/devices/approve-all", nil); !strings.Contains(body, "No pending devices to approve") {
 		t.Fatalf("approve-all again: %s", body)
 	}
-	if _, _, body := get(t, srv, "POST", "/api/admin/devices/nope/approve", nil); !strings.Contains(body, `"success":false`) {
+	if _, _, body := rtGet(t, srv, "POST", "/api/admin/devices/nope/approve", nil); !strings.Contains(body, `"success":false`) {
 		t.Fatalf("approve unknown: %s", body)
 	}
 
@@ -213,7 +213,7 @@ func TestWorkerGatewayLifecycle(t *testing.T) {
 	if got := srv.Gateway("molt").Env["MOLTBOT_GATEWAY_TOKEN"]; got != ShortHash("gw-token") {
 		t.Fatalf("env changed without restart: %s", got)
 	}
-	_, _, body = get(t, srv, "POST", "/api/admin/gateway/restart", nil)
+	_, _, body = rtGet(t, srv, "POST", "/api/admin/gateway/restart", nil)
 	if !strings.Contains(body, `"previousProcessId":"`+before.ProcessID+`"`) {
 		t.Fatalf("restart: %s", body)
 	}
@@ -259,21 +259,21 @@ func TestWorkerStorage(t *testing.T) {
 			}
 			deployWorker(t, srv, sec)
 			srv.Update(func(st *State) { st.Buckets["data"] = &Bucket{Name: "data"} })
-			if code, _, _ := get(t, srv, "GET", "/api/admin/devices", nil); code != 200 { // starts the gateway
+			if code, _, _ := rtGet(t, srv, "GET", "/api/admin/devices", nil); code != 200 { // starts the gateway
 				t.Fatalf("devices: %d", code)
 			}
-			_, _, body := get(t, srv, "GET", "/api/admin/storage", nil)
+			_, _, body := rtGet(t, srv, "GET", "/api/admin/storage", nil)
 			var st map[string]any
 			_ = json.Unmarshal([]byte(body), &st)
 			if st["configured"] != tt.configured {
 				t.Errorf("storage: %s", body)
 			}
-			code, _, body := get(t, srv, "POST", "/api/admin/storage/sync", nil)
+			code, _, body := rtGet(t, srv, "POST", "/api/admin/storage/sync", nil)
 			if code != tt.syncCode {
 				t.Errorf("sync: %d %s", code, body)
 			}
 			if code == 200 {
-				if _, _, body := get(t, srv, "GET", "/api/admin/storage", nil); strings.Contains(body, `"lastSync":null`) {
+				if _, _, body := rtGet(t, srv, "GET", "/api/admin/storage", nil); strings.Contains(body, `"lastSync":null`) {
 					t.Errorf("lastSync after sync: %s", body)
 				}
 			}
@@ -288,19 +288,19 @@ func TestWorkerWithoutContainerApp(t *testing.T) {
 		st.Scripts["molt"] = &Script{Name: "molt", WorkersDevEnabled: true, Secrets: e2eSecrets,
 			Bindings: []Binding{{Type: "durable_object_namespace", Name: "Sandbox", ClassName: "Sandbox", NamespaceID: "ns-molt"}}}
 	})
-	code, _, body := get(t, srv, "GET", "/", nil)
+	code, _, body := rtGet(t, srv, "GET", "/", nil)
 	if code != 503 || !strings.Contains(body, "Moltbot gateway failed to start") || !strings.Contains(body, "There is no container application assigned") {
 		t.Errorf("proxy: %d %s", code, body)
 	}
-	if code, _, body := get(t, srv, "GET", "/api/admin/devices", nil); code != 500 || !strings.Contains(body, "no container application") {
+	if code, _, body := rtGet(t, srv, "GET", "/api/admin/devices", nil); code != 500 || !strings.Contains(body, "no container application") {
 		t.Errorf("devices: %d %s", code, body)
 	}
-	if _, _, body := get(t, srv, "GET", "/api/status", nil); !strings.Contains(body, "not_running") {
+	if _, _, body := rtGet(t, srv, "GET", "/api/status", nil); !strings.Contains(body, "not_running") {
 		t.Errorf("status: %s", body)
 	}
 	// Not on workers.dev: nothing here.
 	srv.Update(func(st *State) { st.Scripts["molt"].WorkersDevEnabled = false })
-	if code, _, _ := get(t, srv, "GET", "/sandbox-health", nil); code != 404 {
+	if code, _, _ := rtGet(t, srv, "GET", "/sandbox-health", nil); code != 404 {
 		t.Errorf("workers.dev disabled: %d", code)
 	}
 }

@@ -15,11 +15,11 @@ func TestTail(t *testing.T) {
 	defer srv.Close()
 	deployWorker(t, srv, e2eSecrets)
 	base := "/accounts/" + srv.AccountID() + "/workers/scripts/"
-	if code, _ := call(t, srv, "POST", base+"nope/tails", map[string]any{"filters": []any{}}); code != 404 {
+	if code, _ := rtCall(t, srv, "POST", base+"nope/tails", map[string]any{"filters": []any{}}); code != 404 {
 		t.Errorf("tail of a missing script: %d", code)
 	}
-	code, env := call(t, srv, "POST", base+"molt/tails", map[string]any{"filters": []any{}})
-	tail := result(env)
+	code, env := rtCall(t, srv, "POST", base+"molt/tails", map[string]any{"filters": []any{}})
+	tail := rtResult(env)
 	if code != 200 || !strings.HasPrefix(tail["url"].(string), "ws://"+srv.RegistryHost()+"/__emulator/tail/") || tail["expires_at"] == nil {
 		t.Fatalf("create: %d %v", code, env)
 	}
@@ -36,8 +36,8 @@ func TestTail(t *testing.T) {
 	if err := c.Write(ctx, websocket.MessageText, []byte(`{"debug": false}`)); err != nil {
 		t.Fatal(err)
 	}
-	get(t, srv, "GET", "/sandbox-health", nil)
-	get(t, srv, "GET", "/nothing?token=gw-token", map[string]string{"Cf-Access-Client-Secret": "s3cret"})
+	rtGet(t, srv, "GET", "/sandbox-health", nil)
+	rtGet(t, srv, "GET", "/nothing?token=gw-token", map[string]string{"Cf-Access-Client-Secret": "s3cret"})
 	want := []struct {
 		path   string
 		status int
@@ -64,7 +64,7 @@ func TestTail(t *testing.T) {
 			t.Errorf("event leaks a secret: %s", b)
 		}
 	}
-	if code, _ := call(t, srv, "DELETE", base+"molt/tails/"+tail["id"].(string), nil); code != 200 {
+	if code, _ := rtCall(t, srv, "DELETE", base+"molt/tails/"+tail["id"].(string), nil); code != 200 {
 		t.Errorf("delete: %d", code)
 	}
 	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {

@@ -19,7 +19,7 @@ func TestPermissionGroups(t *testing.T) {
 	}
 	for _, base := range []string{"/user/tokens/permission_groups", "/accounts/" + srv.AccountID() + "/tokens/permission_groups"} {
 		for _, tt := range tests {
-			_, env := call(t, srv, "GET", base+"?"+tt.query, nil)
+			_, env := rtCall(t, srv, "GET", base+"?"+tt.query, nil)
 			list, _ := env["result"].([]any)
 			var ids []string
 			for _, g := range list {
@@ -43,12 +43,12 @@ func TestAPITokens(t *testing.T) {
 		"permission_groups": []any{map[string]any{"id": "2efd5506f9c8494dacb1fa10a3e7d5b6"}},
 		"resources":         map[string]any{"com.cloudflare.edge.r2.bucket." + srv.AccountID() + "_default_moltbot-data": "*"}}},
 		"condition": map[string]any{"request.ip": map[string]any{"in": []string{"10.0.0.0/8"}}}}
-	if code, _ := call(t, srv, "POST", base, map[string]any{"name": "x", "policies": []any{map[string]any{"effect": "allow",
+	if code, _ := rtCall(t, srv, "POST", base, map[string]any{"name": "x", "policies": []any{map[string]any{"effect": "allow",
 		"permission_groups": []any{map[string]any{"id": "nope"}}, "resources": map[string]any{"a": "*"}}}}); code != 400 {
 		t.Errorf("unknown group: %d", code)
 	}
-	code, env := call(t, srv, "POST", base, body)
-	created := result(env)
+	code, env := rtCall(t, srv, "POST", base, body)
+	created := rtResult(env)
 	value, _ := created["value"].(string)
 	if code != 200 || value == "" {
 		t.Fatalf("create: %d %v", code, env)
@@ -71,9 +71,9 @@ func TestAPITokens(t *testing.T) {
 	if c := as("GET", "/accounts/"+srv.AccountID()+"/containers/me"); c != 403 {
 		t.Errorf("token beyond its scope: %d", c)
 	}
-	_, env = call(t, srv, "GET", base+"/"+id, nil)
-	pols, _ := result(env)["policies"].([]any)
-	if len(pols) != 1 || result(env)["value"] != nil {
+	_, env = rtCall(t, srv, "GET", base+"/"+id, nil)
+	pols, _ := rtResult(env)["policies"].([]any)
+	if len(pols) != 1 || rtResult(env)["value"] != nil {
 		t.Fatalf("get: %v", env)
 	}
 	groups := pols[0].(map[string]any)["permission_groups"].([]any)
@@ -82,7 +82,7 @@ func TestAPITokens(t *testing.T) {
 	}
 	// Listing: the new token is account-owned, the emulator's own is a user token.
 	names := func(path string) map[string]bool {
-		_, env := call(t, srv, "GET", path, nil)
+		_, env := rtCall(t, srv, "GET", path, nil)
 		out := map[string]bool{}
 		for _, tok := range env["result"].([]any) {
 			m := tok.(map[string]any)
@@ -99,13 +99,13 @@ func TestAPITokens(t *testing.T) {
 	if n := names("/user/tokens"); n["moltbot-r2"] || len(n) == 0 {
 		t.Errorf("user tokens: %v", n)
 	}
-	if code, _ := call(t, srv, "DELETE", base+"/"+id, nil); code != 200 {
+	if code, _ := rtCall(t, srv, "DELETE", base+"/"+id, nil); code != 200 {
 		t.Errorf("delete: %d", code)
 	}
 	if c := as("GET", base+"/"+id); c == 200 {
 		t.Errorf("deleted token still works")
 	}
-	if code, _ := call(t, srv, "DELETE", base+"/"+id, nil); code != 404 {
+	if code, _ := rtCall(t, srv, "DELETE", base+"/"+id, nil); code != 404 {
 		t.Errorf("delete again: %d", code)
 	}
 }
