@@ -68,7 +68,7 @@ func TestRegistryDockerPush(t *testing.T) {
 	}
 	digest := out[strings.Index(out, "sha256:"):]
 	digest = strings.Fields(digest)[0]
-	if at := strings.LastIndex(ref, ":"); !srv.ImageExists(ref[:at]+"@"+digest) {
+	if at := strings.LastIndex(ref, ":"); !srv.ImageExists(ref[:at] + "@" + digest) {
 		t.Errorf("digest reference %s not found", digest)
 	}
 }
