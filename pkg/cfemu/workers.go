@@ -53,6 +53,32 @@ func (s *Server) registerWorkers() {
 	s.handle("POST", a+"/scripts/{script}/subdomain", s.guarded(w, s.withScript(s.postScriptSubdomain)))
 	s.handle("DELETE", a+"/scripts/{script}/subdomain", s.guarded(w, s.withScript(s.deleteScriptSubdomain)))
 	s.handle("GET", a+"/durable_objects/namespaces", s.guarded(r, s.listDONamespaces))
+	s.handle("GET", a+"/workers/{worker}", s.guarded(r, s.getWorker))
+}
+
+// getWorker answers the newer Workers API object (GET /workers/workers/{id
+// or name}); wrangler reads its subdomain.enabled before deploying triggers.
+func (s *Server) getWorker(w http.ResponseWriter, r *http.Request, _ *Token) {
+	key := r.PathValue("worker")
+	var sc *Script
+	for _, c := range s.state.Scripts {
+		if c.Name == key || c.ID == key {
+			sc = c
+		}
+	}
+	if sc == nil {
+		fail(w, http.StatusNotFound, codeWorkerNotFound, msgWorkerNotFound)
+		return
+	}
+	obs := rawOrNil(sc.Observability)
+	if obs == nil {
+		obs = map[string]any{"enabled": false}
+	}
+	ok(w, http.StatusOK, map[string]any{
+		"id": sc.ID, "name": sc.Name, "created_on": sc.CreatedOn, "updated_on": sc.ModifiedOn,
+		"logpush": sc.Logpush, "observability": obs, "tags": nonNil(sc.Tags), "tail_consumers": []any{},
+		"subdomain": map[string]bool{"enabled": sc.WorkersDevEnabled, "previews_enabled": sc.PreviewsEnabled},
+	})
 }
 
 // withScript resolves {script}, answering 404 10007 when it does not exist.
