@@ -58,6 +58,12 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := strings.TrimPrefix(r.URL.Path, "/v2/")
+	if path == "gc/layers" && r.Method == http.MethodPut {
+		// Cloudflare's registry extension that wrangler calls after deleting
+		// an image; the in-memory registry has nothing to collect.
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
 	if path == "" || path == "_catalog" {
 		s.rt.registry.ServeHTTP(w, r)
 		return

@@ -295,10 +295,11 @@ func (s *Server) serveWorker(w http.ResponseWriter, r *http.Request, host string
 	s.syncRuntimeLocked(script, sc)
 	s.mu.Unlock()
 	start := s.opts.Now()
+	// A request Access turns away never reaches the Worker, so no tail sees it.
 	if s.accessEdge(rec, r, host) {
 		wr.serve()
+		s.emitTail(script, r, rec.status, wr.logs(), start)
 	}
-	s.emitTail(script, r, rec.status, wr.logs(), start)
 }
 
 // workerRequest is one request inside the emulated moltworker.
