@@ -26,7 +26,8 @@ type ResolveOptions struct {
 	// Getenv reads environment variables (env sources, ~ in paths).
 	Getenv func(string) string
 	// Stdin feeds stdin sources. With one stdin source its whole content
-	// is the value; with several it is read as KEY=VALUE lines.
+	// is the value; with several it is read as KEY=VALUE lines. Nil (a
+	// terminal) makes stdin values missing: prompted for, or an error.
 	Stdin io.Reader
 	// Prompter asks for missing values (masked, validated as typed). Nil
 	// or prompt.NoPrompt: a missing value is an error naming the source.
@@ -102,9 +103,6 @@ func (l ResolveErrors) Unwrap() []error {
 	}
 	return out
 }
-
-// errMissing marks a source that gave no value (an unset variable).
-var errMissing = errors.New("no value")
 
 // Resolve obtains the value of every secret (or opts.Names) from its
 // source. Secrets with source deploy are skipped: moltctl deploy obtains
@@ -222,13 +220,13 @@ func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Va
 	}
 
 	if len(stdinNames) > 0 {
-		if opts.Stdin == nil {
-			for _, s := range stdinNames {
-				fail(s, errors.New("standard input is not available"), "pipe the value into moltctl")
-			}
-		} else if err := readStdin(opts.Stdin, stdinNames, &out); err != nil {
-			for _, s := range stdinNames {
-				fail(s, err, "pipe the value into moltctl (several stdin secrets: KEY=VALUE lines)")
+		// Without a standard input to read (a terminal), stdin values are
+		// missing: asked for interactively, an error otherwise.
+		if opts.Stdin != nil {
+			if err := readStdin(opts.Stdin, stdinNames, &out); err != nil {
+				for _, s := range stdinNames {
+					fail(s, err, "pipe the value into moltctl (several stdin secrets: KEY=VALUE lines)")
+				}
 			}
 		}
 		for _, s := range stdinNames {
@@ -261,7 +259,7 @@ func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Va
 			fix = fmt.Sprintf("export %s, run on a terminal to be asked for it, or give %s another source in %s (line %d)", s.Source.Env, s.Name, filepath.Base(m.Path), s.Line)
 			fail(s, fmt.Errorf("environment variable %s is not set", s.Source.Env), fix)
 		default:
-			fail(s, errMissing, "pipe the value into moltctl")
+			fail(s, errors.New("nothing on standard input"), fmt.Sprintf("pipe the value into moltctl (several stdin secrets: KEY=VALUE lines), or run on a terminal to be asked for %s", s.Name))
 		}
 	}
 
