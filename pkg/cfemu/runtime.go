@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // rtState is the emulator's non-serialised runtime machinery.
@@ -483,31 +485,76 @@ func (q *workerRequest) proxy() {
 	q.gateway()
 }
 
-// gateway is the OpenClaw gateway's own answer: the Control UI, which needs
-// the gateway token it was started with, and pairs the browser as a device.
+// gateway is the OpenClaw gateway's own answer. Over HTTP it serves the
+// Control UI (200); the token and device pairing are checked when the UI
+// connects its WebSocket, which the emulator models for browser page loads
+// (the page shows what the UI would) and for real WebSocket upgrades.
 func (q *workerRequest) gateway() {
-	s := q.s
-	q.w.Header().Set("X-Worker-Debug", "proxy-to-moltbot")
-	q.w.Header().Set("X-Debug-Path", q.r.URL.Path)
-	token := q.r.URL.Query().Get("token")
-	s.mu.Lock()
-	rt := s.runtimeFor(q.script)
-	want := rt.Env["MOLTBOT_GATEWAY_TOKEN"]
-	if want != "" && (token == "" || fullHash(token) != want) {
-		s.mu.Unlock()
-		q.json(401, map[string]any{"error": map[string]any{
-			"message": "Invalid or missing token. Visit https://" + q.host + "?token={REPLACE_WITH_YOUR_TOKEN}"}})
+	if strings.EqualFold(q.r.Header.Get("Upgrade"), "websocket") {
+		q.gatewayWebSocket()
 		return
 	}
-	pairing := ""
-	if len(rt.Paired) == 0 && q.acceptsHTML() {
-		if len(rt.Pending) == 0 {
-			s.addPendingLocked(rt, "Control UI", "web", q.r.RemoteAddr)
-		}
-		pairing = "<p class=\"error\">Pairing required. Visit https://" + html.EscapeString(q.host) + "/_admin/</p>\n"
+	q.w.Header().Set("X-Worker-Debug", "proxy-to-moltbot")
+	q.w.Header().Set("X-Debug-Path", q.r.URL.Path)
+	msg := ""
+	if q.acceptsHTML() {
+		msg = q.connect(q.r.URL.Query().Get("token"))
 	}
-	s.mu.Unlock()
-	q.html(200, "<!doctype html><html><head><title>OpenClaw Control</title></head><body>\n<h1>OpenClaw Control</h1>\n"+pairing+"</body></html>\n")
+	if msg == "" {
+		msg = "Connected"
+	}
+	q.html(200, "<!doctype html><html><head><title>OpenClaw Control</title></head><body>\n<h1>OpenClaw Control</h1>\n<p class=\"status\">"+
+		html.EscapeString(msg)+"</p>\n</body></html>\n")
+}
+
+// connect is the gateway's check of a Control UI connection: "" when it is
+// accepted, else the error moltworker shows (after rewriting the gateway's).
+// An unpaired device's first connection creates a pending pairing request.
+func (q *workerRequest) connect(token string) string {
+	s := q.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.runtimeFor(q.script)
+	if want := rt.Env["MOLTBOT_GATEWAY_TOKEN"]; want != "" && fullHash(token) != want {
+		return "Invalid or missing token. Visit https://" + q.host + "?token={REPLACE_WITH_YOUR_TOKEN}"
+	}
+	if rt.Env["DEV_MODE"] == fullHash("true") || len(rt.Paired) > 0 {
+		return ""
+	}
+	if len(rt.Pending) == 0 {
+		s.addPendingLocked(rt, "Control UI", "web", q.r.RemoteAddr)
+	}
+	return "Pairing required. Visit https://" + q.host + "/_admin/"
+}
+
+// gatewayWebSocket is the Control UI's WebSocket. As moltworker does, the
+// Worker adds MOLTBOT_GATEWAY_TOKEN when the URL has no token (Access
+// redirects drop query strings); the gateway then closes with 1008 and the
+// rewritten reason, or accepts and greets.
+func (q *workerRequest) gatewayWebSocket() {
+	token := q.r.URL.Query().Get("token")
+	if !q.r.URL.Query().Has("token") {
+		token = q.env["MOLTBOT_GATEWAY_TOKEN"]
+	}
+	c, err := websocket.Accept(q.w, q.r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	if msg := q.connect(token); msg != "" {
+		if len(msg) > 123 {
+			msg = msg[:120] + "..."
+		}
+		_ = c.Close(websocket.StatusPolicyViolation, msg)
+		return
+	}
+	ctx := q.r.Context()
+	_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"event","event":"connect.ok"}`))
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			return
+		}
+	}
 }
 
 func (s *Server) addPendingLocked(rt *WorkerRuntime, name, platform, remote string) *PendingDevice {

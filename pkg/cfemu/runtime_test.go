@@ -2,7 +2,9 @@ package cfemu
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -176,9 +179,19 @@ func TestWorkerGatewayLifecycle(t *testing.T) {
 	if _, _, body := rtGet(t, srv, "GET", "/api/status", nil); !strings.Contains(body, `"running"`) || !strings.Contains(body, `"processId":"proc_`) {
 		t.Fatalf("status after start: %s", body)
 	}
-	if code, _, _ := rtGet(t, srv, "GET", "/?token=wrong", nil); code != 401 {
-		t.Errorf("wrong token: %d", code)
+	html := map[string]string{"Accept": "text/html"}
+	if code, _, body := rtGet(t, srv, "GET", "/?token=wrong", html); code != 200 || !strings.Contains(body, "Invalid or missing token. Visit https://molt.emulated.workers.dev") {
+		t.Errorf("wrong token: %d %s", code, body)
 	}
+	if _, _, body := rtGet(t, srv, "GET", "/", html); !strings.Contains(body, "Invalid or missing token") {
+		t.Errorf("no token: %s", body)
+	}
+	// The Control UI with the right token asks to pair the browser.
+	if _, _, body := rtGet(t, srv, "GET", "/?token=gw-token", html); !strings.Contains(body, "Pairing required. Visit https://molt.emulated.workers.dev/_admin/") {
+		t.Errorf("pairing: %s", body)
+	}
+	uiDevice := ""
+	srv.View(func(st *State) { uiDevice = st.Runtimes["molt"].Pending[0].RequestID })
 
 	// Devices: created by a test, listed, approved.
 	id, err := srv.AddPendingDevice("molt")
@@ -191,8 +204,14 @@ func TestWorkerGatewayLifecycle(t *testing.T) {
 		Paired  []map[string]any `json:"paired"`
 	}
 	_ = json.Unmarshal([]byte(body), &devs)
-	if len(devs.Pending) != 1 || devs.Pending[0]["requestId"] != id {
+	if len(devs.Pending) != 2 || devs.Pending[1]["requestId"] != id {
 		t.Fatalf("devices: %s", body)
+	}
+	if _, _, body := rtGet(t, srv, "POST", "/api/admin/devices/"+uiDevice+"/approve", nil); !strings.Contains(body, `"success":true`) {
+		t.Fatalf("approve: %s", body)
+	}
+	if _, _, body := rtGet(t, srv, "GET", "/?token=gw-token", html); !strings.Contains(body, "Connected") {
+		t.Errorf("after pairing: %s", body)
 	}
 	if _, _, body := rtGet(t, srv, "POST", "/api/admin/devices/approve-all", nil); !strings.Contains(body, `"approved":["`+id+`"]`) {
 		t.Fatalf("approve-all: %s", body)
@@ -302,5 +321,55 @@ func TestWorkerWithoutContainerApp(t *testing.T) {
 	srv.Update(func(st *State) { st.Scripts["molt"].WorkersDevEnabled = false })
 	if code, _, _ := rtGet(t, srv, "GET", "/sandbox-health", nil); code != 404 {
 		t.Errorf("workers.dev disabled: %d", code)
+	}
+}
+
+func TestWorkerWebSocket(t *testing.T) {
+	srv := New(Options{ColdStart: time.Millisecond}).Start()
+	defer srv.Close()
+	deployWorker(t, srv, e2eSecrets)
+	dial := func(query string) (*websocket.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		u, _ := url.Parse(workerURL(srv, "/"+query))
+		c, _, err := websocket.Dial(ctx, "ws://"+strings.TrimPrefix(srv.URL(), "http://")+"/"+query, &websocket.DialOptions{Host: u.Host})
+		return c, err
+	}
+	read := func(c *websocket.Conn) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, b, err := c.Read(ctx)
+		return string(b), err
+	}
+	tests := []struct {
+		name, query, reason string
+	}{
+		{"wrong token", "?token=wrong", "Invalid or missing token. Visit https://molt.emulated.workers.dev?token={REPLACE_WITH_YOUR_TOKEN}"},
+		{"token added by the Worker, unpaired", "", "Pairing required. Visit https://molt.emulated.workers.dev/_admin/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := dial(tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			_, err = read(c)
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != tt.reason {
+				t.Errorf("close: %v", err)
+			}
+		})
+	}
+	if _, _, body := rtGet(t, srv, "POST", "/api/admin/devices/approve-all", nil); !strings.Contains(body, "Approved 1 of 1") {
+		t.Fatalf("approve-all: %s", body)
+	}
+	c, err := dial("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if msg, err := read(c); err != nil || !strings.Contains(msg, "connect.ok") {
+		t.Errorf("paired: %q %v", msg, err)
 	}
 }
