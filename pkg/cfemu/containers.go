@@ -373,8 +373,13 @@ func (s *Server) createContainerApp(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if req.DurableObjects != nil {
-		if _, _, found := s.doNamespace(req.DurableObjects.NamespaceID); !found {
+		script, class, found := s.doNamespace(req.DurableObjects.NamespaceID)
+		if !found {
 			failContainers(w, http.StatusBadRequest, "DURABLE_OBJECT_NOT_FOUND", map[string]any{"namespace_id": req.DurableObjects.NamespaceID})
+			return
+		}
+		if !containerEnabled(s.state.Scripts[script], class) {
+			failContainers(w, http.StatusBadRequest, "DURABLE_OBJECT_NOT_CONTAINER_ENABLED", map[string]any{"namespace_id": req.DurableObjects.NamespaceID, "class_name": class})
 			return
 		}
 		for _, a := range s.state.Containers.Applications {
@@ -565,4 +570,25 @@ func (s *Server) listRollouts(w http.ResponseWriter, r *http.Request) {
 		out = append(out, s.rolloutView(a, a.Rollouts[i]))
 	}
 	ok(w, http.StatusOK, out)
+}
+
+// containerEnabled reports whether the script's upload metadata declared a
+// container for the Durable Object class. Scripts prepared without any
+// containers metadata (tests building state directly) count as enabled.
+func containerEnabled(sc *Script, class string) bool {
+	if sc == nil || len(sc.Containers) == 0 || string(sc.Containers) == "null" {
+		return true
+	}
+	var cs []struct {
+		ClassName string `json:"class_name"`
+	}
+	if json.Unmarshal(sc.Containers, &cs) != nil {
+		return true
+	}
+	for _, c := range cs {
+		if c.ClassName == class {
+			return true
+		}
+	}
+	return false
 }

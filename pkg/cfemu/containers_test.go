@@ -144,6 +144,11 @@ func TestContainerApplications(t *testing.T) {
 			t.Errorf("%s: %d %v", tt.name, code, env)
 		}
 	}
+	srv.Update(func(st *State) { st.Scripts["molt"].Containers = json.RawMessage(`[{"class_name":"Other"}]`) })
+	if code, env := rtCall(t, srv, "POST", apps, app(ref, "ns-molt")); code != 400 || !strings.Contains(rtMessage(env), "DURABLE_OBJECT_NOT_CONTAINER_ENABLED") {
+		t.Errorf("class without a container: %d %v", code, env)
+	}
+	srv.Update(func(st *State) { st.Scripts["molt"].Containers = json.RawMessage(`[{"class_name":"Sandbox"}]`) })
 	code, env := rtCall(t, srv, "POST", apps, app(ref, "ns-molt"))
 	if code != 201 {
 		t.Fatalf("create: %d %v", code, env)
