@@ -8,6 +8,7 @@
 package cfemu
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -175,22 +176,27 @@ func workerHost(hostport string) string {
 	return ""
 }
 
-// serveAPI applies latency, faults and logging around the API and registry mux.
+// serveAPI applies latency, faults and logging around the API and registry
+// mux. Control requests (/__emulator/) are neither delayed, faulted,
+// numbered nor logged, so --fail-at N counts API and registry requests only.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/__emulator/") {
+		s.api.ServeHTTP(w, r)
+		return
+	}
 	rec := &recorder{ResponseWriter: w, status: 200}
 	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(strings.NewReader(string(body)))
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	seq := s.nextSeq()
-	control := strings.HasPrefix(r.URL.Path, "/__emulator/")
-	fault := ""
-	if !control {
-		if s.opts.Latency > 0 {
-			time.Sleep(s.opts.Latency)
-		}
-		fault = s.faults.Load().decide(seq)
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
 	}
+	fault := s.faults.Load().decide(seq)
 	if fault != "" {
 		s.applyFault(rec, fault)
+		if fault == FaultDrop {
+			rec.status = 0
+		}
 	} else {
 		s.api.ServeHTTP(rec, r)
 	}

@@ -263,12 +263,6 @@ func readUpload(r *http.Request) (*workerMetadata, []Module, error) {
 	return meta, mods, nil
 }
 
-// upload is the result of applying an upload to a copy of a script.
-type upload struct {
-	sc      *Script
-	version *ScriptVersion
-}
-
 // applyUpload validates an upload against the account and the existing
 // script (nil for a new one) and returns the script as it would become.
 // versioned is true for POST .../versions, which keeps previous bindings
