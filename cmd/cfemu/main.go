@@ -18,13 +18,16 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "cfemu:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, stdout io.Writer) error {
+// run serves until ctx is done, then saves the state when --state is set.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cfemu", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on")
 	accountID := fs.String("account-id", "", "account id (default: generated)")
@@ -40,6 +43,12 @@ func run(args []string, stdout io.Writer) error {
 	failAt := fs.String("fail-at", "", "comma-separated request numbers to fault (1-based)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *faultRate < 0 || *faultRate > 1 {
+		return fmt.Errorf("--fault-rate must be between 0 and 1")
 	}
 	if *scenario != cfemu.ScenarioReady && *scenario != cfemu.ScenarioNewAccount {
 		return fmt.Errorf("--scenario must be %s or %s", cfemu.ScenarioReady, cfemu.ScenarioNewAccount)
@@ -87,8 +96,6 @@ func run(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "api: %s\naccount: %s\ntoken: %s\nregistry: %s\nworkers_dev: %s\n",
 		srv.APIURL(), srv.AccountID(), srv.Token(), srv.RegistryHost(), srv.WorkersDevURLTemplate())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	if *statePath != "" {
 		return srv.Save(*statePath)

@@ -521,7 +521,9 @@ func TestR2API(t *testing.T) {
 	cursor := ""
 	for range 5 {
 		r := apiJSON(t, srv, "GET", base+"?per_page=2&cursor="+cursor, nil)
-		var page struct{ Buckets []struct{ Name, Location string } }
+		var page struct {
+			Buckets []struct{ Name, Location string }
+		}
 		r.decode(t, &page)
 		for _, b := range page.Buckets {
 			names = append(names, b.Name+"@"+b.Location)
