@@ -33,6 +33,8 @@ type Env struct {
 	// StateKey the HMAC key its secret digests were made with.
 	State    *state.Deployment
 	StateKey []byte
+	// Secrets, when set, compares deployed secret values (the emulator can).
+	Secrets SecretMatcher
 	// Now is the clock (token expiry); nil means time.Now.
 	Now func() time.Time
 	// Dashboard is the dashboard's base URL; "" means https://dash.cloudflare.com.

@@ -1,0 +1,445 @@
+package preflight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
+)
+
+// Check IDs of the Cloudflare account checks.
+const (
+	IDToken       = "token"
+	IDPermissions = "token.permissions"
+	IDAccount     = "account"
+	IDPlan        = "plan.containers"
+	IDR2Enabled   = "r2.enabled"
+	IDR2Bucket    = "r2.bucket"
+	IDSubdomain   = "workers.subdomain"
+	IDAccessOrg   = "access.organization"
+)
+
+func tokenFix(accountID string) string {
+	return "create a token at " + TokenTemplateURL(RequiredPermissions, accountID) + " and export CLOUDFLARE_API_TOKEN"
+}
+
+func checkToken(ctx context.Context, e *Env) Result {
+	if e.API == nil {
+		return Fail(tokenFix(e.AccountID), "CLOUDFLARE_API_TOKEN is not set")
+	}
+	st, err := e.verify(ctx)
+	if err != nil {
+		if isAuthError(err) {
+			return Fail(tokenFix(e.AccountID), "the API token is not valid (%v)", err)
+		}
+		return e.apiProblem(ctx, err, "verify the API token", "")
+	}
+	now := e.now()
+	owner := st.Owner + " token"
+	switch {
+	case st.Status == "expired" || (st.ExpiresOn != nil && !now.Before(*st.ExpiresOn)):
+		return Fail(tokenFix(e.AccountID), "the API token (%s %s) expired", owner, st.ID)
+	case st.Status != "active":
+		return Fail(tokenFix(e.AccountID), "the API token (%s %s) is %s", owner, st.ID, st.Status)
+	case st.NotBefore != nil && now.Before(*st.NotBefore):
+		return Fail("wait until "+st.NotBefore.Format(time.RFC3339)+" or create a new token", "the API token is not valid before %s", st.NotBefore.Format(time.RFC3339))
+	case st.ExpiresOn != nil && st.ExpiresOn.Sub(now) < 7*24*time.Hour:
+		return Warn("roll the token before it expires: "+e.DashLink("api-tokens"),
+			"the API token (%s %s) expires %s", owner, st.ID, st.ExpiresOn.Format(time.RFC3339))
+	}
+	msg := fmt.Sprintf("valid and active (%s %s", owner, st.ID)
+	if st.ExpiresOn != nil {
+		msg += ", expires " + st.ExpiresOn.Format("2006-01-02")
+	}
+	return OK("%s)", msg)
+}
+
+func checkPermissions(ctx context.Context, e *Env) Result {
+	if e.API == nil {
+		return Skip("no API token")
+	}
+	st, err := e.verify(ctx)
+	if err != nil || !st.Active(e.now()) {
+		return Skip("the API token is not valid")
+	}
+	c := e.API
+	if st.AccountID != "" {
+		c = c.WithAccount(st.AccountID)
+	} else if e.AccountID != "" {
+		c = c.WithAccount(e.AccountID)
+	}
+	tok, err := Shared(e, keyToken, func() (*cfapi.Token, error) { return c.GetToken(ctx, st.Owner, st.ID) })
+	if err != nil {
+		return Warn("to let doctor check permissions, give the token \"API Tokens Read\"; deploy needs: "+dashNames(RequiredPermissions)+" ("+TokenTemplateURL(RequiredPermissions, e.AccountID)+")",
+			"the token cannot read its own permissions (%v); deploy stops at the first one missing", shortErr(err))
+	}
+	have := tok.PermissionNames()
+	var missing, optional []Permission
+	for _, p := range RequiredPermissions {
+		if !Grants(have, p.Name) {
+			missing = append(missing, p)
+		}
+	}
+	for _, p := range OptionalPermissions {
+		if !Grants(have, p.Name) {
+			optional = append(optional, p)
+		}
+	}
+	if len(missing) > 0 {
+		return Fail("create a token with exactly what is missing added: "+TokenTemplateURL(RequiredPermissions, e.AccountID)+" (missing: "+dashNames(missing)+")",
+			"the token lacks %s", dashNames(missing))
+	}
+	if len(optional) > 0 {
+		var why []string
+		for _, p := range optional {
+			why = append(why, fmt.Sprintf("%s to %s", p.Dashboard(), p.Why))
+		}
+		return Warn("optionally add "+dashNames(optional)+": "+TokenTemplateURL(append(append([]Permission{}, RequiredPermissions...), optional...), e.AccountID),
+			"the token has every permission deploy needs; it lacks %s", strings.Join(why, "; "))
+	}
+	return OK("the token has every permission deploy needs (%d)", len(RequiredPermissions))
+}
+
+func dashNames(ps []Permission) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = fmt.Sprintf("%q", p.Dashboard())
+	}
+	return strings.Join(names, ", ")
+}
+
+func shortErr(err error) string {
+	var ae *cfapi.APIError
+	if errors.As(err, &ae) {
+		if len(ae.Errors) > 0 {
+			return fmt.Sprintf("HTTP %d, %s", ae.StatusCode, ae.Errors[0].Message)
+		}
+		return fmt.Sprintf("HTTP %d", ae.StatusCode)
+	}
+	return err.Error()
+}
+
+func checkAccount(ctx context.Context, e *Env) Result {
+	if e.API == nil {
+		return Skip("no API token")
+	}
+	if e.AccountID != "" {
+		var a cfapi.Account
+		err := e.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: "accounts/" + url.PathEscape(e.AccountID)}, &a)
+		if err != nil {
+			if e.authFailure(ctx, err) {
+				return Skip("the API token is not valid")
+			}
+			if isAuthError(err) || cfapi.NotFound(err) {
+				return Fail("pass the id of an account the token can act on with --account (list them: unset CLOUDFLARE_ACCOUNT_ID and run moltctl doctor), or create a token for this account: "+TokenTemplateURL(RequiredPermissions, e.AccountID),
+					"the token cannot act on account %s (%s)", e.AccountID, shortErr(err))
+			}
+			return e.apiProblem(ctx, err, "read account "+e.AccountID, "Account Settings Read")
+		}
+		return OK("account %s (%s)", a.ID, a.Name)
+	}
+	id, err := e.Account(ctx)
+	if err == nil {
+		return OK("account %s (the token's only account)", id)
+	}
+	var ae *AccountError
+	if errors.As(err, &ae) && ae.Err == nil {
+		if len(ae.Candidates) == 0 {
+			return Fail("give the token access to your account: "+TokenTemplateURL(RequiredPermissions, ""), "the token cannot see any account")
+		}
+		var lines []string
+		for _, a := range ae.Candidates {
+			lines = append(lines, fmt.Sprintf("%s (%s)", a.ID, a.Name))
+		}
+		return Fail("pass --account <id> or export CLOUDFLARE_ACCOUNT_ID=<id>; the token's accounts: "+strings.Join(lines, ", "),
+			"the token can act on %d accounts; choose one", len(ae.Candidates))
+	}
+	if e.authFailure(ctx, err) {
+		return Skip("the API token is not valid")
+	}
+	return e.apiProblem(ctx, errors.Unwrap(err), "list accounts", "Account Settings Read")
+}
+
+func subscribeLink(e *Env) string { return e.DashLink("workers/plans") }
+
+func checkPlan(ctx context.Context, e *Env) Result {
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return *skip
+	}
+	// The subscription list (Billing Read) says why; containers/me says whether.
+	type subsResult struct {
+		paid, known bool
+	}
+	subsCh := make(chan subsResult, 1)
+	go func() {
+		subs, err := c.Subscriptions(ctx)
+		if err != nil {
+			subsCh <- subsResult{}
+			return
+		}
+		for _, s := range subs {
+			n := strings.ToLower(s.RatePlan.ID + " " + s.RatePlan.PublicName)
+			if strings.Contains(n, "workers") && (strings.Contains(n, "paid") || strings.Contains(n, "standard") || strings.Contains(n, "bundled")) {
+				subsCh <- subsResult{paid: true, known: true}
+				return
+			}
+		}
+		subsCh <- subsResult{known: true}
+	}()
+	var me map[string]any
+	err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: c.AccountPath("containers/me")}, &me)
+	subs := <-subsCh
+	if err == nil {
+		return OK("Containers are enabled (Workers Paid)")
+	}
+	if cfapi.IsStatus(err, http.StatusUnauthorized) && !e.authFailure(ctx, err) {
+		why := "the account is not on the Workers Paid plan, or Containers are not enabled"
+		if subs.known && subs.paid {
+			why = "the account is on Workers Paid but Containers are not enabled yet"
+		} else if subs.known {
+			why = "the account is not on the Workers Paid plan"
+		}
+		r := Fail("subscribe to Workers Paid ($5/month), which includes Containers: "+subscribeLink(e),
+			"Containers answer \"Unauthorized\": %s; without this check a deploy fails at the very end, after the image push", why)
+		r.Human = "subscribe to Workers Paid at " + subscribeLink(e)
+		return r
+	}
+	return e.apiProblem(ctx, err, "read the Containers entitlement", "Cloudflare Containers Write")
+}
+
+func r2Link(e *Env) string { return e.DashLink("r2/overview") }
+
+func checkR2Enabled(ctx context.Context, e *Env) Result {
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return *skip
+	}
+	bs, err := e.buckets(ctx, c)
+	if err != nil {
+		if cfapi.HasCode(err, cfapi.CodeR2NotEnabled) {
+			r := Fail("enable R2 in the dashboard (free tier included; a payment method is required): "+r2Link(e),
+				"R2 is not enabled on the account")
+			r.Human = "enable R2 at " + r2Link(e)
+			return r
+		}
+		return e.apiProblem(ctx, err, "list R2 buckets", "Workers R2 Storage Write")
+	}
+	return OK("R2 is enabled (%d bucket(s))", len(bs))
+}
+
+// bucketName is the R2 bucket the config binds (moltworker: MOLTBOT_BUCKET).
+func (e *Env) bucketName() string {
+	if e.Config == nil {
+		return ""
+	}
+	if b, ok := e.Config.Bucket("MOLTBOT_BUCKET"); ok && b.BucketName != "" {
+		return b.BucketName
+	}
+	for _, b := range e.Config.R2Buckets {
+		if b.BucketName != "" {
+			return b.BucketName
+		}
+	}
+	return ""
+}
+
+func checkR2Bucket(ctx context.Context, e *Env) Result {
+	if e.Config == nil {
+		return Skip("no valid wrangler.jsonc")
+	}
+	name := e.bucketName()
+	if name == "" {
+		return OK("wrangler.jsonc binds no R2 bucket: the assistant keeps no data across restarts")
+	}
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return *skip
+	}
+	bs, err := e.buckets(ctx, c)
+	if err != nil {
+		if cfapi.HasCode(err, cfapi.CodeR2NotEnabled) {
+			return Skip("R2 is not enabled (see check r2.enabled)")
+		}
+		return e.apiProblem(ctx, err, "list R2 buckets", "Workers R2 Storage Write")
+	}
+	for _, b := range bs {
+		if b.Name == name {
+			return OK("bucket %s exists", name)
+		}
+	}
+	r := Warn("moltctl deploy creates it; or now: moltctl doctor --fix", "bucket %s does not exist yet; deploy will create it", name)
+	r.Action = &Action{Summary: "create the R2 bucket " + name, Apply: func(ctx context.Context, e *Env) error {
+		c, skip := e.client(ctx)
+		if skip != nil {
+			return errors.New(skip.Message)
+		}
+		_, err := c.CreateBucket(ctx, name, "")
+		if err != nil && !cfapi.IsStatus(err, http.StatusConflict) {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+		return nil
+	}}
+	return r
+}
+
+var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func checkSubdomain(ctx context.Context, e *Env) Result {
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return *skip
+	}
+	sub, err := e.subdomain(ctx, c)
+	if err != nil {
+		return e.apiProblem(ctx, err, "read the workers.dev subdomain", "Workers Scripts Write")
+	}
+	if sub == "" {
+		r := Fail("moltctl doctor --fix registers one (or open "+e.DashLink("workers/onboarding")+")",
+			"the account has no workers.dev subdomain; uploading the Worker would fail with code 10063")
+		r.Action = &Action{Summary: "register a workers.dev subdomain (a free name based on the account's)", Apply: fixSubdomain}
+		return r
+	}
+	if e.Config != nil && e.Config.Name != "" {
+		if e.Config.WorkersDev != nil && !*e.Config.WorkersDev {
+			return Warn("set \"workers_dev\": true in "+e.Config.Path+" (moltctl serves the assistant on workers.dev)",
+				"subdomain %s.workers.dev, but wrangler.jsonc disables workers_dev", sub)
+		}
+		return OK("%s.workers.dev; the Worker will be served at https://%s", sub, hostOf(e.Config.Name, sub))
+	}
+	return OK("%s.workers.dev", sub)
+}
+
+// fixSubdomain picks a free name with the availability endpoint (10032 =
+// available) and registers it.
+func fixSubdomain(ctx context.Context, e *Env) error {
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return errors.New(skip.Message)
+	}
+	base := "moltbot"
+	var a cfapi.Account
+	if err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: "accounts/" + url.PathEscape(c.AccountID())}, &a); err == nil {
+		if s := slug(a.Name); s != "" {
+			base = s
+		}
+	}
+	for i := 0; i < 20; i++ {
+		name := base
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d", base, i+1)
+		}
+		if !subdomainRE.MatchString(name) {
+			continue
+		}
+		err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: c.AccountPath("workers/subdomains/%s", name)}, nil)
+		if !cfapi.HasCode(err, cfapi.CodeSubdomainAvailable) {
+			if err != nil && !cfapi.HasCode(err, cfapi.CodeSubdomainUnavailable) {
+				return fmt.Errorf("check workers.dev subdomain %s: %w", name, err)
+			}
+			continue
+		}
+		err = c.Do(ctx, cfapi.Request{Method: http.MethodPut, Path: c.AccountPath("workers/subdomain"), JSON: map[string]string{"subdomain": name}}, nil)
+		if cfapi.HasCode(err, cfapi.CodeSubdomainUnavailable) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("register workers.dev subdomain %s: %w", name, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("no free workers.dev subdomain found near %q; pick one at %s", base, e.DashLink("workers/onboarding"))
+}
+
+// slug turns an account name ("Jane's Account") into a DNS label ("janes").
+func slug(s string) string {
+	s = strings.ToLower(s)
+	s = strings.TrimSuffix(strings.TrimSpace(s), " account")
+	s = strings.TrimSuffix(s, "'s")
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case r == '\'':
+		default:
+			if b.Len() > 0 && !dash {
+				b.WriteByte('-')
+				dash = true
+			}
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 40 {
+		out = strings.Trim(out[:40], "-")
+	}
+	return out
+}
+
+func zeroTrustLink() string { return "https://one.dash.cloudflare.com/" }
+
+func checkAccessOrg(ctx context.Context, e *Env) Result {
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return *skip
+	}
+	o, err := e.org(ctx, c)
+	if err != nil {
+		return e.apiProblem(ctx, err, "read the Zero Trust organization", "Access: Organizations, Identity Providers, and Groups Read")
+	}
+	if o == nil {
+		team := e.teamName(ctx, c)
+		r := Fail(fmt.Sprintf("moltctl doctor --fix creates it with team domain %s.cloudflareaccess.com (or choose a team name at %s)", team, zeroTrustLink()),
+			"the account has no Zero Trust organization: creating the Access application would fail with access.api.error.auth_domain_not_available")
+		r.Action = &Action{Summary: fmt.Sprintf("create the Zero Trust organization %s.cloudflareaccess.com", team), Apply: func(ctx context.Context, e *Env) error {
+			return fixAccessOrg(ctx, e, team)
+		}}
+		return r
+	}
+	return OK("team domain %s", o.AuthDomain)
+}
+
+// teamName proposes a Zero Trust team name: the workers.dev subdomain when
+// known, else the account's name.
+func (e *Env) teamName(ctx context.Context, c *cfapi.Client) string {
+	if sub, err := e.subdomain(ctx, c); err == nil && sub != "" {
+		return sub
+	}
+	var a cfapi.Account
+	if err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: "accounts/" + url.PathEscape(c.AccountID())}, &a); err == nil {
+		if s := slug(a.Name); s != "" {
+			return s
+		}
+	}
+	return "moltbot"
+}
+
+func fixAccessOrg(ctx context.Context, e *Env, team string) error {
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return errors.New(skip.Message)
+	}
+	for i := 0; i < 10; i++ {
+		name := team
+		if i > 0 {
+			name = fmt.Sprintf("%s-%d", team, i+1)
+		}
+		_, err := c.CreateAccessOrganization(ctx, name, name+".cloudflareaccess.com")
+		if err == nil || cfapi.IsStatus(err, http.StatusConflict) && strings.Contains(err.Error(), "already_exists") {
+			return nil
+		}
+		if strings.Contains(err.Error(), "auth_domain_not_available") {
+			continue
+		}
+		return fmt.Errorf("create Zero Trust organization %s.cloudflareaccess.com: %w", name, err)
+	}
+	return fmt.Errorf("team names near %q are taken; choose one at %s", team, zeroTrustLink())
+}

@@ -1,0 +1,193 @@
+package preflight
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/moltctl/moltctl/pkg/secrets"
+)
+
+// Check IDs of the secrets checks.
+const (
+	IDSecretsManifest = "secrets.manifest"
+	IDSecretsRemote   = "secrets.remote"
+	IDSecretsSettings = "secrets.settings"
+)
+
+// testMode reports whether the manifest turns Access off (DEV_MODE or E2E_TEST_MODE).
+func (m *Manifest) testMode() bool {
+	return strings.EqualFold(m.Vars["DEV_MODE"], "true") || strings.EqualFold(m.Vars["E2E_TEST_MODE"], "true")
+}
+
+// sources maps each declared name to its source kind ("" = none); vars count as set.
+func (m *Manifest) sources() map[string]string {
+	out := map[string]string{}
+	for _, s := range m.Secrets {
+		out[s.Name] = s.Source
+	}
+	for k := range m.Vars {
+		if _, ok := out[k]; !ok {
+			out[k] = "var"
+		}
+	}
+	return out
+}
+
+// requiredNames are the names moltworker needs under m.
+func requiredNames(m *Manifest) []string {
+	var out []string
+	for _, s := range secrets.Catalogue() {
+		switch s.Required {
+		case secrets.Required:
+			out = append(out, s.Name)
+		case secrets.RequiredUnlessTestMode:
+			if m == nil || !m.testMode() {
+				out = append(out, s.Name)
+			}
+		}
+	}
+	return out
+}
+
+func checkSecretsManifest(_ context.Context, e *Env) Result {
+	if e.ManifestErr != nil {
+		return Fail("fix moltctl.yaml at the position shown (moltctl secrets check explains each entry)", "%v", e.ManifestErr)
+	}
+	m := e.Manifest
+	if m == nil {
+		return Fail("moltctl init writes moltctl.yaml: it declares where each secret comes from", "no moltctl.yaml: deploy would not know where the secrets come from")
+	}
+	src := m.sources()
+	var missing []string
+	for _, n := range requiredNames(m) {
+		if src[n] == "" {
+			if spec, ok := secrets.Lookup(n); ok && spec.FromDeploy {
+				continue // deploy sets it from Cloudflare when not declared
+			}
+			missing = append(missing, n)
+		}
+	}
+	providerOK := false
+	for _, choice := range secrets.ProviderChoices() {
+		all := true
+		for _, n := range choice {
+			if src[n] == "" {
+				all = false
+			}
+		}
+		if all {
+			providerOK = true
+		}
+	}
+	var partial []string
+	for _, g := range secrets.Groups() {
+		var have, lack []string
+		for _, n := range g.Names {
+			if src[n] != "" {
+				have = append(have, n)
+			} else if spec, ok := secrets.Lookup(n); !(ok && spec.FromDeploy) {
+				lack = append(lack, n)
+			}
+		}
+		if len(have) > 0 && len(lack) > 0 {
+			partial = append(partial, fmt.Sprintf("%s needs %s", g.Purpose, strings.Join(lack, ", ")))
+		}
+	}
+	rel := relPath(m.Path)
+	switch {
+	case len(missing) > 0:
+		return Fail(fmt.Sprintf("declare a source for each in %s, e.g. moltctl secrets set %s", rel, missing[0]),
+			"required secret(s) without a source: %s", strings.Join(missing, ", "))
+	case !providerOK:
+		return Fail(fmt.Sprintf("declare one AI provider in %s: ANTHROPIC_API_KEY, OPENAI_API_KEY, or the AI Gateway trio (moltctl secrets set ANTHROPIC_API_KEY)", rel),
+			"no AI provider is configured: the assistant could not answer")
+	case len(partial) > 0:
+		return Warn(fmt.Sprintf("declare the rest of each group in %s, or remove the group", rel), "incomplete: %s", strings.Join(partial, "; "))
+	}
+	return OK("%s: %d secret(s), every required one has a source", rel, len(m.Secrets))
+}
+
+func checkSecretsRemote(ctx context.Context, e *Env) Result {
+	name := e.workerName()
+	if name == "" {
+		return Skip("no valid wrangler.jsonc")
+	}
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return *skip
+	}
+	rs, err := e.script(ctx, c, name)
+	if err != nil {
+		return e.apiProblem(ctx, err, "list the Worker's secrets", "Workers Scripts Write")
+	}
+	if !rs.Exists {
+		return OK("Worker %s is not deployed yet; deploy sets its secrets", name)
+	}
+	vars := map[string]bool{}
+	if e.Config != nil {
+		for k := range e.Config.Vars {
+			vars[k] = true
+		}
+	}
+	var missing []string
+	for _, n := range requiredNames(e.Manifest) {
+		if !rs.Secrets[n] && !vars[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return Warn("moltctl deploy sets them (or moltctl secrets set "+missing[0]+")",
+			"the deployed Worker %s lacks required secret(s) %s: its gateway answers 503 until they are set", name, strings.Join(missing, ", "))
+	}
+	return OK("the deployed Worker %s has every required secret (%d secrets)", name, len(rs.Secrets))
+}
+
+func checkSecretsSettings(_ context.Context, e *Env) Result {
+	names := map[string]string{} // name → where
+	if e.Manifest != nil {
+		for _, s := range e.Manifest.Secrets {
+			names[s.Name] = relPath(e.Manifest.Path)
+		}
+		for k := range e.Manifest.Vars {
+			names[k] = relPath(e.Manifest.Path)
+		}
+	}
+	if e.Config != nil {
+		for k := range e.Config.Vars {
+			names[k] = relPath(e.Config.Path) + " vars"
+		}
+	}
+	if e.Manifest == nil && e.Config == nil {
+		return Skip("no moltctl.yaml or wrangler.jsonc")
+	}
+	var notes []string
+	var first string
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, n := range keys {
+		spec, ok := secrets.Lookup(n)
+		if ok && spec.Ineffective != "" {
+			notes = append(notes, fmt.Sprintf("%s (%s): %s", n, names[n], spec.Ineffective))
+			if first == "" {
+				first = n
+			}
+		}
+	}
+	for _, n := range []string{"DEV_MODE", "E2E_TEST_MODE"} {
+		if e.Manifest != nil && strings.EqualFold(e.Manifest.Vars[n], "true") {
+			notes = append(notes, n+"=true turns off Cloudflare Access checks: anyone who finds the URL can use the assistant")
+			if first == "" {
+				first = n
+			}
+		}
+	}
+	if len(notes) > 0 {
+		return Warn("remove "+first+" from its file (moltctl secrets unset "+first+")", "%s", strings.Join(notes, "; "))
+	}
+	return OK("every setting has an effect")
+}
