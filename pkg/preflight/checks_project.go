@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // Check IDs of the project checks.
@@ -237,8 +239,8 @@ func checkBuild(_ context.Context, e *Env) Result {
 		return Skip("no valid wrangler.jsonc")
 	}
 	c := e.Config
-	if c.SourcePath != "" && c.SourcePath != c.Path {
-		return OK("build output found: %s", relPath(c.Path))
+	if p, err := wrangler.RedirectPath(c.ProjectDir()); err == nil && p != "" {
+		return OK("build output found: %s", relPath(p))
 	}
 	if c.Assets != nil && c.Assets.Directory != "" {
 		if st, err := os.Stat(c.Resolve(c.Assets.Directory)); err == nil && st.IsDir() {
