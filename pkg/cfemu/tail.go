@@ -1,14 +1,11 @@
 package cfemu
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // tailSession is a Workers tail: a WebSocket URL that streams one
@@ -148,36 +145,26 @@ func (s *Server) serveTail(w http.ResponseWriter, r *http.Request) {
 		}
 		s.rt.tailMu.Unlock()
 	}()
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{"trace-v1"}, InsecureSkipVerify: true})
+	c, err := wsAccept(w, r, "trace-v1")
 	if err != nil {
 		return
 	}
-	defer c.CloseNow()
-	// Read (and ignore) what the client sends, such as {"debug": false}, so
-	// that close frames are handled; ctx ends when the client goes.
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	go func() {
-		defer cancel()
-		for {
-			if _, _, err := c.Read(ctx); err != nil {
-				return
-			}
-		}
-	}()
+	defer c.conn.Close()
+	done := make(chan struct{})
+	go c.readLoop(done)
 	for {
 		select {
-		case <-ctx.Done():
+		case <-done:
+			return
+		case <-r.Context().Done():
 			return
 		case msg, open := <-ch:
 			if !open {
-				_ = c.Close(websocket.StatusNormalClosure, "tail deleted")
+				c.close(1000, "tail deleted")
 				return
 			}
-			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := c.Write(wctx, websocket.MessageText, msg)
-			cancel()
-			if err != nil {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if err := c.writeFrame(wsText, msg); err != nil {
 				return
 			}
 		}
@@ -206,7 +193,7 @@ func (s *Server) emitTail(script string, r *http.Request, status int, logs []str
 		}
 		headers[k] = strings.Join(v, ", ")
 	}
-	u := url.URL{Scheme: "https", Host: hostOnly(r.Host), Path: r.URL.Path}
+	u := url.URL{Scheme: "https", Host: strings.TrimSuffix(hostOnly(r.Host), ".localhost"), Path: r.URL.Path}
 	q := r.URL.Query()
 	for _, k := range []string{"token", "secret"} {
 		if q.Has(k) {

@@ -1,8 +1,14 @@
 package cfemu
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +63,7 @@ func TestTail(t *testing.T) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.ScriptName != "molt" || m.Outcome != "ok" || !strings.Contains(m.Event.Request.URL, w.path) || m.Event.Response.Status != w.status || len(m.Logs) == 0 {
+		if m.ScriptName != "molt" || m.Outcome != "ok" || !strings.HasPrefix(m.Event.Request.URL, "https://molt.emulated.workers.dev"+w.path) || m.Event.Response.Status != w.status || len(m.Logs) == 0 {
 			t.Errorf("event: %s", b)
 		}
 		if strings.Contains(string(b), "s3cret") || strings.Contains(string(b), "gw-token") {
@@ -69,5 +75,43 @@ func TestTail(t *testing.T) {
 	}
 	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Errorf("after delete: %v", err)
+	}
+}
+
+// TestTailUnmaskedClientFrame talks to the tail as wrangler does: its
+// {"debug": false} goes out as an unmasked frame, which must not end the tail.
+func TestTailUnmaskedClientFrame(t *testing.T) {
+	srv := New(Options{ColdStart: time.Millisecond}).Start()
+	defer srv.Close()
+	deployWorker(t, srv, e2eSecrets)
+	_, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/workers/scripts/molt/tails", map[string]any{"filters": []any{}})
+	u, _ := url.Parse(rtResult(env)["url"].(string))
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: trace-v1\r\n\r\n", u.Path, u.Host)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" || resp.Header.Get("Sec-WebSocket-Protocol") != "trace-v1" {
+		t.Fatalf("handshake: %d %v", resp.StatusCode, resp.Header)
+	}
+	msg := []byte(`{"debug": false}`)
+	if _, err := conn.Write(append([]byte{0x81, byte(len(msg))}, msg...)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // let the server read it before the event
+	rtGet(t, srv, "GET", "/sandbox-health", nil)
+	var h [2]byte
+	if _, err := io.ReadFull(br, h[:]); err != nil {
+		t.Fatalf("no event after an unmasked frame: %v", err)
+	}
+	if h[0] != 0x81 || h[1]&0x80 != 0 {
+		t.Errorf("frame header %x", h)
 	}
 }
