@@ -1,0 +1,140 @@
+package image
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Event kinds reported to a Progress.
+const (
+	EventTag         = "tag"           // the content tag was computed (Tag)
+	EventRemoteHit   = "remote-exists" // the registry has the tag: nothing to build or push (Ref, Digest)
+	EventLocalHit    = "local-exists"  // a local image has the content tag: no build (ImageID)
+	EventBuildStep   = "build-step"    // a Dockerfile step started (Step, Message)
+	EventBuildOutput = "build-output"  // a line of build output (Step, Message)
+	EventBuilt       = "built"         // the build finished (ImageID)
+	EventWarning     = "warning"       // an image check warns (Message)
+	EventLayerStart  = "layer-start"   // a layer upload started (Layer, Total)
+	EventLayerBytes  = "layer-bytes"   // bytes of a layer were sent (Layer, Bytes, Total, BytesPerSec)
+	EventLayerDone   = "layer-done"    // a layer was uploaded (Layer, Bytes, BytesPerSec)
+	EventLayerExists = "layer-exists"  // the registry has the layer: not sent (Layer, Total)
+	EventRetry       = "retry"         // a transient failure, retrying (Layer, Message)
+	EventPushed      = "pushed"        // the manifest was written (Ref, Digest, Bytes)
+)
+
+// Event is one step of a build or push. Under --output json each is one
+// line of JSON on stderr; field names are a contract.
+type Event struct {
+	Time        time.Time `json:"time"`
+	Kind        string    `json:"kind"`
+	Message     string    `json:"message,omitempty"`
+	Step        string    `json:"step,omitempty"`
+	Tag         string    `json:"tag,omitempty"`
+	Ref         string    `json:"ref,omitempty"`
+	Digest      string    `json:"digest,omitempty"`
+	ImageID     string    `json:"image_id,omitempty"`
+	Layer       string    `json:"layer,omitempty"`
+	Bytes       int64     `json:"bytes,omitempty"`
+	Total       int64     `json:"total,omitempty"`
+	BytesPerSec float64   `json:"bytes_per_sec,omitempty"`
+}
+
+// Progress receives events; it may be called from several goroutines at once
+// and must not block for long. A nil Progress discards events.
+type Progress func(Event)
+
+func (p Progress) emit(e Event) {
+	if p == nil {
+		return
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	p(e)
+}
+
+// JSONProgress writes each event as one line of JSON to w.
+func JSONProgress(w io.Writer) Progress {
+	var mu sync.Mutex
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(e)
+	}
+}
+
+// TextProgress renders events for people. On a terminal (tty) byte
+// progress is shown at most once a second per layer; elsewhere only the
+// start and end of each layer are printed. Build output is printed
+// indented under its step when verbose, else only the steps.
+func TextProgress(w io.Writer, tty, verbose bool) Progress {
+	var mu sync.Mutex
+	last := map[string]time.Time{}
+	return func(e Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e.Kind {
+		case EventTag:
+			fmt.Fprintf(w, "Content tag %s\n", e.Tag)
+		case EventRemoteHit:
+			fmt.Fprintf(w, "✓ %s is already in the registry: nothing to build or push\n", e.Ref)
+		case EventLocalHit:
+			fmt.Fprintf(w, "✓ Local image %s has the same inputs: not rebuilding\n", ShortID(e.ImageID))
+		case EventBuildStep:
+			fmt.Fprintf(w, "%s\n", e.Message)
+		case EventBuildOutput:
+			if verbose {
+				fmt.Fprintf(w, "    %s\n", e.Message)
+			}
+		case EventBuilt:
+			fmt.Fprintf(w, "✓ Built %s\n", ShortID(e.ImageID))
+		case EventWarning:
+			fmt.Fprintf(w, "! %s\n", e.Message)
+		case EventLayerStart:
+			fmt.Fprintf(w, "  %s  pushing %s\n", e.Layer, HumanBytes(e.Total))
+		case EventLayerBytes:
+			if !tty || time.Since(last[e.Layer]) < time.Second {
+				return
+			}
+			last[e.Layer] = time.Now()
+			fmt.Fprintf(w, "  %s  %s / %s  %s/s\n", e.Layer, HumanBytes(e.Bytes), HumanBytes(e.Total), HumanBytes(int64(e.BytesPerSec)))
+		case EventLayerDone:
+			fmt.Fprintf(w, "  %s  pushed %s (%s/s)\n", e.Layer, HumanBytes(e.Bytes), HumanBytes(int64(e.BytesPerSec)))
+		case EventLayerExists:
+			fmt.Fprintf(w, "  %s  already in the registry\n", e.Layer)
+		case EventRetry:
+			fmt.Fprintf(w, "  %s  %s\n", e.Layer, e.Message)
+		case EventPushed:
+			fmt.Fprintf(w, "✓ Pushed %s@%s (%s sent)\n", e.Ref, e.Digest, HumanBytes(e.Bytes))
+		}
+	}
+}
+
+// HumanBytes formats n as "12.3 MB" (SI units, as docker prints).
+func HumanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// ShortID shortens "sha256:abcdef…" to 12 hex digits.
+func ShortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
