@@ -112,6 +112,7 @@ func (s *Server) containersGuard(h http.HandlerFunc) http.HandlerFunc {
 			fail(w, http.StatusUnauthorized, 10000, "Unauthorized")
 			return
 		}
+		s.pruneRuntimesLocked()
 		if s.state.Containers.Applications == nil {
 			s.state.Containers.Applications = map[string]*ContainerApp{}
 		}

@@ -252,6 +252,27 @@ func (s *Server) syncRuntimeLocked(script string, sc *Script) {
 	}
 }
 
+// pruneRuntimesLocked forgets the runtimes (and ends the tails) of deleted
+// Workers: a deleted Worker's container goes with it. The caller holds s.mu.
+func (s *Server) pruneRuntimesLocked() {
+	for name := range s.state.Runtimes {
+		if s.state.Scripts[name] == nil {
+			delete(s.state.Runtimes, name)
+		}
+	}
+	s.rt.tailMu.Lock()
+	defer s.rt.tailMu.Unlock()
+	for id, t := range s.rt.tails {
+		if s.state.Scripts[t.script] == nil {
+			for ch := range t.subs {
+				close(ch)
+			}
+			t.subs = nil
+			delete(s.rt.tails, id)
+		}
+	}
+}
+
 // appForNamespace is the container application bound to a Durable Object
 // namespace, or nil. The caller holds s.mu.
 func (s *Server) appForNamespace(ns string) *ContainerApp {
@@ -282,6 +303,7 @@ func (s *Server) workerTarget(host string) (string, *Script) {
 // first the Access edge, then moltworker's routes.
 func (s *Server) serveWorker(w http.ResponseWriter, r *http.Request, host string) {
 	s.mu.Lock()
+	s.pruneRuntimesLocked()
 	script, sc := s.workerTarget(host)
 	s.mu.Unlock()
 	if sc == nil {
@@ -585,6 +607,7 @@ func (s *Server) Gateway(script string) GatewayInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	info := GatewayInfo{Status: gwNotRunning, Env: map[string]string{}}
+	s.pruneRuntimesLocked()
 	rt := s.state.Runtimes[script]
 	if rt == nil {
 		return info

@@ -317,6 +317,21 @@ func TestWorkerWithoutContainerApp(t *testing.T) {
 	if _, _, body := rtGet(t, srv, "GET", "/api/status", nil); !strings.Contains(body, "not_running") {
 		t.Errorf("status: %s", body)
 	}
+	// Deleting the Worker takes its container and gateway state with it.
+	srv.Update(func(st *State) { st.Runtimes["molt"] = &Runtime{Status: gwRunning, Restarts: 3} })
+	srv.Update(func(st *State) { delete(st.Scripts, "molt") })
+	if g := srv.Gateway("molt"); g.Status != gwNotRunning || g.Restarts != 0 {
+		t.Errorf("gateway of a deleted Worker: %+v", g)
+	}
+	srv.View(func(st *State) {
+		if len(st.Runtimes) != 0 {
+			t.Errorf("runtimes left: %v", st.Runtimes)
+		}
+	})
+	srv.Update(func(st *State) {
+		st.Scripts["molt"] = &Script{Name: "molt", WorkersDevEnabled: true, Secrets: e2eSecrets,
+			Bindings: []Binding{{Type: "durable_object_namespace", Name: "Sandbox", ClassName: "Sandbox", NamespaceID: "ns-molt"}}}
+	})
 	// Not on workers.dev: nothing here.
 	srv.Update(func(st *State) { st.Scripts["molt"].WorkersDevEnabled = false })
 	if code, _, _ := rtGet(t, srv, "GET", "/sandbox-health", nil); code != 404 {
