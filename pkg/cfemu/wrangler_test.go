@@ -322,3 +322,19 @@ func TestWranglerDeploy(t *testing.T) {
 		t.Errorf("the second deploy uploaded assets again (%d → %d requests)", uploads, n)
 	}
 }
+
+// On a new account wrangler checks for a workers.dev subdomain before the
+// first upload and, non-interactively, declines to register one.
+func TestWranglerDeployNewAccount(t *testing.T) {
+	w := newWrangler(t, Options{Scenario: ScenarioNewAccount})
+	out := w.run(deployProject(t), "", nil, false, "deploy")
+	if !strings.Contains(out, "You need to register a workers.dev subdomain before publishing to workers.dev") ||
+		!strings.Contains(out, "/workers/onboarding") {
+		t.Errorf("deploy on a new account:\n%s", out)
+	}
+	w.srv.View(func(st *State) {
+		if len(st.Scripts) != 0 || len(st.DONamespaces) != 0 {
+			t.Errorf("a refused deploy left state: %d scripts, %d namespaces", len(st.Scripts), len(st.DONamespaces))
+		}
+	})
+}
