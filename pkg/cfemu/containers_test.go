@@ -3,6 +3,7 @@ package cfemu
 import (
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -227,4 +228,29 @@ func (l *rtLogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+func TestRegistryImagesSurviveSaveAndLoad(t *testing.T) {
+	srv := New(Options{}).Start()
+	defer srv.Close()
+	ref := pushRandom(t, srv, "app", "v1")
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := srv.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	again := New(Options{AccountID: srv.AccountID()}).Start()
+	defer again.Close()
+	missing := again.RegistryHost() + "/" + srv.AccountID() + "/app:v1"
+	if again.ImageExists(missing) {
+		t.Fatal("image exists before the state is loaded")
+	}
+	if err := again.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if !again.ImageExists(missing) {
+		t.Errorf("%s (pushed as %s) missing after Load", missing, ref)
+	}
+	if again.ImageExists(again.RegistryHost() + "/" + srv.AccountID() + "/app:v2") {
+		t.Error("an image never pushed exists")
+	}
 }

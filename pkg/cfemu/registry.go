@@ -86,7 +86,56 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		registryError(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
 		return
 	}
-	s.rt.registry.ServeHTTP(w, r)
+	repo, ref, isManifest := strings.Cut(path, "/manifests/")
+	if !isManifest || (r.Method != http.MethodPut && r.Method != http.MethodDelete) {
+		s.rt.registry.ServeHTTP(w, r)
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	s.rt.registry.ServeHTTP(sw, r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	imgs := &s.state.Containers.Images
+	switch {
+	case r.Method == http.MethodPut && sw.status == http.StatusCreated:
+		if *imgs == nil {
+			*imgs = map[string]bool{}
+		}
+		(*imgs)[repo+manifestSep(ref)+ref] = true
+		if d := sw.Header().Get("Docker-Content-Digest"); d != "" {
+			(*imgs)[repo+"@"+d] = true
+		}
+	case r.Method == http.MethodDelete && sw.status < 300:
+		delete(*imgs, repo+manifestSep(ref)+ref)
+	}
+}
+
+// manifestSep joins a repository and a reference: "@" for a digest, ":" for a tag.
+func manifestSep(ref string) string {
+	if strings.Contains(ref, ":") {
+		return "@"
+	}
+	return ":"
+}
+
+// statusWriter remembers the status the registry answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // splitImageRef splits "host/account/name:tag" or "host/account/name@sha256:…"
@@ -104,11 +153,17 @@ func splitImageRef(ref string) (host, repo, reference string) {
 }
 
 // imageExists reports whether the registry holds ref (a tag or a digest),
-// given as "<registry host>/<account>/<name>[:tag|@digest]".
+// given as "<registry host>/<account>/<name>[:tag|@digest]". Manifests
+// pushed in an earlier run of a saved state (--state) count: the state
+// keeps their references though the in-memory registry starts empty.
+// The caller holds s.mu.
 func (s *Server) imageExists(ref string) bool {
 	_, repo, reference := splitImageRef(ref)
 	if repo == "" || s.rt.registry == nil {
 		return false
+	}
+	if s.state.Containers.Images[repo+manifestSep(reference)+reference] {
+		return true
 	}
 	req := httptest.NewRequest(http.MethodHead, "/v2/"+repo+"/manifests/"+reference, nil)
 	req.Header.Set("Accept", strings.Join([]string{
@@ -122,4 +177,8 @@ func (s *Server) imageExists(ref string) bool {
 
 // ImageExists reports whether the emulator's registry holds the image
 // reference (tag or digest), e.g. "127.0.0.1:PORT/<account>/app:tag".
-func (s *Server) ImageExists(ref string) bool { return s.imageExists(ref) }
+func (s *Server) ImageExists(ref string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.imageExists(ref)
+}

@@ -185,8 +185,11 @@ type Bucket struct {
 // (pushed images live in the registry; see registry.go).
 type ContainersState struct {
 	Applications map[string]*ContainerApp `json:"applications,omitempty"`
-	// Credentials issued for the registry, by username.
+	// Credentials issued for the registry, by SHA-256 of the password.
 	Credentials map[string]*RegistryCredential `json:"credentials,omitempty"`
+	// Images are the manifests pushed to the registry, as
+	// "<account>/<name>:<tag>" and "<account>/<name>@<digest>".
+	Images map[string]bool `json:"images,omitempty"`
 }
 
 // AccessState holds the Zero Trust organization, applications, policies and service tokens.
