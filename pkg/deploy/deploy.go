@@ -1,0 +1,207 @@
+// Package deploy takes a moltworker project to a running, protected,
+// persistent assistant: an ordered list of idempotent steps, each of which
+// reads what Cloudflare holds and changes only the difference, and one
+// runner that shows progress, times each step, stops cleanly when
+// interrupted and can be re-run to converge after any failure.
+package deploy
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/secrets"
+	"github.com/moltctl/moltctl/pkg/state"
+	"github.com/moltctl/moltctl/pkg/wrangler"
+)
+
+// Step is one stage of a deploy.
+type Step interface {
+	// Name is the step's short id ("worker", "access"), used in output,
+	// JSON and "interrupted at step X".
+	Name() string
+	// String says what the step does, for the plan and progress.
+	String() string
+	// Skip reports, without changing anything, whether the step has
+	// nothing to do, and why (or what it would change).
+	Skip(ctx context.Context, st *State) (bool, string)
+	// Run applies the step. It must be safe to run again after a failure
+	// or interruption at any point.
+	Run(ctx context.Context, st *State) error
+}
+
+// Options are what the user asked for.
+type Options struct {
+	// NoWait skips waiting for the assistant to answer.
+	NoWait bool
+	// SkipBuild deploys Image (pushed earlier) instead of building.
+	SkipBuild bool
+	Image     string
+	// WaitTimeout bounds the wait for the assistant (default 5 minutes).
+	WaitTimeout time.Duration
+	// Resume is the command that continues the deploy, for messages.
+	Resume string
+}
+
+// ImageBuilder builds the container image and pushes it to Cloudflare's
+// registry, skipping both when the registry already holds the content tag.
+type ImageBuilder interface {
+	BuildAndPush(ctx context.Context, req ImageRequest) (*ImageResult, error)
+}
+
+// ImageRequest says what to build and where to push it.
+type ImageRequest struct {
+	ContextDir, Dockerfile string
+	BuildArgs              map[string]string
+	// Repository is "<registry>/<account>/<name>".
+	Repository string
+	// Progress receives build and push progress lines (may be nil).
+	Progress io.Writer
+}
+
+// ImageResult is what was pushed.
+type ImageResult struct {
+	Ref, Digest, Tag string
+	Skipped          bool
+	BytesPushed      int64
+	LayersPushed     int
+	LayersSkipped    int
+}
+
+// SecretsAPI sets a Worker's secrets.
+type SecretsAPI interface {
+	// SecretNames lists the names of the Worker's secrets.
+	SecretNames(ctx context.Context, script string) ([]string, error)
+	// BulkSecrets sets and deletes secrets in one request.
+	BulkSecrets(ctx context.Context, script string, set map[string]string, unset []string) error
+}
+
+// Preflighter runs the doctor's checks; ok false stops the deploy before
+// anything is built. report is printed as doctor prints it.
+type Preflighter func(ctx context.Context, st *State) (ok bool, report string, err error)
+
+// Assistant is the deployed Worker's admin client.
+type Assistant interface {
+	// Running reports whether the gateway runs now (one probe).
+	Running(ctx context.Context) (bool, error)
+	Restart(ctx context.Context) error
+	// WaitRunning waits until /api/status says running; tick reports progress.
+	WaitRunning(ctx context.Context, timeout time.Duration, tick func(status string, elapsed time.Duration)) error
+}
+
+// AssistantFactory returns the admin client of the Worker at baseURL,
+// authenticated with an Access service token.
+type AssistantFactory func(baseURL, clientID, clientSecret string) Assistant
+
+// State is everything a deploy reads and what its steps learn on the way.
+type State struct {
+	// Inputs.
+	Config    *wrangler.Config
+	Manifest  *manifest.Manifest
+	API       *cfapi.Client
+	AccountID string
+	Getenv    func(string) string
+	HTTP      *http.Client
+	Options   Options
+	// WorkersDevURL maps a Worker name and subdomain to its base URL.
+	WorkersDevURL func(name, subdomain string) string
+	// RegistryHost is Cloudflare's container registry (or the emulator's).
+	RegistryHost string
+
+	Image      ImageBuilder
+	Secrets    SecretsAPI
+	Preflight  Preflighter
+	Assistants AssistantFactory
+	// Log receives progress lines from inside steps (build output, waits).
+	Log io.Writer
+	// Warn receives warnings.
+	Warn func(string)
+
+	// Persisted state.
+	Store   *state.Store
+	Dep     *state.Deployment
+	Creds   *state.Credentials
+	HMACKey []byte
+
+	// Learned while running.
+	Subdomain      string
+	URL            string
+	ImageRef       string
+	ImageDigest    string
+	VersionID      string
+	NamespaceID    string
+	Values         secrets.Values
+	DeployValues   map[string]string
+	SecretsChanged []string
+	Restarted      bool
+	Waited         bool
+	Running        bool
+	// Details are short facts per step for the final report.
+	Details map[string]string
+}
+
+func (st *State) warn(format string, args ...any) {
+	if st.Warn != nil {
+		st.Warn(sprintf(format, args...))
+	}
+}
+
+func (st *State) logf(format string, args ...any) {
+	if st.Log != nil {
+		_, _ = io.WriteString(st.Log, sprintf(format, args...)+"\n")
+	}
+}
+
+// save writes the deployment state and the credentials file; every step
+// that learns an id calls it at once, so an interruption loses nothing.
+func (st *State) save() error {
+	if st.Store == nil {
+		return nil
+	}
+	if err := st.Store.Save(st.Dep); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (st *State) saveCreds() error {
+	if st.Store == nil {
+		return nil
+	}
+	return st.Store.SaveCredentials(st.Creds)
+}
+
+// WorkerName is the Worker being deployed.
+func (st *State) WorkerName() string { return st.Config.Name }
+
+// ObjectName is the deterministic name of what moltctl creates for this
+// Worker (Access application, service token, API token): a retry or a
+// re-run after a crash finds it by name.
+func (st *State) ObjectName(suffix string) string {
+	n := "moltctl " + st.Config.Name
+	if suffix != "" {
+		n += " " + suffix
+	}
+	return n
+}
+
+// Steps returns the deploy's steps in order.
+func Steps() []Step {
+	return []Step{
+		&preflightStep{},
+		&bucketStep{},
+		&buildStep{},
+		&imageStep{},
+		&workerStep{},
+		&routeStep{},
+		&containerStep{},
+		&accessStep{},
+		&r2CredentialsStep{},
+		&secretsStep{},
+		&restartStep{},
+		&waitStep{},
+	}
+}

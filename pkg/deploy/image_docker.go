@@ -1,0 +1,50 @@
+package deploy
+
+import (
+	"context"
+	"io"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/dockerhost"
+	"github.com/moltctl/moltctl/pkg/image"
+)
+
+// DockerImages builds with the Docker Engine and pushes with pkg/image,
+// logging in to the registry with short-lived credentials from the
+// Containers API. The Docker daemon is only contacted when the registry
+// lacks the content tag.
+type DockerImages struct {
+	API          *cfapi.Client
+	Getenv       func(string) string
+	RegistryHost string
+	// Engine overrides the daemon connection (tests share one).
+	Engine image.Engine
+}
+
+// BuildAndPush implements ImageBuilder.
+func (d *DockerImages) BuildAndPush(ctx context.Context, req ImageRequest) (*ImageResult, error) {
+	auth, err := image.Login(ctx, d.API, d.RegistryHost)
+	if err != nil {
+		return nil, err
+	}
+	eng := d.Engine
+	if eng == nil {
+		if c, err := dockerhost.Connect(ctx, d.Getenv); err == nil {
+			defer c.Close()
+			eng = c
+		}
+	}
+	w := req.Progress
+	if w == nil {
+		w = io.Discard
+	}
+	res, err := image.BuildAndPush(ctx, eng, image.Request{
+		Spec:       image.Spec{ContextDir: req.ContextDir, Dockerfile: req.Dockerfile, BuildArgs: req.BuildArgs, Platform: image.DefaultPlatform},
+		Repository: req.Repository, Auth: auth, Progress: image.TextProgress(w, false, false),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ImageResult{Ref: res.DigestRef(), Digest: res.Digest, Tag: res.Tag, Skipped: res.Skipped,
+		BytesPushed: res.BytesPushed, LayersPushed: res.LayersPushed, LayersSkipped: res.LayersSkipped}, nil
+}

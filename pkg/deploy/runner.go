@@ -1,0 +1,210 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/buildinfo"
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/state"
+)
+
+var sprintf = fmt.Sprintf
+
+// Step statuses in results.
+const (
+	StatusDone    = "done"
+	StatusSkipped = "skipped"
+	StatusFailed  = "failed"
+	StatusPending = "pending"
+	StatusChange  = "change"
+)
+
+// StepResult is what one step did.
+type StepResult struct {
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	Detail     string `json:"detail,omitempty"`
+}
+
+// Progress shows a deploy as it happens.
+type Progress interface {
+	Start(name, what string)
+	Done(r StepResult)
+}
+
+// Runner runs steps in order.
+type Runner struct {
+	Steps    []Step
+	Progress Progress
+	// Attempts bounds how often a step that failed on a transient error
+	// (429, 5xx, a dropped connection) is run again; steps are idempotent,
+	// so running one again is safe. Default 4.
+	Attempts int
+	// Backoff is the first pause between attempts (doubles). Default 1s.
+	Backoff time.Duration
+	// OnStepStart, when set, is called as each step starts (tests
+	// interrupt a deploy there).
+	OnStepStart func(name string)
+}
+
+// StepError is a step that failed: what failed, what was already applied,
+// and the command that resumes.
+type StepError struct {
+	Step    string
+	Err     error
+	Applied []string
+	Resume  string
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("deploy step %s: %v", e.Step, e.Err) }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Hint names what was applied and how to continue.
+func (e *StepError) Hint() string {
+	var b strings.Builder
+	if h := cmdutil.HintOf(e.Err); h != "" {
+		b.WriteString(h)
+		b.WriteString("\n")
+	}
+	if len(e.Applied) > 0 {
+		b.WriteString("already applied: " + strings.Join(e.Applied, ", ") + "\n")
+	}
+	b.WriteString("fix the cause, then run the same command to continue")
+	if e.Resume != "" {
+		b.WriteString(": " + e.Resume)
+	}
+	return b.String()
+}
+
+// ExitCode follows the underlying error (3 for a failed preflight).
+func (e *StepError) ExitCode() int { return cmdutil.ExitCodeOf(e.Err) }
+
+// Run runs every step. Results cover the steps that ran (and the one that
+// failed). A cancelled ctx stops at once with *cmdutil.InterruptedError.
+func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
+	attempts := r.Attempts
+	if attempts == 0 {
+		attempts = 4
+	}
+	backoff := r.Backoff
+	if backoff == 0 {
+		backoff = time.Second
+	}
+	if st.Details == nil {
+		st.Details = map[string]string{}
+	}
+	var results []StepResult
+	var applied []string
+	record := func(res StepResult) {
+		results = append(results, res)
+		if r.Progress != nil {
+			r.Progress.Done(res)
+		}
+	}
+	for _, s := range r.Steps {
+		name := s.Name()
+		if ctx.Err() != nil {
+			return results, r.interrupted(st, name)
+		}
+		if r.OnStepStart != nil {
+			r.OnStepStart(name)
+		}
+		if r.Progress != nil {
+			r.Progress.Start(name, s.String())
+		}
+		start := time.Now()
+		skip, reason := s.Skip(ctx, st)
+		if ctx.Err() != nil {
+			return results, r.interrupted(st, name)
+		}
+		if skip {
+			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(time.Since(start)), Detail: reason})
+			continue
+		}
+		var err error
+		for attempt := 1; ; attempt++ {
+			err = s.Run(ctx, st)
+			if err == nil || ctx.Err() != nil || attempt >= attempts || !Transient(err) {
+				break
+			}
+			st.warn("step %s: %v; trying again", name, err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff << (attempt - 1)):
+			}
+		}
+		if ctx.Err() != nil {
+			_ = st.save()
+			return results, r.interrupted(st, name)
+		}
+		if reason, ok := asSkipped(err); ok {
+			if err := st.save(); err != nil {
+				return results, fmt.Errorf("save deploy state: %w", err)
+			}
+			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(time.Since(start)), Detail: reason})
+			continue
+		}
+		if err != nil {
+			record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(time.Since(start)), Detail: firstLine(err.Error())})
+			st.Dep.LastDeploy = r.record(st, results, false, name)
+			_ = st.save()
+			return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.Options.Resume}
+		}
+		if err := st.save(); err != nil {
+			return results, fmt.Errorf("save deploy state: %w", err)
+		}
+		applied = append(applied, name)
+		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(time.Since(start)), Detail: st.Details[name]})
+	}
+	st.Dep.LastDeploy = r.record(st, results, true, "")
+	if err := st.save(); err != nil {
+		return results, fmt.Errorf("save deploy state: %w", err)
+	}
+	return results, nil
+}
+
+func (r *Runner) record(st *State, results []StepResult, ok bool, failed string) *state.DeployRecord {
+	v, _, _ := buildinfo.Resolved()
+	rec := &state.DeployRecord{At: time.Now().UTC(), Version: v, Succeeded: ok, FailedStep: failed}
+	for _, res := range results {
+		rec.Steps = append(rec.Steps, res.Name+":"+res.Status)
+	}
+	return rec
+}
+
+func (r *Runner) interrupted(st *State, step string) error {
+	return &cmdutil.InterruptedError{Step: step, Resume: st.Options.Resume}
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Transient reports whether err is worth trying again: a 429, a 5xx or a
+// request that never got an answer.
+func Transient(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var apiErr *cfapi.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.StatusCode == 429 || apiErr.StatusCode >= 500
+	}
+	var te *cfapi.TransportError
+	if errors.As(err, &te) {
+		return true
+	}
+	var tr interface{ Temporary() bool }
+	return errors.As(err, &tr) && tr.Temporary()
+}

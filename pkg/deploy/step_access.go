@@ -1,0 +1,229 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+)
+
+// accessStep protects the Worker's whole host with Cloudflare Access: a
+// self-hosted application, an allow policy for the manifest's people, a
+// service token (with its non_identity policy) for moltctl's own admin
+// calls; then it hands CF_ACCESS_AUD and CF_ACCESS_TEAM_DOMAIN, as
+// Cloudflare returned them, to the secrets step.
+type accessStep struct{}
+
+func (*accessStep) Name() string { return "access" }
+func (*accessStep) String() string {
+	return "protect the Worker with Cloudflare Access (application, policies, service token)"
+}
+
+// Policy names moltctl gives what it creates.
+const (
+	allowPolicyName   = "moltctl allow"
+	servicePolicyName = "moltctl service token"
+)
+
+func (*accessStep) Skip(context.Context, *State) (bool, string) {
+	// Always looks: the step is reads only when everything is in place, and
+	// it supplies CF_ACCESS_AUD and CF_ACCESS_TEAM_DOMAIN to the secrets.
+	return false, ""
+}
+
+func (st *State) allowRules() []map[string]any {
+	var out []map[string]any
+	if st.Manifest == nil {
+		return out
+	}
+	for _, e := range st.Manifest.Access.Allow {
+		out = append(out, map[string]any{"email": map[string]any{"email": e}})
+	}
+	for _, d := range st.Manifest.Access.AllowDomains {
+		out = append(out, map[string]any{"email_domain": map[string]any{"domain": strings.TrimPrefix(d, "@")}})
+	}
+	return out
+}
+
+func (*accessStep) Run(ctx context.Context, st *State) error {
+	if _, err := st.subdomain(ctx); err != nil {
+		return err
+	}
+	org, err := st.API.GetAccessOrganization(ctx)
+	if err != nil {
+		if cfapi.NotFound(err) {
+			return &cmdutil.HintError{Err: errors.New("the account has no Zero Trust organization (team domain)"),
+				Fix: "open Zero Trust in the Cloudflare dashboard once and choose a team name, then run the same command again"}
+		}
+		return fmt.Errorf("read the Zero Trust organization: %w", err)
+	}
+	host := st.WorkerHost()
+	var did []string
+
+	// The application: by id, else by name, else by the host it covers.
+	apps, err := st.API.ListAccessApps(ctx)
+	if err != nil {
+		return fmt.Errorf("list Access applications: %w", err)
+	}
+	want := cfapi.AccessApp{Name: st.ObjectName(""), Domain: host, Type: "self_hosted", SessionDuration: "24h",
+		Destinations: []cfapi.AccessDestination{{Type: "public", URI: host}}}
+	var app *cfapi.AccessApp
+	for i := range apps {
+		a := &apps[i]
+		if a.ID == st.Dep.Access.AppID || a.Name == want.Name {
+			app = a
+			break
+		}
+	}
+	if app == nil {
+		for i := range apps {
+			if apps[i].Domain == host {
+				app = &apps[i]
+				break
+			}
+		}
+	}
+	switch {
+	case app == nil:
+		app, err = st.API.CreateAccessApp(ctx, want)
+		if err != nil {
+			return fmt.Errorf("create Access application for %s: %w", host, err)
+		}
+		did = append(did, "created application "+want.Name)
+	case app.Domain != host || app.Type != "self_hosted":
+		id := app.ID
+		app, err = st.API.UpdateAccessApp(ctx, id, want)
+		if err != nil {
+			return fmt.Errorf("update Access application %s: %w", id, err)
+		}
+		did = append(did, "updated application "+want.Name)
+	}
+	st.Dep.Access.AppID, st.Dep.Access.AUD, st.Dep.Access.TeamDomain = app.ID, app.AUD, org.AuthDomain
+	if err := st.save(); err != nil {
+		return err
+	}
+
+	// The service token: its secret exists only in the answer to creating
+	// it, so a token whose secret moltctl does not hold is replaced.
+	tok, created, err := st.ensureServiceToken(ctx)
+	if err != nil {
+		return err
+	}
+	if created {
+		did = append(did, "created service token "+tok.Name)
+	}
+
+	policies, err := st.API.ListAppPolicies(ctx, app.ID)
+	if err != nil {
+		return fmt.Errorf("list policies of Access application %s: %w", app.ID, err)
+	}
+	wantPolicies := []cfapi.AccessPolicy{
+		{Name: servicePolicyName, Decision: "non_identity", Precedence: 1, Include: []map[string]any{{"service_token": map[string]any{"token_id": tok.ID}}}},
+	}
+	if rules := st.allowRules(); len(rules) > 0 {
+		wantPolicies = append(wantPolicies, cfapi.AccessPolicy{Name: allowPolicyName, Decision: "allow", Precedence: 2, Include: rules})
+	} else {
+		st.warn("moltctl.yaml allows nobody through Access (access.allow); only moltctl's service token gets in")
+	}
+	var ids []string
+	for _, p := range wantPolicies {
+		id, changed, err := st.ensurePolicy(ctx, app.ID, policies, p)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, id)
+		if changed != "" {
+			did = append(did, changed)
+		}
+	}
+	st.Dep.Access.PolicyIDs = ids
+
+	if st.DeployValues == nil {
+		st.DeployValues = map[string]string{}
+	}
+	st.DeployValues["CF_ACCESS_AUD"] = app.AUD
+	st.DeployValues["CF_ACCESS_TEAM_DOMAIN"] = org.AuthDomain
+	if len(did) == 0 {
+		return Skipped("%s already protects %s", want.Name, host)
+	}
+	st.Details["access"] = strings.Join(did, "; ")
+	return nil
+}
+
+func (st *State) ensureServiceToken(ctx context.Context) (*cfapi.ServiceToken, bool, error) {
+	name := st.ObjectName("")
+	toks, err := st.API.ListServiceTokens(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("list Access service tokens: %w", err)
+	}
+	for i := range toks {
+		t := &toks[i]
+		if t.Name != name {
+			continue
+		}
+		if t.ClientID == st.Dep.Access.ServiceTokenClientID && st.Creds.ServiceTokenClientSecret != "" {
+			st.Dep.Access.ServiceTokenID = t.ID
+			return t, false, nil
+		}
+		// Made by a run that stopped before it could keep the secret.
+		if _, err := st.API.DeleteServiceToken(ctx, t.ID); err != nil {
+			return nil, false, fmt.Errorf("replace Access service token %s: %w", t.ID, err)
+		}
+	}
+	t, err := st.API.CreateServiceToken(ctx, name, "8760h")
+	if err != nil {
+		return nil, false, fmt.Errorf("create Access service token %q: %w", name, err)
+	}
+	// Keep the secret before anything else can fail.
+	st.Creds.ServiceTokenClientSecret = t.ClientSecret
+	if err := st.saveCreds(); err != nil {
+		return nil, false, fmt.Errorf("save the service token: %w", err)
+	}
+	st.Dep.Access.ServiceTokenID, st.Dep.Access.ServiceTokenClientID = t.ID, t.ClientID
+	if err := st.save(); err != nil {
+		return nil, false, err
+	}
+	t.ClientSecret = ""
+	return t, true, nil
+}
+
+func (st *State) ensurePolicy(ctx context.Context, appID string, have []cfapi.AccessPolicy, want cfapi.AccessPolicy) (string, string, error) {
+	for _, p := range have {
+		if p.Name != want.Name {
+			continue
+		}
+		if p.Decision == want.Decision && sameRules(p.Include, want.Include) {
+			return p.ID, "", nil
+		}
+		var out cfapi.AccessPolicy
+		err := st.API.Do(ctx, cfapi.Request{Method: http.MethodPut, Path: st.API.AccountPath("access/apps/%s/policies/%s", url.PathEscape(appID), url.PathEscape(p.ID)), JSON: want}, &out)
+		if err != nil {
+			return "", "", fmt.Errorf("update Access policy %q: %w", want.Name, err)
+		}
+		return p.ID, "updated policy " + want.Name, nil
+	}
+	p, err := st.API.CreateAppPolicy(ctx, appID, want)
+	if err != nil {
+		return "", "", fmt.Errorf("create Access policy %q: %w", want.Name, err)
+	}
+	return p.ID, "created policy " + want.Name, nil
+}
+
+// sameRules compares include rules as JSON values.
+func sameRules(a, b []map[string]any) bool {
+	return reflect.DeepEqual(normalise(a), normalise(b))
+}
+
+func normalise(rules []map[string]any) []string {
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = fmt.Sprint(r)
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+)
+
+// containerStep creates the container application for the Worker's
+// Durable Object, or modifies and rolls it out when the image or the
+// configuration changed.
+type containerStep struct{}
+
+func (*containerStep) Name() string { return "container" }
+func (*containerStep) String() string {
+	return "create or update the container application and roll it out"
+}
+
+func (st *State) wantApp() cfapi.ContainerApp {
+	ct, _ := st.container()
+	it := ct.InstanceType
+	if it == "" {
+		it = "lite"
+	}
+	maxInst := ct.MaxInstances
+	if maxInst == 0 {
+		maxInst = 20
+	}
+	conf := map[string]any{"image": st.ImageRef, "instance_type": it}
+	logs := st.Config.Observability != nil && st.Config.Observability.Enabled != nil && *st.Config.Observability.Enabled
+	if logs {
+		conf["observability"] = map[string]any{"logs": map[string]any{"enabled": true}}
+	}
+	zero := 0
+	return cfapi.ContainerApp{
+		Name: st.Config.ContainerAppName(ct), SchedulingPolicy: "default", Instances: &zero, MaxInstances: maxInst,
+		Configuration: conf, Constraints: map[string]any{"tiers": []any{1, 2}},
+		DurableObjects: &cfapi.AppDO{NamespaceID: st.NamespaceID}, RolloutActiveGracePeriod: &zero,
+	}
+}
+
+// appCurrent reports whether app already has what want asks for.
+func appCurrent(app, want cfapi.ContainerApp) bool {
+	if app.Image() != want.Image() || app.MaxInstances != want.MaxInstances {
+		return false
+	}
+	if app.Configuration["instance_type"] != want.Configuration["instance_type"] {
+		return false
+	}
+	wo, _ := want.Configuration["observability"]
+	ao, _ := app.Configuration["observability"]
+	if (wo == nil) != (ao == nil) || (wo != nil && fmt.Sprint(wo) != fmt.Sprint(ao)) {
+		return false
+	}
+	return app.DurableObjects != nil && app.DurableObjects.NamespaceID == want.DurableObjects.NamespaceID
+}
+
+func (st *State) findApp(ctx context.Context, name string) (*cfapi.ContainerApp, error) {
+	apps, err := st.API.ListContainerApps(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("list container applications: %w", err)
+	}
+	if len(apps) == 0 {
+		return nil, nil
+	}
+	return &apps[0], nil
+}
+
+func (*containerStep) Skip(ctx context.Context, st *State) (bool, string) {
+	if _, ok := st.container(); !ok {
+		return true, "the Worker has no container"
+	}
+	want := st.wantApp()
+	app, err := st.findApp(ctx, want.Name)
+	if err != nil || app == nil {
+		return false, "create " + want.Name
+	}
+	if st.ImageRef != "" && st.NamespaceID != "" && appCurrent(*app, want) {
+		st.Dep.ContainerApp.ID, st.Dep.ContainerApp.Name, st.Dep.ContainerApp.Version = app.ID, app.Name, app.Version
+		return true, fmt.Sprintf("%s is up to date (version %d)", app.Name, app.Version)
+	}
+	return false, "update and roll out " + want.Name
+}
+
+func (*containerStep) Run(ctx context.Context, st *State) error {
+	want := st.wantApp()
+	if st.ImageRef == "" || st.NamespaceID == "" {
+		return fmt.Errorf("container application %s: the image or the Durable Object namespace is unknown", want.Name)
+	}
+	app, err := st.findApp(ctx, want.Name)
+	if err != nil {
+		return err
+	}
+	if app == nil {
+		created, err := st.API.CreateContainerApp(ctx, want)
+		if err != nil {
+			return fmt.Errorf("create container application %s: %w", want.Name, err)
+		}
+		st.Dep.ContainerApp.ID, st.Dep.ContainerApp.Name, st.Dep.ContainerApp.Version = created.ID, created.Name, created.Version
+		st.Details["container"] = fmt.Sprintf("created %s with %s", created.Name, st.ImageRef)
+		return nil
+	}
+	st.Dep.ContainerApp.ID, st.Dep.ContainerApp.Name = app.ID, app.Name
+	if app.DurableObjects == nil || app.DurableObjects.NamespaceID != st.NamespaceID {
+		return &cmdutil.HintError{Err: fmt.Errorf("container application %s belongs to another Durable Object namespace", app.Name),
+			Fix: "it was made for an earlier copy of this Worker; delete it (moltctl destroy, or the Containers dashboard) and deploy again"}
+	}
+	if appCurrent(*app, want) {
+		st.Dep.ContainerApp.Version = app.Version
+		return Skipped("%s is up to date (version %d)", app.Name, app.Version)
+	}
+	if !reflect.DeepEqual(app.Configuration, want.Configuration) || app.MaxInstances != want.MaxInstances {
+		if _, err := st.API.ModifyContainerApp(ctx, app.ID, want); err != nil {
+			return fmt.Errorf("update container application %s: %w", app.Name, err)
+		}
+	}
+	ro, err := st.API.CreateRollout(ctx, app.ID, want.Configuration, 100)
+	if err != nil {
+		return fmt.Errorf("roll out container application %s: %w", app.Name, err)
+	}
+	st.Dep.ContainerApp.Version = ro.TargetVersion
+	st.Details["container"] = fmt.Sprintf("rolled %s out to %s", app.Name, st.ImageRef)
+	return nil
+}

@@ -1,0 +1,72 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/wrangler"
+)
+
+// imageStep builds the container image and pushes it to Cloudflare's
+// registry; the builder skips both when the registry holds the content tag.
+type imageStep struct{}
+
+func (*imageStep) Name() string   { return "image" }
+func (*imageStep) String() string { return "build and push the container image (skipped when unchanged)" }
+
+func (st *State) container() (wrangler.Container, bool) {
+	if len(st.Config.Containers) == 0 {
+		return wrangler.Container{}, false
+	}
+	return st.Config.Containers[0], true
+}
+
+// isDockerfile reports whether a container's image is a Dockerfile path
+// rather than a registry reference.
+func isDockerfile(image string) bool {
+	return strings.HasPrefix(image, ".") || strings.HasPrefix(image, "/") || strings.Contains(filepath.Base(image), "Dockerfile")
+}
+
+func (*imageStep) Skip(_ context.Context, st *State) (bool, string) {
+	ct, ok := st.container()
+	if !ok {
+		return true, "the Worker has no container"
+	}
+	if st.Options.SkipBuild {
+		st.ImageRef = st.Options.Image
+		return true, "--skip-build: deploying " + st.Options.Image
+	}
+	if !isDockerfile(ct.Image) {
+		st.ImageRef = ct.Image
+		return true, "the configuration names a pushed image: " + ct.Image
+	}
+	return false, "build " + ct.Image
+}
+
+func (*imageStep) Run(ctx context.Context, st *State) error {
+	ct, _ := st.container()
+	if st.Image == nil {
+		return &cmdutil.HintError{Err: errors.New("no image builder is available"), Fix: "pass --skip-build --image REF to deploy an image pushed earlier"}
+	}
+	dockerfile := st.Config.Resolve(ct.Image)
+	ctxDir := filepath.Dir(dockerfile)
+	if ct.ImageBuildContext != "" {
+		ctxDir = st.Config.Resolve(ct.ImageBuildContext)
+	}
+	repo := st.RegistryHost + "/" + st.AccountID + "/" + st.Config.ContainerAppName(ct)
+	res, err := st.Image.BuildAndPush(ctx, ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Repository: repo, Progress: st.Log})
+	if err != nil {
+		return fmt.Errorf("build and push %s: %w", repo, err)
+	}
+	st.ImageRef, st.ImageDigest = res.Ref, res.Digest
+	st.Dep.Image.Ref, st.Dep.Image.Digest, st.Dep.Image.Tag = res.Ref, res.Digest, res.Tag
+	if res.Skipped {
+		return Skipped("%s is already in the registry", res.Ref)
+	}
+	st.Details["image"] = fmt.Sprintf("pushed %s (%d layer(s) sent, %d already there)", res.Ref, res.LayersPushed, res.LayersSkipped)
+	return nil
+}

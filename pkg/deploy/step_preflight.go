@@ -1,0 +1,64 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/secrets"
+)
+
+// preflightStep runs the doctor's checks and resolves the secrets'
+// values, so that nothing is built or changed when something is missing.
+type preflightStep struct{}
+
+func (*preflightStep) Name() string   { return "preflight" }
+func (*preflightStep) String() string { return "check the account, token, project and secrets (moltctl doctor)" }
+
+func (*preflightStep) Skip(context.Context, *State) (bool, string) { return false, "" }
+
+func (*preflightStep) Run(ctx context.Context, st *State) error {
+	if st.Preflight != nil {
+		ok, report, err := st.Preflight(ctx, st)
+		if err != nil {
+			return fmt.Errorf("run checks: %w", err)
+		}
+		if !ok {
+			st.logf("%s", report)
+			return &cmdutil.HintError{Err: errors.New("preflight checks failed; nothing was changed"),
+				Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: cmdutil.ExitPreflight}
+		}
+	}
+	if err := st.resolveValues(ctx); err != nil {
+		return err
+	}
+	if st.Values.Len() > 0 {
+		st.Details["preflight"] = fmt.Sprintf("%d secret(s) resolved", st.Values.Len())
+	}
+	return nil
+}
+
+// resolveValues reads every secret's value from its source in the
+// manifest; generated values are kept in the credentials file (0600).
+func (st *State) resolveValues(ctx context.Context) error {
+	if st.Manifest == nil || st.Values.Len() > 0 {
+		return nil
+	}
+	before := len(st.Creds.Generated)
+	vals, err := st.Manifest.Resolve(ctx, manifest.ResolveOptions{Getenv: st.Getenv, Generated: st.Creds.Generated, Warn: st.Warn})
+	if err != nil {
+		return fmt.Errorf("read the secrets moltctl.yaml names: %w", err)
+	}
+	if len(st.Creds.Generated) != before {
+		if err := st.saveCreds(); err != nil {
+			return fmt.Errorf("save generated secrets: %w", err)
+		}
+	}
+	if err := secrets.Check(vals); err != nil {
+		return &cmdutil.UsageError{Err: fmt.Errorf("check secrets: %w", err), Fix: cmdutil.HintOf(err)}
+	}
+	st.Values = vals
+	return nil
+}

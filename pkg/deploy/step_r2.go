@@ -1,0 +1,108 @@
+package deploy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
+)
+
+// r2CredentialsStep gives the container S3 credentials for its bucket: an
+// account API token scoped to the bucket with object read and write, whose
+// id is the access key id and whose value's SHA-256 (hex) is the secret
+// access key, as Cloudflare documents for R2.
+type r2CredentialsStep struct{}
+
+func (*r2CredentialsStep) Name() string { return "r2-credentials" }
+func (*r2CredentialsStep) String() string {
+	return "create an R2 token scoped to the bucket and derive the S3 credentials"
+}
+
+// Where the derived R2 credentials are kept in the credentials file.
+const (
+	credR2KeyID  = "R2_ACCESS_KEY_ID"
+	credR2Secret = "R2_SECRET_ACCESS_KEY"
+)
+
+func (st *State) wantsR2() bool {
+	if st.bucketName() == "" || st.Manifest == nil {
+		return false
+	}
+	if st.Manifest.Persistence.R2 {
+		return true
+	}
+	for _, n := range st.Manifest.DeployNames() {
+		if n == credR2KeyID || n == credR2Secret {
+			return true
+		}
+	}
+	return false
+}
+
+func (*r2CredentialsStep) Skip(context.Context, *State) (bool, string) { return false, "" }
+
+func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
+	if !st.wantsR2() {
+		return Skipped("persistence to R2 is off in moltctl.yaml")
+	}
+	bucket := st.bucketName()
+	name := st.ObjectName("R2 " + bucket)
+	var toks []cfapi.Token
+	if err := st.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: st.API.AccountPath("tokens")}, &toks); err != nil {
+		return fmt.Errorf("list API tokens: %w", err)
+	}
+	var have *cfapi.Token
+	for i := range toks {
+		t := &toks[i]
+		if t.Name != name {
+			continue
+		}
+		if t.ID == st.Dep.R2Token.ID && st.Creds.Generated[credR2KeyID] == t.ID && st.Creds.Generated[credR2Secret] != "" {
+			have = t
+			continue
+		}
+		// Its value was never kept (a run stopped after creating it).
+		if _, err := st.API.DeleteAccountToken(ctx, t.ID); err != nil {
+			return fmt.Errorf("replace API token %s: %w", t.ID, err)
+		}
+	}
+	detail := ""
+	if have == nil {
+		groupID := cfapi.R2BucketItemWrite
+		if gs, err := st.API.ListPermissionGroups(ctx, "Workers R2 Storage Bucket Item Write"); err == nil && len(gs) > 0 {
+			groupID = gs[0].ID
+		}
+		pol := cfapi.TokenPolicy{Effect: "allow", PermissionGroups: []cfapi.PermissionGroup{{ID: groupID}},
+			Resources: map[string]any{cfapi.R2BucketResource(st.AccountID, bucket): "*"}}
+		t, err := st.API.CreateAccountToken(ctx, name, []cfapi.TokenPolicy{pol})
+		if err != nil {
+			return fmt.Errorf("create API token %q: %w", name, err)
+		}
+		sum := sha256.Sum256([]byte(t.Value))
+		st.Creds.Generated[credR2KeyID] = t.ID
+		st.Creds.Generated[credR2Secret] = hex.EncodeToString(sum[:])
+		if err := st.saveCreds(); err != nil {
+			return fmt.Errorf("save R2 credentials: %w", err)
+		}
+		st.Dep.R2Token.ID = t.ID
+		if err := st.save(); err != nil {
+			return err
+		}
+		detail = "created token " + name
+	}
+	if st.DeployValues == nil {
+		st.DeployValues = map[string]string{}
+	}
+	st.DeployValues[credR2KeyID] = st.Creds.Generated[credR2KeyID]
+	st.DeployValues[credR2Secret] = st.Creds.Generated[credR2Secret]
+	st.DeployValues["CF_ACCOUNT_ID"] = st.AccountID
+	st.DeployValues["R2_BUCKET_NAME"] = bucket
+	if detail == "" {
+		return Skipped("token %s is in place", name)
+	}
+	st.Details["r2-credentials"] = detail
+	return nil
+}

@@ -1,0 +1,89 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/moltctl/moltctl/pkg/secrets"
+)
+
+// secretsStep sets the Worker's secrets: the manifest's values and what
+// the deploy obtained from Cloudflare. Only secrets whose digest differs
+// from the last deploy's (or that Cloudflare lacks) are sent.
+type secretsStep struct{}
+
+func (*secretsStep) Name() string   { return "secrets" }
+func (*secretsStep) String() string { return "set the Worker's secrets (only changed ones)" }
+
+func (*secretsStep) Skip(context.Context, *State) (bool, string) { return false, "" }
+
+// desiredSecrets is every secret the Worker should hold.
+func (st *State) desiredSecrets() map[string]string {
+	out := st.Values.Reveal()
+	if out == nil {
+		out = map[string]string{}
+	}
+	for k, v := range st.DeployValues {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (*secretsStep) Run(ctx context.Context, st *State) error {
+	if err := st.resolveValues(ctx); err != nil {
+		return err
+	}
+	if st.Secrets == nil {
+		return Skipped("no secrets API")
+	}
+	want := st.desiredSecrets()
+	remote, err := st.Secrets.SecretNames(ctx, st.WorkerName())
+	if err != nil {
+		return fmt.Errorf("list secrets of %q: %w", st.WorkerName(), err)
+	}
+	has := map[string]bool{}
+	for _, n := range remote {
+		has[n] = true
+	}
+	set := map[string]string{}
+	for k, v := range want {
+		if !has[k] || st.Dep.Secrets[k] != secrets.Digest(st.HMACKey, v) {
+			set[k] = v
+		}
+	}
+	var unset []string
+	for k := range st.Dep.Secrets {
+		if _, ok := want[k]; !ok && has[k] {
+			unset = append(unset, k)
+		}
+	}
+	sort.Strings(unset)
+	if len(set) == 0 && len(unset) == 0 {
+		return Skipped("%d secret(s) unchanged", len(want))
+	}
+	if err := st.Secrets.BulkSecrets(ctx, st.WorkerName(), set, unset); err != nil {
+		return fmt.Errorf("set secrets of %q: %w", st.WorkerName(), err)
+	}
+	for k, v := range set {
+		st.Dep.Secrets[k] = secrets.Digest(st.HMACKey, v)
+	}
+	for _, k := range unset {
+		delete(st.Dep.Secrets, k)
+	}
+	names := make([]string, 0, len(set))
+	for k := range set {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	st.SecretsChanged = append(names, unset...)
+	detail := fmt.Sprintf("set %s", strings.Join(names, ", "))
+	if len(unset) > 0 {
+		detail += "; removed " + strings.Join(unset, ", ")
+	}
+	st.Details["secrets"] = detail
+	return nil
+}

@@ -1,0 +1,96 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+)
+
+// restartStep restarts the gateway when secrets changed under a running
+// assistant: a running gateway keeps the environment it started with.
+type restartStep struct{}
+
+func (*restartStep) Name() string { return "restart" }
+func (*restartStep) String() string {
+	return "restart the gateway if secrets changed while it runs"
+}
+
+func (st *State) assistant() (Assistant, error) {
+	if st.Assistants == nil {
+		return nil, errors.New("no assistant client")
+	}
+	if st.URL == "" || st.Dep.Access.ServiceTokenClientID == "" || st.Creds.ServiceTokenClientSecret == "" {
+		return nil, errors.New("the Worker's URL or the Access service token is unknown")
+	}
+	return st.Assistants(st.URL, st.Dep.Access.ServiceTokenClientID, st.Creds.ServiceTokenClientSecret), nil
+}
+
+func (*restartStep) Skip(_ context.Context, st *State) (bool, string) {
+	if len(st.SecretsChanged) == 0 {
+		return true, "no secret changed"
+	}
+	return false, "restart the gateway"
+}
+
+func (*restartStep) Run(ctx context.Context, st *State) error {
+	a, err := st.assistant()
+	if err != nil {
+		return Skipped("%v", err)
+	}
+	running, err := a.Running(ctx)
+	if err != nil || !running {
+		return Skipped("the gateway is not running; it starts with the new secrets")
+	}
+	if err := a.Restart(ctx); err != nil {
+		return fmt.Errorf("restart the gateway: %w", err)
+	}
+	st.Restarted = true
+	st.logf("restarted the gateway so it picks up %d changed secret(s)", len(st.SecretsChanged))
+	st.Details["restart"] = fmt.Sprintf("restarted the gateway for %d changed secret(s)", len(st.SecretsChanged))
+	return nil
+}
+
+// waitStep waits until the assistant's /api/status says running.
+type waitStep struct{}
+
+func (*waitStep) Name() string   { return "wait" }
+func (*waitStep) String() string { return "wait until the assistant answers" }
+
+func (*waitStep) Skip(_ context.Context, st *State) (bool, string) {
+	if st.Options.NoWait {
+		return true, "--no-wait"
+	}
+	return false, ""
+}
+
+func (*waitStep) Run(ctx context.Context, st *State) error {
+	a, err := st.assistant()
+	if err != nil {
+		return err
+	}
+	timeout := st.Options.WaitTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	start := time.Now()
+	var last time.Duration
+	err = a.WaitRunning(ctx, timeout, func(status string, elapsed time.Duration) {
+		if elapsed-last >= 10*time.Second {
+			last = elapsed
+			st.logf("waiting for the assistant: %s after %s (cold starts take 1-2 minutes)", status, elapsed.Round(time.Second))
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return cmdutil.WithHint(fmt.Errorf("the assistant did not answer as running within %s: %w", timeout, err),
+			"check moltctl status and moltctl logs; cold starts can take 2 minutes: run again with a longer --timeout, or --no-wait")
+	}
+	st.Running, st.Waited = true, true
+	st.Details["wait"] = fmt.Sprintf("running after %s", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
