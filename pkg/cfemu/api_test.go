@@ -342,13 +342,24 @@ func TestScriptUpload(t *testing.T) {
 			t.Errorf("wrong old_tag: code %d, want 10079", r.code())
 		}
 		vars["text"] = "b"
-		if r := upload(t, srv, srv.Token(), "w", map[string]any{"bindings": []any{do, vars}}); !r.Success {
+		if r := upload(t, srv, srv.Token(), "w", map[string]any{"bindings": []any{do, vars}, "keep_bindings": []string{"secret_text", "secret_key"}}); !r.Success {
 			t.Fatalf("re-upload: %v", r.Errors)
 		}
 		srv.View(func(st *State) {
 			sc := st.Scripts["w"]
 			if sc.DONamespaces()["Sandbox"] != ns1 || sc.Secrets["TOKEN"] != "s3cret" || sc.Env()["MODE"] != "b" || len(sc.Deployments) != 2 {
 				t.Errorf("after re-upload: ns %q secrets %d MODE %q deployments %d", sc.DONamespaces()["Sandbox"], len(sc.Secrets), sc.Env()["MODE"], len(sc.Deployments))
+			}
+		})
+
+		// Without keep_bindings an upload drops what it does not name.
+		other := newAPI(t, ScenarioReady)
+		upload(t, other, other.Token(), "x", map[string]any{"bindings": []any{secret, vars}})
+		upload(t, other, other.Token(), "x", map[string]any{"keep_bindings": []string{"plain_text"}})
+		other.View(func(st *State) {
+			sc := st.Scripts["x"]
+			if len(sc.Secrets) != 0 || sc.Env()["MODE"] != "b" {
+				t.Errorf("keep_bindings plain_text: secrets %d MODE %q", len(sc.Secrets), sc.Env()["MODE"])
 			}
 		})
 

@@ -329,11 +329,10 @@ func (s *Server) applyUpload(name string, old *Script, meta *workerMetadata, mod
 	for _, t := range meta.KeepBindings {
 		keep[t] = true
 	}
-	if !versioned {
-		// A non-versioned upload keeps the script's secrets, as Cloudflare
-		// does across `wrangler deploy` runs.
-		keep["secret_text"], keep["secret_key"] = true, true
-	}
+	// Bindings the upload does not name are dropped unless keep_bindings
+	// lists their type: wrangler deploy sends ["secret_text","secret_key"]
+	// precisely so that secrets survive ("Never delete secret bindings when
+	// deploying", deploy-helpers).
 	bindings, secrets, err := s.resolveBindings(sc, meta.Bindings, oldBindings, oldSecrets, keep)
 	if err != nil {
 		return nil, err
