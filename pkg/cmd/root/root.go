@@ -84,7 +84,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 	)
 	for _, c := range []*cobra.Command{
 		initcmd.NewCmdInit(f),
-		doctorcmd.NewCmdDoctor(f),
+		doctorcmd.NewCmdDoctor(f, nil),
 		deploycmd.NewCmdDeploy(f),
 		secretscmd.NewCmdSecrets(f),
 		buildcmd.NewCmdBuild(f),
@@ -94,11 +94,11 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		cmd.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{
-		statuscmd.NewCmdStatus(f),
+		statuscmd.NewCmdStatus(f, nil),
 		devicescmd.NewCmdDevices(f),
 		logscmd.NewCmdLogs(f),
-		opencmd.NewCmdOpen(f),
-		restartcmd.NewCmdRestart(f),
+		opencmd.NewCmdOpen(f, nil),
+		restartcmd.NewCmdRestart(f, nil),
 		destroycmd.NewCmdDestroy(f),
 	} {
 		c.GroupID = "ops"

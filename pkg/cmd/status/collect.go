@@ -1,0 +1,446 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/moltctl/moltctl/pkg/assistant"
+	"github.com/moltctl/moltctl/pkg/assistant/target"
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/state"
+)
+
+// Report is the result of `moltctl status`; its JSON names are a contract.
+type Report struct {
+	Healthy    bool                `json:"healthy"`
+	Worker     WorkerStatus        `json:"worker"`
+	Container  ContainerStatus     `json:"container"`
+	Gateway    GatewayStatus       `json:"gateway"`
+	Secrets    SecretsStatus       `json:"secrets"`
+	Access     AccessStatus        `json:"access"`
+	Backup     BackupStatus        `json:"backup"`
+	LastDeploy *state.DeployRecord `json:"last_deploy,omitempty"`
+	// Problems make the assistant unhealthy; Warnings do not.
+	Problems []Problem `json:"problems"`
+	Warnings []Problem `json:"warnings"`
+}
+
+// Problem is one thing wrong, with its fix.
+type Problem struct {
+	Component string `json:"component"`
+	Message   string `json:"message"`
+	Fix       string `json:"fix,omitempty"`
+}
+
+// WorkerStatus describes the Worker script.
+type WorkerStatus struct {
+	Name       string    `json:"name"`
+	URL        string    `json:"url,omitempty"`
+	Exists     bool      `json:"exists"`
+	VersionID  string    `json:"version_id,omitempty"`
+	DeployedOn time.Time `json:"deployed_on,omitzero"`
+	// WorkersDev is whether the workers.dev route is enabled.
+	WorkersDev bool   `json:"workers_dev"`
+	Error      string `json:"error,omitempty"`
+}
+
+// ContainerStatus describes the container application.
+type ContainerStatus struct {
+	Name            string         `json:"name,omitempty"`
+	ID              string         `json:"id,omitempty"`
+	Exists          bool           `json:"exists"`
+	Version         int            `json:"version,omitempty"`
+	Instances       int            `json:"instances"`
+	MaxInstances    int            `json:"max_instances,omitempty"`
+	Health          map[string]int `json:"health,omitempty"`
+	ActiveRolloutID string         `json:"active_rollout_id,omitempty"`
+	Error           string         `json:"error,omitempty"`
+}
+
+// GatewayStatus is the gateway's /api/status.
+type GatewayStatus struct {
+	OK        bool   `json:"ok"`
+	Status    string `json:"status,omitempty"`
+	ProcessID string `json:"process_id,omitempty"`
+	Error     string `json:"error,omitempty"`
+	fix       string
+}
+
+// SecretsStatus compares the Worker's secrets with what is required.
+type SecretsStatus struct {
+	// Source is "moltctl.yaml" or "moltworker" (its required set).
+	Source  string   `json:"source"`
+	Present []string `json:"present"`
+	Missing []string `json:"missing"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// AccessStatus describes Cloudflare Access in front of the Worker.
+type AccessStatus struct {
+	Configured   bool   `json:"configured"`
+	AppID        string `json:"app_id,omitempty"`
+	Domain       string `json:"domain,omitempty"`
+	ServiceToken bool   `json:"service_token"`
+	Error        string `json:"error,omitempty"`
+}
+
+// BackupStatus is R2 persistence as the Worker reports it.
+type BackupStatus struct {
+	Configured bool     `json:"configured"`
+	Required   bool     `json:"required"`
+	Bucket     string   `json:"bucket,omitempty"`
+	LastSync   string   `json:"last_sync,omitempty"`
+	Missing    []string `json:"missing,omitempty"`
+	Error      string   `json:"error,omitempty"`
+	fix        string
+}
+
+// projectManifest is the part of moltctl.yaml status reads.
+type projectManifest struct {
+	Secrets     map[string]yaml.Node `yaml:"secrets"`
+	Persistence struct {
+		R2 bool `yaml:"r2"`
+	} `yaml:"persistence"`
+}
+
+func loadManifest(dir string) (*projectManifest, error) {
+	b, err := os.ReadFile(dir + string(os.PathSeparator) + "moltctl.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var m projectManifest
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// aiProviders are the groups of which moltworker needs one.
+var aiProviders = [][]string{
+	{"ANTHROPIC_API_KEY"}, {"OPENAI_API_KEY"},
+	{"CLOUDFLARE_AI_GATEWAY_API_KEY", "CF_AI_GATEWAY_ACCOUNT_ID", "CF_AI_GATEWAY_GATEWAY_ID"},
+	{"AI_GATEWAY_API_KEY", "AI_GATEWAY_BASE_URL"},
+}
+
+func collect(ctx context.Context, f *cmdutil.Factory, t *target.Target, wait time.Duration) *Report {
+	rep := &Report{Problems: []Problem{}, Warnings: []Problem{}, LastDeploy: t.State.LastDeploy}
+	rep.Worker = WorkerStatus{Name: t.Worker, URL: t.URL}
+	man, manErr := loadManifest(t.ProjectDir)
+	if manErr != nil && !os.IsNotExist(manErr) {
+		rep.Warnings = append(rep.Warnings, Problem{Component: "manifest", Message: "moltctl.yaml: " + manErr.Error(), Fix: "run `moltctl secrets check` for details"})
+	}
+	if t.StateErr != nil {
+		rep.Warnings = append(rep.Warnings, Problem{Component: "state", Message: t.StateErr.Error(), Fix: "run `moltctl deploy` to rebuild it from Cloudflare"})
+	}
+
+	var wg sync.WaitGroup
+	run := func(fn func()) { wg.Add(1); go func() { defer wg.Done(); fn() }() }
+	run(func() { workerStatus(ctx, t, &rep.Worker) })
+	run(func() { rep.Container = containerStatus(ctx, t) })
+	run(func() { rep.Secrets = secretsStatus(ctx, t, man) })
+	run(func() { rep.Access = accessStatus(ctx, t) })
+	var client *assistant.Client
+	if t.URL != "" {
+		client, _ = t.Assistant(f)
+	}
+	run(func() { rep.Gateway = gatewayStatus(ctx, client, wait) })
+	wg.Wait()
+	// The admin API starts the gateway if it is down; ask it last.
+	rep.Backup = backupStatus(ctx, t, client, man)
+	judge(rep, t)
+	return rep
+}
+
+func workerStatus(ctx context.Context, t *target.Target, w *WorkerStatus) {
+	api := t.API
+	var deps struct {
+		Deployments []struct {
+			CreatedOn time.Time `json:"created_on"`
+			Versions  []struct {
+				VersionID  string  `json:"version_id"`
+				Percentage float64 `json:"percentage"`
+			} `json:"versions"`
+		} `json:"deployments"`
+	}
+	err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("workers/scripts/%s/deployments", url.PathEscape(t.Worker))}, &deps)
+	if cfapi.IsStatus(err, http.StatusNotFound) {
+		return
+	}
+	if err != nil {
+		w.Error = err.Error()
+		return
+	}
+	w.Exists = true
+	if len(deps.Deployments) > 0 {
+		d := deps.Deployments[0]
+		w.DeployedOn = d.CreatedOn
+		for _, v := range d.Versions {
+			if w.VersionID == "" || v.Percentage >= 100 {
+				w.VersionID = v.VersionID
+			}
+		}
+	}
+	var sub struct {
+		Enabled bool `json:"enabled"`
+	}
+	if err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("workers/scripts/%s/subdomain", url.PathEscape(t.Worker))}, &sub); err != nil {
+		w.Error = err.Error()
+		return
+	}
+	w.WorkersDev = sub.Enabled
+}
+
+func containerName(t *target.Target) string {
+	if t.State.ContainerApp.Name != "" {
+		return t.State.ContainerApp.Name
+	}
+	if len(t.Config.Containers) > 0 {
+		return t.Config.ContainerAppName(t.Config.Containers[0])
+	}
+	return ""
+}
+
+func containerStatus(ctx context.Context, t *target.Target) ContainerStatus {
+	cs := ContainerStatus{Name: containerName(t)}
+	if cs.Name == "" {
+		return cs
+	}
+	var apps []struct {
+		ID              string `json:"id"`
+		Name            string `json:"name"`
+		Version         int    `json:"version"`
+		Instances       int    `json:"instances"`
+		MaxInstances    int    `json:"max_instances"`
+		ActiveRolloutID string `json:"active_rollout_id"`
+		Health          struct {
+			Instances map[string]int `json:"instances"`
+		} `json:"health"`
+	}
+	api := t.API
+	if err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("containers/applications")}, &apps); err != nil {
+		cs.Error = err.Error()
+		return cs
+	}
+	for _, a := range apps {
+		if a.Name != cs.Name {
+			continue
+		}
+		cs.Exists, cs.ID, cs.Version = true, a.ID, a.Version
+		cs.Instances, cs.MaxInstances, cs.ActiveRolloutID = a.Instances, a.MaxInstances, a.ActiveRolloutID
+		cs.Health = a.Health.Instances
+	}
+	return cs
+}
+
+func secretsStatus(ctx context.Context, t *target.Target, man *projectManifest) SecretsStatus {
+	ss := SecretsStatus{Source: "moltworker", Present: []string{}, Missing: []string{}}
+	var list []struct {
+		Name string `json:"name"`
+	}
+	api := t.API
+	err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("workers/scripts/%s/secrets", url.PathEscape(t.Worker))}, &list)
+	if cfapi.IsStatus(err, http.StatusNotFound) {
+		return ss
+	}
+	if err != nil {
+		ss.Error = err.Error()
+		return ss
+	}
+	have := map[string]bool{}
+	for _, s := range list {
+		have[s.Name] = true
+		ss.Present = append(ss.Present, s.Name)
+	}
+	sort.Strings(ss.Present)
+	if man != nil && len(man.Secrets) > 0 {
+		ss.Source = "moltctl.yaml"
+		for name := range man.Secrets {
+			if !have[name] {
+				ss.Missing = append(ss.Missing, name)
+			}
+		}
+		sort.Strings(ss.Missing)
+		return ss
+	}
+	for _, name := range []string{"MOLTBOT_GATEWAY_TOKEN", "CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD"} {
+		if !have[name] {
+			ss.Missing = append(ss.Missing, name)
+		}
+	}
+	anyProvider := false
+	for _, g := range aiProviders {
+		all := true
+		for _, n := range g {
+			all = all && have[n]
+		}
+		anyProvider = anyProvider || all
+	}
+	if !anyProvider {
+		ss.Missing = append(ss.Missing, "ANTHROPIC_API_KEY (or another AI provider)")
+	}
+	return ss
+}
+
+func workerHost(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Hostname()
+}
+
+func accessStatus(ctx context.Context, t *target.Target) AccessStatus {
+	as := AccessStatus{ServiceToken: t.ServiceToken().ClientID != "" && t.ServiceToken().ClientSecret != ""}
+	api := t.API
+	host := workerHost(t.URL)
+	if t.State.Access.AppID != "" {
+		var app cfapi.AccessAppRef
+		err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("access/apps/%s", url.PathEscape(t.State.Access.AppID))}, &app)
+		switch {
+		case err == nil:
+			as.Configured, as.AppID, as.Domain = true, app.ID, app.Domain
+			return as
+		case !cfapi.IsStatus(err, http.StatusNotFound):
+			as.Error = err.Error()
+			return as
+		}
+	}
+	if host == "" {
+		return as
+	}
+	apps, err := api.FindAccessAppsByDomain(ctx, host)
+	if err != nil {
+		as.Error = err.Error()
+		return as
+	}
+	if len(apps) > 0 {
+		as.Configured, as.AppID, as.Domain = true, apps[0].ID, apps[0].Domain
+	}
+	return as
+}
+
+func gatewayStatus(ctx context.Context, c *assistant.Client, wait time.Duration) GatewayStatus {
+	if c == nil {
+		return GatewayStatus{Error: "the Worker's URL is unknown"}
+	}
+	var (
+		st  *assistant.GatewayStatus
+		err error
+	)
+	if wait > 0 {
+		st, err = c.WaitRunning(ctx, wait, nil)
+	} else {
+		st, err = c.Status(ctx)
+	}
+	gs := GatewayStatus{}
+	if st != nil {
+		gs.OK, gs.Status, gs.ProcessID, gs.Error = st.OK, st.Status, st.ProcessID, st.Error
+	}
+	if err != nil {
+		gs.OK = false
+		gs.Error = err.Error()
+		gs.fix = cmdutil.HintOf(err)
+	}
+	return gs
+}
+
+func backupStatus(ctx context.Context, t *target.Target, c *assistant.Client, man *projectManifest) BackupStatus {
+	bs := BackupStatus{Bucket: t.State.Bucket, Required: man != nil && man.Persistence.R2}
+	if c == nil {
+		return bs
+	}
+	if err := t.RequireAdmin(); err != nil {
+		bs.Error, bs.fix = err.Error(), cmdutil.HintOf(err)
+		return bs
+	}
+	s, err := c.Storage(ctx)
+	if err != nil {
+		bs.Error, bs.fix = err.Error(), cmdutil.HintOf(err)
+		return bs
+	}
+	bs.Configured, bs.LastSync, bs.Missing = s.Configured, s.LastSync, s.Missing
+	return bs
+}
+
+// judge decides health and lists the problems with their fixes.
+func judge(rep *Report, t *target.Target) {
+	bad := func(comp, msg, fix string) {
+		rep.Problems = append(rep.Problems, Problem{Component: comp, Message: msg, Fix: fix})
+	}
+	warn := func(comp, msg, fix string) {
+		rep.Warnings = append(rep.Warnings, Problem{Component: comp, Message: msg, Fix: fix})
+	}
+	w := rep.Worker
+	switch {
+	case w.Error != "":
+		bad("worker", w.Error, "")
+	case !w.Exists:
+		bad("worker", fmt.Sprintf("Worker %q is not deployed", w.Name), "run `moltctl deploy`")
+	case !w.WorkersDev:
+		bad("worker", "the workers.dev route is disabled", "run `moltctl deploy` to enable it")
+	}
+	if w.Exists && w.VersionID != "" && t.State.Worker.VersionID != "" && w.VersionID != t.State.Worker.VersionID {
+		warn("worker", fmt.Sprintf("the deployed version %s is not the one moltctl last deployed (%s)", w.VersionID, t.State.Worker.VersionID),
+			"someone deployed another way; run `moltctl deploy` to converge")
+	}
+	c := rep.Container
+	switch {
+	case c.Error != "":
+		bad("container", c.Error, "")
+	case c.Name != "" && !c.Exists && w.Exists:
+		bad("container", fmt.Sprintf("container application %q does not exist", c.Name), "run `moltctl deploy`")
+	}
+	g := rep.Gateway
+	if w.Exists && !g.OK {
+		msg := "the gateway is " + g.Status
+		if g.Status == "" {
+			msg = "the gateway did not answer"
+		}
+		if g.Error != "" {
+			msg += ": " + g.Error
+		}
+		fix := g.fix
+		if fix == "" {
+			fix = "a cold start takes 1-2 minutes: `moltctl status --wait 3m` starts it and waits; see `moltctl logs`"
+		}
+		bad("gateway", msg, fix)
+	}
+	s := rep.Secrets
+	switch {
+	case s.Error != "":
+		bad("secrets", s.Error, "")
+	case w.Exists && len(s.Missing) > 0:
+		bad("secrets", fmt.Sprintf("missing on the Worker: %v", s.Missing), "`moltctl secrets set NAME`, then `moltctl deploy`")
+	}
+	a := rep.Access
+	switch {
+	case a.Error != "":
+		bad("access", a.Error, "")
+	case w.Exists && !a.Configured:
+		bad("access", "no Cloudflare Access application protects the Worker", "run `moltctl deploy`: it creates the Access application")
+	case w.Exists && !a.ServiceToken:
+		warn("access", "moltctl has no service token for the admin API", "run `moltctl deploy` to create one")
+	}
+	b := rep.Backup
+	switch {
+	case !w.Exists:
+	case b.Error != "":
+		bad("backup", b.Error, b.fix)
+	case !b.Configured && b.Required:
+		bad("backup", fmt.Sprintf("R2 backup is not configured (missing %v)", b.Missing), "run `moltctl deploy` (persistence.r2 is on in moltctl.yaml)")
+	case !b.Configured:
+		warn("backup", "R2 backup is not configured: paired devices and conversations are lost when the container restarts", "set persistence.r2: true in moltctl.yaml and run `moltctl deploy`")
+	case b.LastSync == "":
+		warn("backup", "R2 backup is configured but has not synced yet", "the container syncs every 30 s after a change")
+	}
+	rep.Healthy = len(rep.Problems) == 0
+}
