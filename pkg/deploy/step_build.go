@@ -18,8 +18,10 @@ import (
 // moltworker's `npm run build`) when its output is older than its sources.
 type buildStep struct{}
 
-func (*buildStep) Name() string   { return "build" }
-func (*buildStep) String() string { return "build the Worker and its assets (build.command) when stale" }
+func (*buildStep) Name() string { return "build" }
+func (*buildStep) String() string {
+	return "build the Worker and its assets (build.command) when stale"
+}
 
 // skipDirs are never sources of a build.
 var skipDirs = map[string]bool{"node_modules": true, ".git": true, ".moltctl": true, ".wrangler": true, "dist": true}

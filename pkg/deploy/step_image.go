@@ -15,8 +15,10 @@ import (
 // registry; the builder skips both when the registry holds the content tag.
 type imageStep struct{}
 
-func (*imageStep) Name() string   { return "image" }
-func (*imageStep) String() string { return "build and push the container image (skipped when unchanged)" }
+func (*imageStep) Name() string { return "image" }
+func (*imageStep) String() string {
+	return "build and push the container image (skipped when unchanged)"
+}
 
 func (st *State) container() (wrangler.Container, bool) {
 	if len(st.Config.Containers) == 0 {

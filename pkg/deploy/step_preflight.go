@@ -14,8 +14,10 @@ import (
 // values, so that nothing is built or changed when something is missing.
 type preflightStep struct{}
 
-func (*preflightStep) Name() string   { return "preflight" }
-func (*preflightStep) String() string { return "check the account, token, project and secrets (moltctl doctor)" }
+func (*preflightStep) Name() string { return "preflight" }
+func (*preflightStep) String() string {
+	return "check the account, token, project and secrets (moltctl doctor)"
+}
 
 func (*preflightStep) Skip(context.Context, *State) (bool, string) { return false, "" }
 

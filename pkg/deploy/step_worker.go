@@ -24,8 +24,10 @@ import (
 // is what the last deploy uploaded and Cloudflare still has it.
 type workerStep struct{}
 
-func (*workerStep) Name() string   { return "worker" }
-func (*workerStep) String() string { return "upload the Worker, its bindings, migrations and static assets" }
+func (*workerStep) Name() string { return "worker" }
+func (*workerStep) String() string {
+	return "upload the Worker, its bindings, migrations and static assets"
+}
 
 // workerBundle is what the upload is made of, read from disk.
 type workerBundle struct {
