@@ -262,6 +262,7 @@ func TestScriptUpload(t *testing.T) {
 		{"DO with migration", ScenarioReady, nil, map[string]any{"bindings": []any{do}, "migrations": mig}, 0},
 		{"R2 not enabled", ScenarioReady, func(st *State) { st.Account.R2Enabled = false }, map[string]any{"bindings": []any{r2}}, 10136},
 		{"R2 bucket missing", ScenarioReady, nil, map[string]any{"bindings": []any{r2}}, 10085},
+		{"migration then missing bucket", ScenarioReady, nil, map[string]any{"bindings": []any{do, r2}, "migrations": mig}, 10085},
 		{"R2 bucket present", ScenarioReady, func(st *State) { st.Buckets["data"] = &Bucket{Name: "data"} }, map[string]any{"bindings": []any{r2}}, 0},
 		{"KV-backed DO on the free plan", ScenarioReady, func(st *State) { st.Account.WorkersPaid = false },
 			map[string]any{"bindings": []any{do}, "migrations": map[string]any{"new_tag": "v1", "new_classes": []string{"Sandbox"}}}, 10097},
@@ -283,6 +284,9 @@ func TestScriptUpload(t *testing.T) {
 			srv.View(func(st *State) {
 				if (st.Scripts["w"] != nil) != (tt.code == 0) {
 					t.Errorf("script stored = %v after code %d", st.Scripts["w"] != nil, tt.code)
+				}
+				if tt.code != 0 && len(st.DONamespaces) != 0 {
+					t.Errorf("a refused upload left %d namespaces", len(st.DONamespaces))
 				}
 			})
 		})
@@ -427,6 +431,14 @@ func TestSecretsAPI(t *testing.T) {
 			t.Errorf("secrets left: %d", n)
 		}
 	})
+	// A version uploaded but not deployed blocks secret changes (10215).
+	ct, body := uploadForm(t, map[string]any{"keep_bindings": []string{"plain_text"}})
+	if r := apiDo(t, srv, srv.Token(), "POST", base+"w/versions", ct, body); !r.Success {
+		t.Fatalf("version upload: %v", r.Errors)
+	}
+	if r := apiJSON(t, srv, "PUT", base+"w/secrets", map[string]string{"name": "C", "text": "x"}); r.code() != 10215 {
+		t.Errorf("secret with an undeployed version: code %d, want 10215", r.code())
+	}
 }
 
 func TestAssetsUpload(t *testing.T) {

@@ -36,6 +36,24 @@ func checkSecretName(w http.ResponseWriter, sc *Script, name string) bool {
 	return true
 }
 
+// latestDeployed answers 10215 when the script's latest version is not the
+// deployed one (after `versions upload` without `versions deploy`).
+func latestDeployed(w http.ResponseWriter, sc *Script) bool {
+	if len(sc.Versions) == 0 {
+		return true
+	}
+	last := sc.Versions[len(sc.Versions)-1].ID
+	if n := len(sc.Deployments); n > 0 {
+		for _, v := range sc.Deployments[n-1].Versions {
+			if v.VersionID == last && v.Percentage == 100 {
+				return true
+			}
+		}
+	}
+	fail(w, http.StatusBadRequest, 10215, "Secret edit failed. You attempted to modify a secret, but the latest version of your Worker isn't currently deployed. Please ensure that the latest version of your Worker is fully deployed (wrangler versions deploy) before modifying secrets. Alternatively, you can use the Cloudflare dashboard to modify secrets on a non-deployed version.")
+	return false
+}
+
 // putSecret sets one secret; like every secret change on Cloudflare it
 // creates and deploys a new version of the script.
 func (s *Server) putSecret(w http.ResponseWriter, r *http.Request, sc *Script) {
@@ -50,7 +68,7 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request, sc *Script) {
 		fail(w, http.StatusBadRequest, 10021, "Unsupported secret type %q", body.Type)
 		return
 	}
-	if !checkSecretName(w, sc, body.Name) {
+	if !checkSecretName(w, sc, body.Name) || !latestDeployed(w, sc) {
 		return
 	}
 	sc.Secrets[body.Name] = body.Text
@@ -91,6 +109,9 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request, sc *Script
 		fail(w, http.StatusNotFound, codeBindingNotFound, "Binding '%s' not found.", name)
 		return
 	}
+	if !latestDeployed(w, sc) {
+		return
+	}
 	delete(sc.Secrets, name)
 	sc.ModifiedOn = s.opts.Now().UTC()
 	s.newVersion(sc, "api", map[string]string{"workers/triggered_by": "secret"}, true)
@@ -123,6 +144,9 @@ func (s *Server) bulkSecrets(w http.ResponseWriter, r *http.Request, sc *Script)
 			fail(w, http.StatusBadRequest, 10021, "Unsupported secret type %q", v.Type)
 			return
 		}
+	}
+	if !latestDeployed(w, sc) {
+		return
 	}
 	for k, v := range body.Secrets {
 		if v == nil {

@@ -546,8 +546,17 @@ func (s *Server) uploadScript(w http.ResponseWriter, r *http.Request, _ *Token) 
 		return
 	}
 	old := s.state.Scripts[name]
+	// A refused upload changes nothing: migrations are undone with it.
+	saved := make(map[string]DONamespace, len(s.state.DONamespaces))
+	for id, n := range s.state.DONamespaces {
+		saved[id] = *n
+	}
 	sc, err := s.applyUpload(name, old, meta, mods, false)
 	if err != nil {
+		s.state.DONamespaces = make(map[string]*DONamespace, len(saved))
+		for id, n := range saved {
+			s.state.DONamespaces[id] = &n
+		}
 		writeFailure(w, err)
 		return
 	}
