@@ -1,16 +1,231 @@
-// Package doctor implements `moltctl doctor`.
+// Package doctor implements `moltctl doctor`: every preflight check at
+// once, each problem with its fix, and --fix for what the API can repair.
 package doctor
 
 import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/preflight"
+	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/spf13/cobra"
 )
 
-// NewCmdDoctor returns the doctor command. It is not available yet.
-func NewCmdDoctor(f *cmdutil.Factory) *cobra.Command {
-	return cmdutil.NotAvailable(&cobra.Command{
+// DoctorOptions are the inputs of one doctor run.
+type DoctorOptions struct {
+	IO       *iostreams.IOStreams
+	JSON     bool
+	Fix      bool
+	Yes      bool
+	Only     []string
+	Prompter func() prompt.Prompter
+	// NewEnv gathers the checks' inputs (the Factory's by default).
+	NewEnv func() *preflight.Env
+	// Docker, when set, replaces the real Docker prober (tests).
+	Docker preflight.DockerProber
+	// Checks are the checks to run (preflight.Standard by default).
+	Checks []preflight.Check
+}
+
+// NewCmdDoctor returns the doctor command; runF replaces the run in tests.
+func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *DoctorOptions) error) *cobra.Command {
+	opts := &DoctorOptions{IO: f.IOStreams}
+	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Find every problem that would stop a deploy, each with its fix",
-		Long:  "Run every preflight check at once: Docker, API token and permissions, plan, R2, workers.dev subdomain, Access, project files and secrets.",
-	})
+		Long: `Run every preflight check at once: Docker, API token and permissions, account,
+Workers Paid plan and Containers, R2, workers.dev subdomain, Zero Trust
+organization, project files, secrets, and Access wiring of a deployed Worker.
+
+Each problem comes with its fix: a command to run or a dashboard link.
+--fix applies what the API allows (register a workers.dev subdomain, create
+the R2 bucket and the Zero Trust organization) after one confirmation, names
+what needs you (subscribing to Workers Paid, enabling R2), then checks again.
+
+Exit status: 0 when nothing fails (warnings allowed), 3 when a check fails.
+Check IDs and the JSON output are described in docs/doctor.md.
+`,
+		Example: `# check everything
+$ moltctl doctor
+
+# repair what the API can, without asking
+$ moltctl doctor --fix --yes
+
+# machine-readable, for CI
+$ moltctl doctor --output json
+
+# only some checks
+$ moltctl doctor --check token --check token.permissions
+`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.JSON = f.Global.JSON()
+			opts.Yes = f.Global.Yes
+			opts.Prompter = f.Prompter
+			opts.NewEnv = func() *preflight.Env { return preflight.NewEnv(f) }
+			opts.Checks = preflight.Standard()
+			if len(opts.Only) > 0 {
+				known := map[string]bool{}
+				for _, c := range opts.Checks {
+					known[c.ID] = true
+				}
+				for _, id := range opts.Only {
+					if !known[id] {
+						return &cmdutil.UsageError{Err: fmt.Errorf("unknown check %q", id), Fix: "see docs/doctor.md for the check IDs"}
+					}
+				}
+				opts.Checks = preflight.Select(opts.Checks, opts.Only...)
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return doctorRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Fix, "fix", false, "apply the fixes the API allows, after one confirmation (--yes skips it), then check again")
+	cmd.Flags().StringSliceVar(&opts.Only, "check", nil, "run only the check with this ID (repeatable)")
+	return cmd
+}
+
+func doctorRun(ctx context.Context, opts *DoctorOptions) error {
+	env := opts.NewEnv()
+	if opts.Docker != nil {
+		env.Docker = opts.Docker
+	}
+	checks := opts.Checks
+	if checks == nil {
+		checks = preflight.Standard()
+	}
+	report := runWithProgress(ctx, opts.IO, checks, env)
+
+	if opts.Fix {
+		changed, err := applyFixes(ctx, opts, env, report)
+		if err != nil {
+			return err
+		}
+		if changed {
+			env.Reset()
+			if !opts.JSON {
+				fmt.Fprintln(opts.IO.ErrOut, "\nChecking again…")
+			}
+			report = runWithProgress(ctx, opts.IO, checks, env)
+		}
+	}
+
+	if opts.JSON {
+		if err := cmdutil.WriteJSON(opts.IO.Out, report); err != nil {
+			return err
+		}
+	} else {
+		Render(opts.IO.Out, opts.IO.ColorScheme(), report)
+	}
+	if report.Failed() {
+		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+	}
+	return nil
+}
+
+// runWithProgress runs the checks, showing how many are done on a TTY.
+func runWithProgress(ctx context.Context, io *iostreams.IOStreams, checks []preflight.Check, env *preflight.Env) *preflight.Report {
+	total := len(checks)
+	io.StartProgress(fmt.Sprintf("Running %d checks", total))
+	var mu sync.Mutex
+	done := 0
+	report := preflight.RunWith(ctx, checks, env, preflight.Options{OnDone: func(o preflight.Outcome) {
+		mu.Lock()
+		done++
+		n := done
+		mu.Unlock()
+		if n < total {
+			io.StartProgress(fmt.Sprintf("Running %d checks (%d done; last: %s)", total, n, o.Title))
+		}
+	}})
+	io.StopProgress()
+	return report
+}
+
+// applyFixes confirms and applies the report's automatic fixes and lists
+// those that need a person. It reports whether anything was attempted.
+func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, report *preflight.Report) (bool, error) {
+	w := opts.IO.ErrOut
+	cs := opts.IO.ColorScheme()
+	actions := report.Actions()
+	human := report.HumanSteps()
+	if len(actions) == 0 {
+		fmt.Fprintln(w, "Nothing for --fix to do through the API.")
+	} else {
+		fmt.Fprintln(w, "moltctl doctor --fix will:")
+		for _, a := range actions {
+			fmt.Fprintf(w, "  • %s  (%s)\n", a.Action.Summary, a.ID)
+		}
+		if !opts.Yes {
+			ok, err := opts.Prompter().Confirm(fmt.Sprintf("Apply %d fix(es)?", len(actions)), true)
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				return false, cmdutil.ErrCancelled
+			}
+		}
+		for _, a := range actions {
+			if err := a.Action.Apply(ctx, env); err != nil {
+				fmt.Fprintf(w, "%s %s: %v\n", cs.FailureIcon(), a.Action.Summary, err)
+				continue
+			}
+			fmt.Fprintf(w, "%s %s\n", cs.SuccessIcon(), a.Action.Summary)
+		}
+	}
+	if len(human) > 0 {
+		fmt.Fprintln(w, "\nThese need you (the API cannot do them):")
+		for _, h := range human {
+			fmt.Fprintf(w, "  • %s  (%s)\n", h.Human, h.ID)
+		}
+		fmt.Fprintln(w, "Then run moltctl doctor again.")
+	}
+	return len(actions) > 0, nil
+}
+
+// Render writes the report as a checklist: one line per check, the fix
+// indented under each warn and fail, and a summary line.
+func Render(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report) {
+	width := 0
+	for _, c := range r.Checks {
+		width = max(width, len(c.Title))
+	}
+	for _, c := range r.Checks {
+		var icon string
+		msg := c.Message
+		switch c.Status {
+		case preflight.StatusOK:
+			icon = cs.SuccessIcon()
+		case preflight.StatusWarn:
+			icon = cs.WarningIcon()
+		case preflight.StatusFail:
+			icon = cs.FailureIcon()
+		default:
+			icon = cs.SkippedIcon()
+			msg = cs.Gray(msg)
+		}
+		fmt.Fprintf(w, "%s %-*s  %s\n", icon, width, c.Title, msg)
+		if c.Fix != "" && (c.Status == preflight.StatusFail || c.Status == preflight.StatusWarn) {
+			fmt.Fprintf(w, "  %s %s %s\n", strings.Repeat(" ", width), cs.Bold("fix:"), c.Fix)
+		}
+	}
+	fail, warn := r.Count(preflight.StatusFail), r.Count(preflight.StatusWarn)
+	ok, skip := r.Count(preflight.StatusOK), r.Count(preflight.StatusSkipped)
+	summary := fmt.Sprintf("%d failed, %d warning(s), %d ok, %d skipped", fail, warn, ok, skip)
+	fmt.Fprintln(w)
+	switch {
+	case fail > 0:
+		fmt.Fprintln(w, cs.Red(summary)+" — fix the failures above, then run moltctl doctor again")
+	case warn > 0:
+		fmt.Fprintln(w, cs.Yellow(summary)+" — ready to deploy")
+	default:
+		fmt.Fprintln(w, cs.Green(summary)+" — ready to deploy")
+	}
 }
