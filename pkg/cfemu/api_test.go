@@ -630,7 +630,19 @@ func TestFaultsAndLog(t *testing.T) {
 			}
 		})
 	}
+	// Registry requests are faulted like API requests.
+	srv.SetFaults(FaultOptions{Rate: 1, Kinds: []string{Fault503}})
+	if res, err := http.Get(srv.URL() + "/v2/"); err != nil || res.StatusCode != 503 {
+		t.Errorf("registry under faults: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 	srv.SetFaults(FaultOptions{})
+	if res, err := http.Get(srv.URL() + "/v2/"); err != nil || res.StatusCode != 401 {
+		t.Errorf("registry without credentials: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
 
 	// The same seed gives the same sequence.
 	seq := func(seed uint64) string {
