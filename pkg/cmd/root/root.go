@@ -96,7 +96,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 	for _, c := range []*cobra.Command{
 		statuscmd.NewCmdStatus(f, nil),
 		devicescmd.NewCmdDevices(f),
-		logscmd.NewCmdLogs(f),
+		logscmd.NewCmdLogs(f, nil),
 		opencmd.NewCmdOpen(f, nil),
 		restartcmd.NewCmdRestart(f, nil),
 		destroycmd.NewCmdDestroy(f),
