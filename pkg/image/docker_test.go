@@ -61,8 +61,12 @@ type countingBody struct {
 	n *atomic.Int64
 }
 
-func (c *countingBody) Read(p []byte) (int, error) { n, err := c.rc.Read(p); c.n.Add(int64(n)); return n, err }
-func (c *countingBody) Close() error              { return c.rc.Close() }
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+func (c *countingBody) Close() error { return c.rc.Close() }
 
 func randomText(n int) string {
 	b := make([]byte, n/2)
