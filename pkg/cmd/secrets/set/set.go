@@ -1,0 +1,196 @@
+// Package set implements `moltctl secrets set`.
+package set
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/secrets"
+)
+
+// SetOptions are the inputs of secrets set.
+type SetOptions struct {
+	Factory *cmdutil.Factory
+	Names   []string
+	Force   bool
+}
+
+// Result is what secrets set did; its JSON names are a contract.
+type Result struct {
+	Worker    string            `json:"worker"`
+	Sent      []string          `json:"sent"`
+	Unchanged []string          `json:"unchanged"`
+	Pending   []string          `json:"set_by_deploy,omitempty"`
+	Warnings  []secrets.Problem `json:"warnings"`
+}
+
+// NewCmdSet returns the set command; runF replaces the run in tests.
+func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
+	opts := &SetOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "set [NAME...]",
+		Short: "Send secrets from moltctl.yaml's sources to the Worker",
+		Long: `Read each secret from its source in moltctl.yaml, validate every value
+(format, swapped names, required names and groups), and send the ones that
+changed since the last set in one request. Nothing is sent while any check
+fails. With NAMEs, only those secrets are read and sent.
+
+On a terminal, a secret whose value is missing (an unset environment
+variable, empty standard input) is asked for with a masked prompt that
+validates as you type. Otherwise the command fails naming the source to fix.
+
+Secrets whose source is deploy are set by moltctl deploy.`,
+		Example: `  # send every changed secret
+  $ moltctl secrets set
+
+  # send one, even if unchanged
+  $ moltctl secrets set ANTHROPIC_API_KEY --force
+
+  # a secret with source stdin
+  $ op read op://private/anthropic/key | moltctl secrets set ANTHROPIC_API_KEY`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Names = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return setRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "send every selected secret, changed or not")
+	return cmd
+}
+
+func setRun(ctx context.Context, opts *SetOptions) error {
+	f := opts.Factory
+	io := f.IOStreams
+	p, err := shared.LoadProject(f)
+	if err != nil {
+		return err
+	}
+	m, err := p.Manifest()
+	if err != nil {
+		return err
+	}
+	res := &Result{Worker: p.Worker, Sent: []string{}, Unchanged: []string{}, Warnings: []secrets.Problem{}}
+	names := opts.Names
+	for _, n := range names {
+		s, ok := m.Secret(n)
+		if !ok {
+			return &cmdutil.UsageError{Err: fmt.Errorf("%s is not declared under secrets in %s", n, m.Path),
+				Fix: fmt.Sprintf("add it with a source, e.g. %s: {env: %s}, or run moltctl secrets import", n, n)}
+		}
+		if s.Source.Kind == manifest.SourceDeploy {
+			return &cmdutil.UsageError{Err: fmt.Errorf("%s comes from Cloudflare (source deploy)", n), Fix: "run moltctl deploy to set it"}
+		}
+	}
+	values, err := shared.Resolve(ctx, f, p, m, names)
+	if err != nil {
+		return err
+	}
+	var report *secrets.Report
+	if len(names) > 0 {
+		report = secrets.Validate(secrets.Input{Secrets: values, Vars: m.Vars, Partial: true})
+	} else {
+		report = m.Check(values)
+		res.Pending = m.DeployNames()
+	}
+	res.Warnings = append(res.Warnings, report.Warnings()...)
+	if !f.Global.JSON() {
+		shared.PrintProblems(io, report.Warnings())
+	}
+	if err := report.Err(); err != nil {
+		return err
+	}
+
+	unlock, err := p.Store.Lock(ctx, "moltctl secrets set", false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := shared.Client(ctx, f, p)
+	if err != nil {
+		return err
+	}
+	remote, err := c.ListSecrets(ctx, p.Worker)
+	if err != nil {
+		return shared.WorkerMissing(err, p.Worker)
+	}
+	onRemote := map[string]bool{}
+	for _, s := range remote {
+		onRemote[s.Name] = true
+	}
+	d, err := p.Store.Load()
+	if err != nil {
+		return fmt.Errorf("read deployment state: %w", err)
+	}
+	key, err := p.Store.HMACKey()
+	if err != nil {
+		return fmt.Errorf("read digest key: %w", err)
+	}
+	send := map[string]string{}
+	digests := map[string]string{}
+	for _, n := range values.Names() {
+		v, _ := values.Get(n)
+		dg := secrets.Digest(key, v)
+		if !opts.Force && onRemote[n] && d.Secrets[n] == dg {
+			res.Unchanged = append(res.Unchanged, n)
+			continue
+		}
+		send[n] = v
+		digests[n] = dg
+		res.Sent = append(res.Sent, n)
+	}
+	if len(send) > 0 {
+		if !f.Global.JSON() {
+			io.StartProgress(fmt.Sprintf("Sending %d secrets to %s", len(send), p.Worker))
+		}
+		err := c.BulkSecrets(ctx, p.Worker, send, nil)
+		io.StopProgress()
+		if err != nil {
+			return shared.WorkerMissing(err, p.Worker)
+		}
+		if d.AccountID == "" {
+			d.AccountID = c.AccountID()
+		}
+		if d.WorkerName == "" {
+			d.WorkerName = p.Worker
+		}
+		for n, dg := range digests {
+			d.Secrets[n] = dg
+		}
+		if err := p.Store.Save(d); err != nil {
+			return fmt.Errorf("record what was sent: %w", err)
+		}
+	}
+
+	if f.Global.JSON() {
+		return cmdutil.WriteJSON(io.Out, res)
+	}
+	cs := io.ColorScheme()
+	if len(res.Sent) > 0 {
+		fmt.Fprintf(io.Out, "%s Set %d %s on %s: %s\n", cs.SuccessIcon(), len(res.Sent), plural(len(res.Sent)), p.Worker, strings.Join(res.Sent, ", "))
+	}
+	if len(res.Unchanged) > 0 {
+		fmt.Fprintf(io.Out, "%s %d unchanged since the last set: %s (--force sends them again)\n", cs.SkippedIcon(), len(res.Unchanged), strings.Join(res.Unchanged, ", "))
+	}
+	if len(res.Sent) == 0 && len(res.Unchanged) == 0 {
+		fmt.Fprintln(io.Out, "No secrets to send.")
+	}
+	if len(res.Sent) > 0 {
+		fmt.Fprintf(io.ErrOut, "A running gateway reads secrets when it starts: run moltctl restart to apply them now.\n")
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "secret"
+	}
+	return "secrets"
+}
