@@ -620,7 +620,11 @@ func (s *Server) Gateway(script string) GatewayInfo {
 	}
 	info.Status, info.Restarts = s.gatewayStatus(rt), rt.Restarts
 	if info.Status != gwNotRunning {
-		info.ProcessID, info.StartedAt = rt.ProcessID, rt.StartedAt
+		info.ProcessID = rt.ProcessID
+		if rt.StartedAt != nil {
+			t := *rt.StartedAt
+			info.StartedAt = &t
+		}
 		for k, h := range rt.Env {
 			info.Env[k] = h[:12]
 		}

@@ -388,3 +388,37 @@ func TestWorkerWebSocket(t *testing.T) {
 		t.Errorf("paired: %q %v", msg, err)
 	}
 }
+
+func TestRuntimeControlEndpoints(t *testing.T) {
+	srv := New(Options{ColdStart: time.Millisecond}).Start()
+	defer srv.Close()
+	deployWorker(t, srv, e2eSecrets)
+	tests := []struct {
+		method, path string
+		want         int
+		field        string
+	}{
+		{"POST", "/__emulator/workers/molt/devices", 201, "requestId"},
+		{"POST", "/__emulator/workers/nope/devices", 404, "error"},
+		{"GET", "/__emulator/workers/molt/gateway", 200, "status"},
+		{"GET", "/__emulator/workers/nope/gateway", 404, "error"},
+	}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(tt.method, srv.URL()+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || m[tt.field] == nil {
+			t.Errorf("%s %s: %d %v", tt.method, tt.path, resp.StatusCode, m)
+		}
+	}
+	srv.View(func(st *State) {
+		if rt := st.Runtimes["molt"]; rt == nil || len(rt.Pending) != 1 {
+			t.Errorf("pending devices: %+v", rt)
+		}
+	})
+}
