@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -166,6 +167,9 @@ func (c *Client) EmptyBucket(ctx context.Context, name string) (int, error) {
 		}
 		env, err := c.DoEnvelope(ctx, Request{Method: http.MethodGet, Path: c.AccountPath("r2/buckets/%s/objects", url.PathEscape(name)),
 			Query: url.Values{"per_page": {"1000"}}})
+		if err != nil && noRoute(err) {
+			return n, fmt.Errorf("list the objects of bucket %s: this API does not list objects: %w", name, err)
+		}
 		if gone(err) {
 			return n, nil
 		}

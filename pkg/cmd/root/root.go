@@ -99,7 +99,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		logscmd.NewCmdLogs(f, nil),
 		opencmd.NewCmdOpen(f, nil),
 		restartcmd.NewCmdRestart(f, nil),
-		destroycmd.NewCmdDestroy(f),
+		destroycmd.NewCmdDestroy(f, nil),
 	} {
 		c.GroupID = "ops"
 		cmd.AddCommand(c)
