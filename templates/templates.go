@@ -36,6 +36,8 @@ type Secret struct {
 
 // ManifestData fills the manifest template.
 type ManifestData struct {
+	// Schema is the JSON Schema URL editors check the file against.
+	Schema   string
 	Worker   string
 	Provider string
 	Secrets  []Secret

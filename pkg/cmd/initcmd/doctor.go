@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/preflight"
 )
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
@@ -12,22 +13,18 @@ func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 // DoctorResult is what init reports of the doctor checks it ran.
 type DoctorResult struct {
 	// Ran is false when the checks were skipped; Reason says why.
-	Ran    bool          `json:"ran"`
-	Reason string        `json:"reason,omitempty"`
-	Failed bool          `json:"failed"`
-	Checks []DoctorCheck `json:"checks,omitempty"`
+	Ran    bool                `json:"ran"`
+	Reason string              `json:"reason,omitempty"`
+	Failed bool                `json:"failed"`
+	Checks []preflight.Outcome `json:"checks,omitempty"`
 }
 
-// DoctorCheck is one check's outcome.
-type DoctorCheck struct {
-	ID      string `json:"id"`
-	Title   string `json:"title"`
-	Status  string `json:"status"`
-	Message string `json:"message,omitempty"`
-	Fix     string `json:"fix,omitempty"`
-}
+// newDoctorEnv gathers what the checks read, as moltctl doctor does.
+var newDoctorEnv = preflight.NewEnv
 
-// runDoctor runs the same checks as moltctl doctor.
-var runDoctor = func(ctx context.Context, f *cmdutil.Factory) (*DoctorResult, error) {
-	return &DoctorResult{Reason: "the doctor checks are not part of this build; run moltctl doctor"}, nil
+// runDoctor runs the checks moltctl doctor runs (preflight.Standard)
+// against the manifest init just wrote.
+func runDoctor(ctx context.Context, f *cmdutil.Factory) (*DoctorResult, error) {
+	rep := preflight.Run(ctx, preflight.Standard(), newDoctorEnv(f))
+	return &DoctorResult{Ran: true, Failed: rep.Failed(), Checks: rep.Checks}, nil
 }

@@ -18,11 +18,13 @@ import (
 	"github.com/moltctl/moltctl/pkg/buildinfo"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/preflight"
 	"github.com/moltctl/moltctl/templates"
 )
 
 // ManifestName is the manifest's file name, beside wrangler.jsonc.
-const ManifestName = "moltctl.yaml"
+const ManifestName = manifest.FileName
 
 // CI workflow files, relative to the project directory.
 var ciFiles = map[string]struct{ path, template string }{
@@ -161,7 +163,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	if cfg.SourcePath != "" {
 		projectDir = filepath.Dir(cfg.SourcePath)
 	}
-	manifestPath := filepath.Join(projectDir, ManifestName)
+	manifestPath := manifest.Path(projectDir)
 	res := &Result{Manifest: manifestPath, Worker: cfg.Name}
 	fmt.Fprintf(io.ErrOut, "Project: %s (Worker %s)\n", cfgPath, cfg.Name)
 
@@ -455,16 +457,16 @@ func printResult(io *iostreams.IOStreams, cs *iostreams.ColorScheme, r *Result) 
 			fmt.Fprintf(out, "%s Doctor checks skipped: %s\n", cs.Gray("-"), d.Reason)
 		} else {
 			for _, c := range d.Checks {
-				icon := map[string]string{"ok": cs.SuccessIcon(), "warn": cs.WarningIcon(), "fail": cs.FailureIcon()}[c.Status]
+				icon := map[string]string{"ok": cs.SuccessIcon(), "warn": cs.WarningIcon(), "fail": cs.FailureIcon()}[string(c.Status)]
 				if icon == "" {
 					icon = cs.Gray("-")
 				}
 				fmt.Fprintf(out, "%s %s", icon, c.Title)
-				if c.Message != "" && c.Status != "ok" {
+				if c.Message != "" && c.Status != preflight.StatusOK {
 					fmt.Fprintf(out, ": %s", c.Message)
 				}
 				fmt.Fprintln(out)
-				if c.Fix != "" && c.Status != "ok" {
+				if c.Fix != "" && c.Status != preflight.StatusOK {
 					fmt.Fprintf(out, "    %s %s\n", cs.Bold("Fix:"), c.Fix)
 				}
 			}

@@ -23,15 +23,24 @@ const testWrangler = `{
   "durable_objects": { "bindings": [{ "class_name": "Sandbox", "name": "Sandbox" }] },
   "migrations": [{ "new_sqlite_classes": ["Sandbox"], "tag": "v1" }],
   "r2_buckets": [{ "binding": "MOLTBOT_BUCKET", "bucket_name": "moltbot-data" }],
+  "build": { "command": "npm run build" },
 }
 `
+
+const testDockerfile = "FROM scratch\nCOPY start-openclaw.sh /usr/local/bin/\n"
 
 // project makes a moltworker checkout in a temporary directory.
 func project(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "wrangler.jsonc"), []byte(testWrangler), 0o644); err != nil {
-		t.Fatal(err)
+	for name, content := range map[string]string{
+		"wrangler.jsonc":    testWrangler,
+		"Dockerfile":        testDockerfile,
+		"start-openclaw.sh": "#!/bin/sh\nexec openclaw gateway\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -76,9 +85,9 @@ func TestInitFlags(t *testing.T) {
 		wantCode int
 	}{
 		{
-			name: "anthropic, telegram, r2, domain",
-			args: []string{"--provider", "anthropic", "--channels", "telegram", "--allow", "example.com", "--sleep-after", "10m"},
-			want: []string{"ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}", "TELEGRAM_BOT_TOKEN", "R2_ACCESS_KEY_ID", `- "example.com"`, `SANDBOX_SLEEP_AFTER: "10m"`, "r2: true", "MOLTBOT_GATEWAY_TOKEN", "CF_ACCESS_AUD"},
+			name:    "anthropic, telegram, r2, domain",
+			args:    []string{"--provider", "anthropic", "--channels", "telegram", "--allow", "example.com", "--sleep-after", "10m"},
+			want:    []string{"ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}", "TELEGRAM_BOT_TOKEN", "R2_ACCESS_KEY_ID", `- "example.com"`, `SANDBOX_SLEEP_AFTER: "10m"`, "r2: true", "MOLTBOT_GATEWAY_TOKEN", "CF_ACCESS_AUD"},
 			notWant: []string{"OPENAI_API_KEY", "DISCORD", "SLACK"},
 		},
 		{
@@ -154,7 +163,7 @@ func TestInitRerunEdits(t *testing.T) {
 	// The user edits the file: a comment, a secret of their own, a key init does not know.
 	s := readFile(t, path)
 	s = strings.Replace(s, "secrets:\n", "secrets:\n  # my own secret, keep it\n  MY_TOOL_KEY: {env: MY_TOOL_KEY}\n", 1)
-	s += "\n# notes: ask Sam before changing\nx-team: assistants\n"
+	s = strings.Replace(s, "vars:\n", "vars:\n  # ask Sam before changing\n  TELEGRAM_DM_POLICY: pairing\n", 1)
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +173,7 @@ func TestInitRerunEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := readFile(t, path)
-	for _, w := range []string{"# my own secret, keep it", "MY_TOOL_KEY: {env: MY_TOOL_KEY}", "# notes: ask Sam before changing", "x-team: assistants",
+	for _, w := range []string{"# my own secret, keep it", "MY_TOOL_KEY: {env: MY_TOOL_KEY}", "# ask Sam before changing", "TELEGRAM_DM_POLICY: pairing",
 		"OPENAI_API_KEY", "DISCORD_BOT_TOKEN", `SANDBOX_SLEEP_AFTER: "10m"`, `- "me@example.com"`, "r2: false"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("after re-run, manifest lacks %q:\n%s", w, got)

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/templates"
 )
 
@@ -106,7 +107,7 @@ func plannedVars(a *Answers) []templates.Var {
 
 // renderManifest writes a new manifest from the template.
 func renderManifest(worker string, a *Answers) ([]byte, error) {
-	data := templates.ManifestData{Worker: worker, Provider: a.Provider, Vars: plannedVars(a),
+	data := templates.ManifestData{Schema: manifest.SchemaURL, Worker: worker, Provider: a.Provider, Vars: plannedVars(a),
 		Allow: a.Allow, AllowDomains: a.AllowDomains, R2: a.R2, SleepAfter: a.SleepAfter}
 	for _, s := range plan(a) {
 		data.Secrets = append(data.Secrets, templates.Secret{Name: s.name, Comment: s.comment, Source: s.src.flow()})

@@ -1,16 +1,12 @@
 package initcmd
 
 import (
-	"fmt"
-
-	"gopkg.in/yaml.v3"
+	"github.com/moltctl/moltctl/pkg/manifest"
 )
 
-// validateManifest checks the bytes init is about to write.
+// validateManifest parses the bytes init is about to write exactly as
+// every other command will read them.
 func validateManifest(path string, content []byte) error {
-	var v map[string]any
-	if err := yaml.Unmarshal(content, &v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+	_, err := manifest.Parse(path, content)
+	return err
 }
