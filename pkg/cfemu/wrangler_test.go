@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 )
 
@@ -337,4 +338,45 @@ func TestWranglerDeployNewAccount(t *testing.T) {
 			t.Errorf("a refused deploy left state: %d scripts, %d namespaces", len(st.Scripts), len(st.DONamespaces))
 		}
 	})
+}
+
+// TestWranglerAndMoltctlAgree runs the same operations through wrangler
+// and through moltctl's API client, each against its own emulator, and
+// checks both leave the same state.
+func TestWranglerAndMoltctlAgree(t *testing.T) {
+	w := newWrangler(t, Options{})
+	m := New(Options{AccountID: w.srv.AccountID()}).Start()
+	t.Cleanup(m.Close)
+	seed := func(st *State) { st.Scripts["agree"] = &Script{Name: "agree", ID: "tag", Secrets: map[string]string{"OLD": "gone"}} }
+	w.srv.Update(seed)
+	m.Update(seed)
+
+	w.run("", "", nil, true, "r2", "bucket", "create", "agree-data", "--location", "weur")
+	file := filepath.Join(t.TempDir(), "secrets.json")
+	if err := os.WriteFile(file, []byte(`{"A":"alpha","B":"beta","OLD":null}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.run("", "", nil, true, "secret", "bulk", file, "--name", "agree")
+
+	ctx := context.Background()
+	c := cfapi.New(cfapi.Options{BaseURL: m.APIURL(), Token: m.Token(), AccountID: m.AccountID()})
+	if _, err := c.CreateBucket(ctx, "agree-data", "weur"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.BulkSecrets(ctx, "agree", map[string]string{"A": "alpha", "B": "beta"}, []string{"OLD"}); err != nil {
+		t.Fatal(err)
+	}
+
+	summary := func(srv *Server) string {
+		var out string
+		srv.View(func(st *State) {
+			b := st.Buckets["agree-data"]
+			sc := st.Scripts["agree"]
+			out = fmt.Sprintf("bucket=%v/%s/%s secrets=%v deployments=%d", b != nil, b.Location, b.StorageClass, sc.Secrets, len(sc.Deployments))
+		})
+		return out
+	}
+	if a, b := summary(w.srv), summary(m); a != b {
+		t.Errorf("wrangler and moltctl disagree:\nwrangler: %s\nmoltctl:  %s", a, b)
+	}
 }
