@@ -347,7 +347,9 @@ func TestWranglerAndMoltctlAgree(t *testing.T) {
 	w := newWrangler(t, Options{})
 	m := New(Options{AccountID: w.srv.AccountID()}).Start()
 	t.Cleanup(m.Close)
-	seed := func(st *State) { st.Scripts["agree"] = &Script{Name: "agree", ID: "tag", Secrets: map[string]string{"OLD": "gone"}} }
+	seed := func(st *State) {
+		st.Scripts["agree"] = &Script{Name: "agree", ID: "tag", Secrets: map[string]string{"OLD": "gone"}}
+	}
 	w.srv.Update(seed)
 	m.Update(seed)
 
