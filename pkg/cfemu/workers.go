@@ -89,6 +89,9 @@ func (s *Server) withScript(h func(w http.ResponseWriter, r *http.Request, sc *S
 			fail(w, http.StatusNotFound, codeWorkerNotFound, msgWorkerNotFound)
 			return
 		}
+		if sc.Secrets == nil { // scripts seeded by tests through Update
+			sc.Secrets = map[string]string{}
+		}
 		h(w, r, sc)
 	}
 }
