@@ -136,7 +136,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		shared.PrintProblems(io, report.Problems)
 	}
 	if err := report.Err(); err != nil {
-		return cmdutil.WithHint(fmt.Errorf("nothing imported: %w", err), "correct the values in "+opts.File+" and run the import again")
+		return &cmdutil.HintError{Err: fmt.Errorf("nothing imported: %w", err), Fix: "correct the values in " + opts.File + " and run the import again", Code: cmdutil.ExitUsage}
 	}
 	if values.Len()+len(vars) == 0 {
 		return &cmdutil.UsageError{Err: fmt.Errorf("nothing to import from %s", opts.File)}
