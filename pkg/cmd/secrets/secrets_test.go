@@ -391,7 +391,7 @@ func TestNoLeaks(t *testing.T) {
 	allowed := map[string]bool{
 		filepath.Join(e.dir, ".dev.vars"): true, filepath.Join(e.dir, "tg.token"): true,
 		filepath.Join(e.dir, "slack-bot.token"): true, filepath.Join(e.dir, "slack-app.token"): true,
-		filepath.Join(e.dir, ".moltctl", "secrets.env"):           true,
+		filepath.Join(e.dir, ".moltctl", "secrets.env"):              true,
 		filepath.Join(e.dir, ".moltctl", worker, "credentials.json"): true,
 	}
 	var files int
