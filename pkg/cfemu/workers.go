@@ -54,6 +54,35 @@ func (s *Server) registerWorkers() {
 	s.handle("DELETE", a+"/scripts/{script}/subdomain", s.guarded(w, s.withScript(s.deleteScriptSubdomain)))
 	s.handle("GET", a+"/durable_objects/namespaces", s.guarded(r, s.listDONamespaces))
 	s.handle("GET", a+"/workers/{worker}", s.guarded(r, s.getWorker))
+	s.handle("DELETE", a+"/services/{script}", s.guarded(w, s.withScript(s.deleteScript)))
+	s.handle("GET", a+"/scripts/{script}/references", s.guarded(r, s.withScript(s.scriptReferences)))
+	// KV is not modelled: the account has no namespaces (wrangler delete
+	// looks for a Workers Sites namespace).
+	s.handle("GET", "/accounts/{account_id}/storage/kv/namespaces", s.guarded("", func(w http.ResponseWriter, r *http.Request, _ *Token) {
+		paged(w, r, []any{})
+	}))
+	s.handle("GET", a+"/tails/by-consumer/{script}", s.guarded(r, func(w http.ResponseWriter, _ *http.Request, _ *Token) {
+		ok(w, http.StatusOK, []any{})
+	}))
+}
+
+// scriptReferences answers what depends on the script (wrangler delete
+// asks before deleting): Durable Object bindings to its classes.
+func (s *Server) scriptReferences(w http.ResponseWriter, _ *http.Request, sc *Script) {
+	dos := []map[string]string{}
+	for _, other := range s.state.Scripts {
+		for _, b := range other.Bindings {
+			if b.Type == "durable_object_namespace" && (b.ScriptName == sc.Name || (b.ScriptName == "" && other.Name == sc.Name)) {
+				dos = append(dos, map[string]string{"namespace_id": b.NamespaceID, "name": b.Name, "service": other.Name})
+			}
+		}
+	}
+	sort.Slice(dos, func(i, j int) bool { return dos[i]["service"]+dos[i]["name"] < dos[j]["service"]+dos[j]["name"] })
+	ok(w, http.StatusOK, map[string]any{
+		"services":           map[string]any{"incoming": []any{}, "outgoing": []any{}, "pages_function": false},
+		"durable_objects":    dos,
+		"dispatch_outbounds": []any{},
+	})
 }
 
 // getWorker answers the newer Workers API object (GET /workers/workers/{id

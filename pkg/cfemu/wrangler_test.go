@@ -322,6 +322,19 @@ func TestWranglerDeploy(t *testing.T) {
 	if n := w.log.count("POST", "/workers/assets/upload"); n != uploads {
 		t.Errorf("the second deploy uploaded assets again (%d → %d requests)", uploads, n)
 	}
+
+	// wrangler delete removes the Worker and its Durable Object namespace;
+	// the R2 bucket and the account's asset content stay.
+	out = w.run(dir, "", nil, true, "delete")
+	if !strings.Contains(out, "Successfully deleted conformance") {
+		t.Errorf("delete output:\n%s", out)
+	}
+	w.srv.View(func(st *State) {
+		if st.Scripts["conformance"] != nil || st.DONamespaces[nsID] != nil || st.Buckets["conformance-data"] == nil || len(st.AssetSet) == 0 {
+			t.Errorf("after delete: script %v namespace %v bucket %v assets %d",
+				st.Scripts["conformance"] != nil, st.DONamespaces[nsID] != nil, st.Buckets["conformance-data"] != nil, len(st.AssetSet))
+		}
+	})
 }
 
 // On a new account wrangler checks for a workers.dev subdomain before the
