@@ -116,9 +116,10 @@ type Binding struct {
 	// R2 bucket.
 	BucketName   string `json:"bucket_name,omitempty"`
 	Jurisdiction string `json:"jurisdiction,omitempty"`
-	// JSON for json bindings; ID for kv/d1 and others.
-	JSON json.RawMessage `json:"json,omitempty"`
-	ID   string          `json:"id,omitempty"`
+	// JSON for json bindings; ID for kv/d1 and others; Service for service bindings.
+	JSON    json.RawMessage `json:"json,omitempty"`
+	ID      string          `json:"id,omitempty"`
+	Service string          `json:"service,omitempty"`
 }
 
 // ScriptAssets is what a script serves as static assets.
