@@ -38,6 +38,9 @@ func NewEnv(f *cmdutil.Factory) *Env {
 		e.State, e.StateKey = loadState(dir, e.Config.Name)
 	}
 	e.Docker = NewDockerProber(f.Getenv)
+	if m := NewEmulatorSecrets(f.APIBaseURL(), f.HTTPClient); m != nil {
+		e.Secrets = m
+	}
 	return e
 }
 
