@@ -1,0 +1,156 @@
+package devices
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/assistant"
+	"github.com/moltctl/moltctl/pkg/assistant/opstest"
+	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/state"
+)
+
+func run(t *testing.T, fx *opstest.Fixture, tty, jsonOut bool, args ...string) (string, string, error) {
+	t.Helper()
+	f, ios, outputs := fx.Factory()
+	ios.SetTTY(tty)
+	if jsonOut {
+		f.Global.Output = cmdutil.OutputJSON
+	}
+	cmd := NewCmdDevices(f)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetArgs(args)
+	cmd.SetOut(ios.Out)
+	cmd.SetErr(ios.ErrOut)
+	err := cmd.ExecuteContext(context.Background())
+	out, errOut := outputs()
+	return out, errOut, err
+}
+
+func TestListAndApprove(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	id1, err := fx.Srv.AddPendingDevice(opstest.Worker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _ := fx.Srv.AddPendingDevice(opstest.Worker)
+
+	out, _, err := run(t, fx, false, true, "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l assistant.DeviceList
+	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l.Pending) != 2 || len(l.Paired) != 0 {
+		t.Fatalf("list json: %v %s", err, out)
+	}
+	for _, tty := range []bool{true, false} {
+		out, _, err := run(t, fx, tty, false, "list")
+		if err != nil || !strings.Contains(out, "pending  "+id1) || strings.Contains(out, "STATE") != tty {
+			t.Errorf("tty=%v: %v\n%s", tty, err, out)
+		}
+	}
+
+	out, _, err = run(t, fx, false, false, "approve", id1)
+	if err != nil || !strings.Contains(out, "Approved "+id1) {
+		t.Fatalf("approve: %v %s", err, out)
+	}
+	out, _, err = run(t, fx, false, true, "approve", "--all")
+	var rep ApproveReport
+	if err != nil || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Approved) != 1 || rep.Approved[0] != id2 {
+		t.Fatalf("approve --all: %v %s", err, out)
+	}
+	out, _, _ = run(t, fx, false, true, "list")
+	_ = json.Unmarshal([]byte(out), &l)
+	if len(l.Pending) != 0 || len(l.Paired) != 2 {
+		t.Errorf("after approving: %s", out)
+	}
+	// An unknown request fails with exit 1 and says so.
+	out, _, err = run(t, fx, false, false, "approve", "nope")
+	if err == nil || !strings.Contains(out, "Could not approve nope") {
+		t.Errorf("unknown: %v %s", err, out)
+	}
+}
+
+func TestApproveWait(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	f, _, outputs := fx.Factory()
+	done := make(chan error, 1)
+	go func() {
+		done <- approveRun(context.Background(), &ApproveOptions{Factory: f, Wait: true, Timeout: time.Minute, PollInterval: 5 * time.Millisecond})
+	}()
+	// The request arrives while approve waits (as when the user opens the Control UI).
+	var id string
+	for id == "" {
+		var err error
+		if id, err = fx.Srv.AddPendingDevice(opstest.Worker); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out, errOut := outputs()
+	if !strings.Contains(out, "Approved "+id) || !strings.Contains(errOut, "Pairing request "+id) {
+		t.Errorf("out %q err %q", out, errOut)
+	}
+	paired := 0
+	fx.Srv.View(func(st *cfemu.State) { paired = len(st.Runtimes[opstest.Worker].Paired) })
+	if paired != 1 {
+		t.Errorf("paired = %d", paired)
+	}
+}
+
+func TestApproveErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		prep   func(fx *opstest.Fixture)
+		code   int
+		inErr  string
+		inHint string
+	}{
+		{"no arguments", []string{"approve"}, nil, cmdutil.ExitUsage, "exactly one", "devices list"},
+		{"ids and --all", []string{"approve", "x", "--all"}, nil, cmdutil.ExitUsage, "exactly one", ""},
+		{"not deployed", []string{"list"}, func(fx *opstest.Fixture) {}, cmdutil.ExitError, "no Access service token", "moltctl deploy"},
+		{"wrong service token secret", []string{"list"}, nil, cmdutil.ExitError, "Cloudflare Access refused", "service token"},
+		{"missing secret", []string{"approve", "--all"}, func(fx *opstest.Fixture) {
+			fx.Srv.Update(func(st *cfemu.State) { delete(st.Scripts[opstest.Worker].Secrets, "MOLTBOT_GATEWAY_TOKEN") })
+		}, cmdutil.ExitError, "MOLTBOT_GATEWAY_TOKEN", "moltctl secrets set MOLTBOT_GATEWAY_TOKEN"},
+		{"aud mismatch", []string{"list"}, func(fx *opstest.Fixture) {
+			fx.Srv.Update(func(st *cfemu.State) { st.Scripts[opstest.Worker].Secrets["CF_ACCESS_AUD"] = "other-aud" })
+		}, cmdutil.ExitError, "rejected the Access JWT", "run `moltctl deploy`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fx := opstest.New(t)
+			switch tt.name {
+			case "not deployed":
+			case "wrong service token secret":
+				fx.Deploy(t)
+				st, _ := state.Open(fx.Dir, opstest.Worker)
+				_ = st.SaveCredentials(&state.Credentials{ServiceTokenClientSecret: "wrong"})
+			default:
+				fx.Deploy(t)
+				if tt.prep != nil {
+					tt.prep(fx)
+				}
+			}
+			_, _, err := run(t, fx, false, false, tt.args...)
+			if err == nil || cmdutil.ExitCodeOf(err) != tt.code || !strings.Contains(err.Error(), tt.inErr) {
+				t.Fatalf("err = %v (exit %d)", err, cmdutil.ExitCodeOf(err))
+			}
+			if !strings.Contains(cmdutil.HintOf(err), tt.inHint) {
+				t.Errorf("hint = %q", cmdutil.HintOf(err))
+			}
+			if strings.Contains(err.Error(), "wrong") && tt.name == "wrong service token secret" {
+				t.Errorf("error shows the secret: %v", err)
+			}
+		})
+	}
+}
