@@ -567,6 +567,37 @@ func TestR2API(t *testing.T) {
 		t.Errorf("delete: %v", r.Errors)
 	}
 
+	// Objects: put, list, get; a bucket holding one cannot be deleted.
+	if r := apiDo(t, srv, srv.Token(), "PUT", base+"/b-2/objects/dir/a.txt", "text/plain", strings.NewReader("hello")); !r.Success {
+		t.Fatalf("put object: %v", r.Errors)
+	}
+	var objs []struct {
+		Key  string
+		Size int
+	}
+	apiJSON(t, srv, "GET", base+"/b-2/objects?per_page=10", nil).decode(t, &objs)
+	if len(objs) != 1 || objs[0].Key != "dir/a.txt" || objs[0].Size != 5 {
+		t.Errorf("objects = %+v", objs)
+	}
+	req, _ := http.NewRequest("GET", srv.APIURL()+base+"/b-2/objects/dir/a.txt", nil)
+	req.Header.Set("Authorization", "Bearer "+srv.Token())
+	if res, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(b) != "hello" || res.Header.Get("Content-Type") != "text/plain" {
+			t.Errorf("get object = %q %q", b, res.Header.Get("Content-Type"))
+		}
+	}
+	if r := apiJSON(t, srv, "DELETE", base+"/b-2", nil); r.code() != 10008 {
+		t.Errorf("delete a bucket with an object: code %d", r.code())
+	}
+	apiJSON(t, srv, "DELETE", base+"/b-2/objects/dir/a.txt", nil)
+	if r := apiJSON(t, srv, "DELETE", base+"/b-2", nil); !r.Success {
+		t.Errorf("delete emptied bucket: %v", r.Errors)
+	}
+
 	nsrv := newAPI(t, ScenarioNewAccount)
 	r := apiJSON(t, nsrv, "POST", base, map[string]string{"name": "b-1"})
 	if r.code() != 10042 || r.Errors[0].Message != "Please enable R2 through the Cloudflare Dashboard." {

@@ -178,8 +178,21 @@ type Bucket struct {
 	Location     string    `json:"location,omitempty"`
 	StorageClass string    `json:"storage_class,omitempty"`
 	Jurisdiction string    `json:"jurisdiction,omitempty"`
-	// Objects counts the bucket's objects; a bucket with objects cannot be deleted.
+	// Objects counts objects beyond Store (a test's way to make a bucket
+	// non-empty); a bucket with objects cannot be deleted.
 	Objects int `json:"objects,omitempty"`
+	// Store holds objects put through the API, by key.
+	Store map[string]*R2Object `json:"store,omitempty"`
+}
+
+// R2Object is an object in an emulated bucket.
+type R2Object struct {
+	Key         string    `json:"key"`
+	Size        int       `json:"size"`
+	ETag        string    `json:"etag"`
+	ContentType string    `json:"content_type,omitempty"`
+	Uploaded    time.Time `json:"uploaded"`
+	Data        []byte    `json:"data,omitempty"`
 }
 
 // ContainersState holds container applications and registry credentials
