@@ -19,8 +19,9 @@ const (
 type Spec struct {
 	Name string
 	Kind *Kind
-	// Secret is true for credentials; false for plain settings, which may
-	// be sent as vars (plain_text bindings).
+	// Secret is true for credentials, which must never be written under
+	// vars; false for identifiers and settings, which may be (plain_text
+	// bindings) or may be sent as secrets.
 	Secret   bool
 	Required Requirement
 	// FromDeploy is true when moltctl deploy can obtain the value from
@@ -35,7 +36,7 @@ type Spec struct {
 var catalogue = []Spec{
 	{Name: "MOLTBOT_GATEWAY_TOKEN", Kind: KindGatewayToken, Secret: true, Required: Required,
 		Summary: "token for the Control UI and gateway (passed to the container as OPENCLAW_GATEWAY_TOKEN)"},
-	{Name: "CF_ACCESS_TEAM_DOMAIN", Kind: KindTeamDomain, Secret: true, Required: RequiredUnlessTestMode, FromDeploy: true,
+	{Name: "CF_ACCESS_TEAM_DOMAIN", Kind: KindTeamDomain, Required: RequiredUnlessTestMode, FromDeploy: true,
 		Summary: "Cloudflare Access team domain the Worker verifies JWTs against"},
 	{Name: "CF_ACCESS_AUD", Kind: KindAccessAUD, Secret: true, Required: RequiredUnlessTestMode, FromDeploy: true,
 		Summary: "audience tag of the Access application protecting the Worker"},
@@ -50,7 +51,7 @@ var catalogue = []Spec{
 	{Name: "AI_GATEWAY_BASE_URL", Kind: KindURL, Summary: "legacy AI Gateway: the gateway's base URL"},
 	{Name: "R2_ACCESS_KEY_ID", Kind: KindR2KeyID, Secret: true, FromDeploy: true, Summary: "R2 S3 access key ID for persistence"},
 	{Name: "R2_SECRET_ACCESS_KEY", Kind: KindR2Secret, Secret: true, FromDeploy: true, Summary: "R2 S3 secret access key for persistence"},
-	{Name: "CF_ACCOUNT_ID", Kind: KindAccountID, Secret: true, FromDeploy: true, Summary: "account ID for the R2 endpoint"},
+	{Name: "CF_ACCOUNT_ID", Kind: KindAccountID, FromDeploy: true, Summary: "account ID for the R2 endpoint"},
 	{Name: "R2_BUCKET_NAME", Kind: KindBucketName, FromDeploy: true, Summary: "R2 bucket for persistence (default moltbot-data)"},
 	{Name: "SANDBOX_SLEEP_AFTER", Kind: KindDuration, Summary: "container sleep policy: never (default) or a duration"},
 	{Name: "DEV_MODE", Kind: KindBoolean, Summary: "local development only: skips Access and device pairing"},
