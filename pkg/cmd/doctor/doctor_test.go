@@ -284,6 +284,11 @@ func TestTextOutputOnAndOffTTY(t *testing.T) {
 		if !tty && res.errOut != "" {
 			t.Errorf("progress written without a TTY: %q", res.errOut)
 		}
+		// JSON stays pure on stdout whether or not there is a terminal.
+		res = run(t, srv, srv.Token(), dir, &fakeDocker{}, tty, "--json")
+		if rep := decode(t, res.out); res.code != cmdutil.ExitPreflight || rep.OK || strings.Contains(res.out, "\x1b[") {
+			t.Errorf("tty=%v: JSON exit %d ok=%v", tty, res.code, rep.OK)
+		}
 	}
 }
 
