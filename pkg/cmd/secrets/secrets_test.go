@@ -107,6 +107,8 @@ func (e *env) run(stdin string, args ...string) (int, string, string) {
 			g.Verbose = true
 		case "--yes":
 			g.Yes = true
+		case "--tty":
+			io.SetTTY(true)
 		default:
 			rest = append(rest, a)
 		}
@@ -213,8 +215,11 @@ func TestSetListUnsetFlow(t *testing.T) {
 		}
 	}
 	code, out, _ = e.run("", "list")
-	if code != 0 || !strings.Contains(out, "changed locally since last set") || !strings.Contains(out, "LEFTOVER") {
+	if code != 0 || !strings.Contains(out, "changed locally since last set") || !strings.Contains(out, "LEFTOVER") || strings.Contains(out, "NAME") {
 		t.Fatalf("list text: %s", out)
+	}
+	if code, out, _ = e.run("", "list", "--tty"); code != 0 || !strings.HasPrefix(out, "NAME") {
+		t.Fatalf("list on a terminal has no header: %s", out)
 	}
 	code, out, _ = e.run("", "set", "--json", "--verbose")
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || fmt.Sprint(res.Sent) != "[ANTHROPIC_API_KEY]" {
