@@ -212,6 +212,25 @@ func TestWranglerR2(t *testing.T) {
 		if !strings.Contains(out, "[code: 10004]") {
 			t.Errorf("creating an existing bucket should fail with 10004:\n%s", out)
 		}
+
+		file := filepath.Join(t.TempDir(), "note.txt")
+		if err := os.WriteFile(file, []byte("remember\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w.run("", "", nil, true, "r2", "object", "put", "moltbot-data/backup/note.txt", "--file", file, "--remote")
+		if out := w.run("", "", nil, true, "r2", "object", "get", "moltbot-data/backup/note.txt", "--remote", "--pipe"); !strings.Contains(out, "remember") {
+			t.Errorf("object get:\n%s", out)
+		}
+		if out := w.run("", "", nil, false, "r2", "bucket", "delete", "moltbot-data"); !strings.Contains(out, "[code: 10008]") {
+			t.Errorf("deleting a bucket with an object should fail with 10008:\n%s", out)
+		}
+		w.run("", "", nil, true, "r2", "object", "delete", "moltbot-data/backup/note.txt", "--remote")
+		w.run("", "", nil, true, "r2", "bucket", "delete", "moltbot-data")
+		w.srv.View(func(st *State) {
+			if st.Buckets["moltbot-data"] != nil {
+				t.Errorf("r2 bucket delete left the bucket")
+			}
+		})
 	})
 	t.Run("new-account", func(t *testing.T) {
 		w := newWrangler(t, Options{Scenario: ScenarioNewAccount})
