@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/preflight"
+)
+
+// benchPreflight times doctor's checks (preflight.Standard) on the example
+// project against the emulator with c.latency on every request: run
+// concurrently as doctor and deploy run them, and the same checks one after
+// another. The second row divides both by the latency.
+func benchPreflight(c config) ([]Row, error) {
+	srv := cfemu.New(cfemu.Options{Latency: c.latency}).Start()
+	defer srv.Close()
+	vars := map[string]string{
+		"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token(), "CLOUDFLARE_ACCOUNT_ID": srv.AccountID(),
+	}
+	getenv := func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	io, _, _, _ := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText}, Getenv: getenv,
+		WorkingDir: filepath.Join(c.repo, "examples", "moltworker"), Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
+	measure := func(sequential bool) (float64, error) {
+		env := preflight.NewEnv(f)
+		start := time.Now()
+		rep := preflight.RunWith(context.Background(), preflight.Standard(), env, preflight.Options{Sequential: sequential})
+		d := time.Since(start)
+		for _, o := range rep.Checks {
+			if o.Status == preflight.StatusFail && o.ID != preflight.IDDocker && o.ID != preflight.IDDockerPlatform && o.ID != preflight.IDDockerDisk {
+				return 0, fmt.Errorf("check %s failed: %s", o.ID, o.Message)
+			}
+		}
+		return ms(d), nil
+	}
+	var conc, seq []float64
+	for i := 0; i < c.runs; i++ {
+		a, err := measure(false)
+		if err != nil {
+			return nil, err
+		}
+		b, err := measure(true)
+		if err != nil {
+			return nil, err
+		}
+		conc, seq = append(conc, a), append(seq, b)
+	}
+	lat := ms(c.latency)
+	mc, msq := median(conc), median(seq)
+	n := len(preflight.Standard())
+	return []Row{
+		{Name: "preflight: all checks", Metric: "wall time", Moltctl: mc, AltName: "same checks one after another", Alternative: msq,
+			Ratio: ratio(msq, mc), Unit: "ms", Note: fmt.Sprintf("%d checks, %s per API request", n, c.latency)},
+		{Name: "preflight: all checks", Metric: "time / injected latency", Moltctl: mc / lat, AltName: "same checks one after another", Alternative: msq / lat,
+			Ratio: ratio(msq, mc), Unit: "× latency", Note: "about 2: verifying the token, then reading its permissions"},
+	}, nil
+}
