@@ -234,3 +234,40 @@ func TestAccessAppWiring(t *testing.T) {
 		t.Errorf("nothing to compare with: %s %q", got.Status, got.Message)
 	}
 }
+
+func TestWrongAccount(t *testing.T) {
+	srv := emulator(t, cfemu.Options{})
+	env := &Env{API: apiFor(srv, srv.Token()), AccountID: "0123456789abcdef0123456789abcdef"}
+	rep := Run(context.Background(), Select(Standard(), IDAccount, IDSubdomain), env)
+	acct, _ := rep.Get(IDAccount)
+	if acct.Status != StatusFail || !strings.Contains(acct.Message, "cannot act on account") || !strings.Contains(acct.Fix, "--account") {
+		t.Errorf("account: %s %q fix %q", acct.Status, acct.Message, acct.Fix)
+	}
+	sub, _ := rep.Get(IDSubdomain)
+	if sub.Status != StatusSkipped || !strings.Contains(sub.Message, "cannot act on account") {
+		t.Errorf("subdomain: %s %q", sub.Status, sub.Message)
+	}
+}
+
+func TestTokenThatCannotReadItselfWarns(t *testing.T) {
+	// Real Cloudflare refuses GET /user/tokens/{id} without "API Tokens Read"; the emulator allows self-reads, so a stub.
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/client/v4/user/tokens/verify":
+			_, _ = w.Write([]byte(`{"success":true,"errors":[],"messages":[],"result":{"id":"tok1","status":"active"}}`))
+		case "/client/v4/user/tokens/tok1":
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"success":false,"errors":[{"code":9109,"message":"Unauthorized to access requested resource"}],"messages":[],"result":null}`))
+		default:
+			t.Errorf("unexpected request %s", r.URL.Path)
+			http.NotFound(w, r)
+		}
+	}))
+	defer stub.Close()
+	api := cfapi.New(cfapi.Options{BaseURL: stub.URL + "/client/v4", Token: "t"})
+	got := runCheck(t, IDPermissions, &Env{API: api})
+	if got.Status != StatusWarn || !strings.Contains(got.Message, "cannot read its own permissions") || !strings.Contains(got.Fix, `"Cloudflare Containers Edit"`) {
+		t.Errorf("got %s %q fix %q", got.Status, got.Message, got.Fix)
+	}
+}

@@ -128,6 +128,9 @@ func (e *Env) apiProblem(ctx context.Context, err error, doing string, perm stri
 		if e.authFailure(ctx, err) {
 			return Skip("the API token is not valid")
 		}
+		if cfapi.HasCode(err, cfapi.CodeUnauthorized) && e.AccountID != "" {
+			return Skip("the token cannot act on account " + e.AccountID + " (see check account)")
+		}
 		if perm != "" {
 			p := permissionByName(perm)
 			return Fail(fmt.Sprintf("add %q to the token: %s", p.Dashboard(), TokenTemplateURL([]Permission{p}, e.AccountID)),
