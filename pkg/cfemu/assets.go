@@ -127,6 +127,11 @@ func (s *Server) assetsUploadSession(w http.ResponseWriter, r *http.Request, _ *
 			sess.Needed[e.Hash] = true
 		}
 	}
+	for id, old := range s.assetSessions {
+		if !s.opts.Now().Before(old.Expires) {
+			delete(s.assetSessions, id)
+		}
+	}
 	s.assetSessions[sess.ID] = sess
 	needed := make([]string, 0, len(sess.Needed))
 	for h := range sess.Needed {
