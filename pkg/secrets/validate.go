@@ -145,9 +145,20 @@ func ValidateValue(name, value string) error {
 	return nil
 }
 
-// Check validates a complete set of secret values (formats, swaps,
-// required names, groups) and returns a *CheckError, or nil.
-func Check(values Values) error { return Validate(Input{Secrets: values}).Err() }
+// Check validates a set of secret values (formats, swaps, required names,
+// groups) and returns a *CheckError, or nil. Names moltctl deploy obtains
+// from Cloudflare (DeployNames) count as present when absent, so it can run
+// before they are known. With a manifest, prefer manifest.Check, which also
+// counts the manifest's vars (e.g. the AI Gateway IDs).
+func Check(values Values) error {
+	var pending []string
+	for _, n := range DeployNames() {
+		if !values.Has(n) {
+			pending = append(pending, n)
+		}
+	}
+	return Validate(Input{Secrets: values, Pending: pending}).Err()
+}
 
 // Validate runs every check on in.
 func Validate(in Input) *Report {
