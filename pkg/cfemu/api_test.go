@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -740,5 +741,28 @@ func TestControlAndPersistence(t *testing.T) {
 	})
 	if err := other.Load(filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("loading a missing file: %v", err)
+	}
+}
+
+func TestAssetsJWTExpires(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	srv := New(Options{AccountID: apiAcct, Now: clock}).Start()
+	defer srv.Close()
+	content := []byte("x")
+	manifest := map[string]assetEntry{"/x.txt": {Hash: AssetHash("/x.txt", content), Size: 1}}
+	var res struct{ JWT string }
+	apiJSON(t, srv, "POST", "/accounts/"+apiAcct+"/workers/scripts/w/assets-upload-session", map[string]any{"manifest": manifest}).decode(t, &res)
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, _ := mw.CreateFormFile(manifest["/x.txt"].Hash, manifest["/x.txt"].Hash)
+	_, _ = fw.Write([]byte(base64.StdEncoding.EncodeToString(content)))
+	_ = mw.Close()
+	if r := apiDo(t, srv, res.JWT, "POST", "/accounts/"+apiAcct+"/workers/assets/upload?base64=true", mw.FormDataContentType(), &buf); r.Status != 401 {
+		t.Errorf("an expired upload JWT: %d, want 401", r.Status)
 	}
 }
