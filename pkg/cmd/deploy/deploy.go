@@ -2,15 +2,390 @@
 package deploy
 
 import (
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
 	"github.com/spf13/cobra"
+
+	doctorcmd "github.com/moltctl/moltctl/pkg/cmd/doctor"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/deploy"
+	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/preflight"
+	"github.com/moltctl/moltctl/pkg/state"
 )
 
-// NewCmdDeploy returns the deploy command. It is not available yet.
-func NewCmdDeploy(f *cmdutil.Factory) *cobra.Command {
-	return cmdutil.NotAvailable(&cobra.Command{
+// DeployOptions are deploy's flags.
+type DeployOptions struct {
+	F *cmdutil.Factory
+
+	DryRun    bool
+	NoWait    bool
+	SkipBuild bool
+	Image     string
+	ShowToken bool
+	WaitLock  bool
+	Timeout   time.Duration
+
+	// Hooks for tests: the runner's step-start callback, a shared image
+	// builder, and the steps to run.
+	OnStepStart func(step string)
+	Images      deploy.ImageBuilder
+	Steps       []deploy.Step
+}
+
+// NewCmdDeploy returns the deploy command.
+func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Command {
+	opts := &DeployOptions{F: f}
+	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy the assistant: image, Worker, secrets, Access and R2, then wait until it answers",
-		Long:  "Build and push the container image, upload the Worker, roll out the container, set secrets, protect it with Cloudflare Access and wait until the assistant answers.",
-	})
+		Long: `Build and push the container image, upload the Worker and its static assets,
+create or roll out the container application, protect the Worker with
+Cloudflare Access, give the container R2 credentials for its bucket, set the
+secrets from moltctl.yaml and wait until the assistant answers.
+
+Every step reads what Cloudflare holds and changes only the difference, so a
+second run changes nothing, and a run that failed or was interrupted (Ctrl-C)
+continues where it stopped when run again. Two deploys of the same Worker do
+not interleave: the second refuses, naming the first, or waits (--wait-lock).
+
+What moltctl created (ids, digests) is kept in .moltctl/<worker>/ (0600); if
+that is lost or damaged it is rebuilt from Cloudflare.`,
+		Example: `  # Deploy the project in the current directory
+  moltctl deploy
+
+  # See what would change, with the monthly cost estimate, changing nothing
+  moltctl deploy --dry-run
+
+  # In CI: no prompts, JSON result, an image pushed by an earlier job
+  moltctl deploy --yes --output json --skip-build --image registry.cloudflare.com/<account>/moltbot-sandbox-sandbox:<tag>
+
+  # Deploy the wrangler environment "staging" (its own Worker, bucket and Access app)
+  moltctl deploy --env staging`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.SkipBuild && opts.Image == "" {
+				return cmdutil.Usagef("--skip-build needs --image REF, the image an earlier build pushed")
+			}
+			if opts.Image != "" {
+				opts.SkipBuild = true
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return deployRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (and the monthly cost estimate) and change nothing")
+	fl.BoolVar(&opts.NoWait, "no-wait", false, "do not wait for the assistant to answer")
+	fl.BoolVar(&opts.SkipBuild, "skip-build", false, "do not build: deploy the image given with --image")
+	fl.StringVar(&opts.Image, "image", "", "image reference pushed earlier (implies --skip-build)")
+	fl.BoolVar(&opts.ShowToken, "show-token", false, "print the Control UI URL with the gateway token unmasked")
+	fl.BoolVar(&opts.WaitLock, "wait-lock", false, "wait for another deploy of this Worker to finish instead of refusing")
+	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for the assistant to answer")
+	return cmd
+}
+
+// Result is the final object of --output json (docs/json-output.md).
+type Result struct {
+	URL          string              `json:"url"`
+	AdminURL     string              `json:"admin_url"`
+	ControlUIURL string              `json:"control_ui_url,omitempty"`
+	Worker       string              `json:"worker"`
+	Env          string              `json:"env,omitempty"`
+	AccountID    string              `json:"account_id"`
+	Image        string              `json:"image"`
+	Running      bool                `json:"running"`
+	Restarted    bool                `json:"restarted"`
+	Steps        []deploy.StepResult `json:"steps"`
+	Versions     map[string]any      `json:"versions"`
+	Digests      map[string]string   `json:"digests"`
+	DurationMS   int64               `json:"duration_ms"`
+	Error        string              `json:"error,omitempty"`
+}
+
+func resumeCommand(f *cmdutil.Factory, o *DeployOptions) string {
+	parts := []string{"moltctl deploy"}
+	if f.Global.Env != "" {
+		parts = append(parts, "--env", f.Global.Env)
+	}
+	if o.Image != "" {
+		parts = append(parts, "--image", o.Image)
+	}
+	if f.Global.Yes {
+		parts = append(parts, "--yes")
+	}
+	return strings.Join(parts, " ")
+}
+
+func deployRun(ctx context.Context, o *DeployOptions) error {
+	f := o.F
+	ios := f.IOStreams
+	cs := ios.ColorScheme()
+	start := time.Now()
+
+	cfg, err := f.DeployConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Name == "" {
+		return &cmdutil.UsageError{Err: fmt.Errorf("%s has no \"name\"", cfg.Path), Fix: "set name to the Worker's name (moltworker: moltbot-sandbox)"}
+	}
+	projectDir := cfg.ProjectDir()
+	var man *manifest.Manifest
+	if m, err := manifest.Load(manifest.Path(projectDir)); err == nil {
+		man = m
+	} else if !errors.Is(err, manifest.ErrNotFound) {
+		return err
+	} else {
+		fmt.Fprintf(ios.ErrOut, "%s no %s: no secrets will be set (moltctl init writes one)\n", cs.WarningIcon(), manifest.FileName)
+	}
+	api, err := f.Cloudflare()
+	if err != nil {
+		return err
+	}
+	accountID := f.AccountID()
+	if accountID == "" {
+		accts, err := api.ListAccounts(ctx)
+		if err != nil {
+			return fmt.Errorf("list accounts: %w", err)
+		}
+		if len(accts) != 1 {
+			return &cmdutil.UsageError{Err: fmt.Errorf("the token can see %d accounts", len(accts)), Fix: "pass --account or set CLOUDFLARE_ACCOUNT_ID"}
+		}
+		accountID = accts[0].ID
+	}
+	api.SetAccountID(accountID)
+
+	store, err := state.Open(projectDir, cfg.Name)
+	if err != nil {
+		return err
+	}
+	resume := resumeCommand(f, o)
+	if !o.DryRun {
+		unlock, err := store.Lock(ctx, resume, o.WaitLock)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	warn := func(s string) { fmt.Fprintf(ios.ErrOut, "%s %s\n", cs.WarningIcon(), s) }
+	dep, err := store.Load()
+	if errors.Is(err, state.ErrCorrupt) {
+		warn("the deploy state in " + store.Dir + " is damaged; rebuilding it from what Cloudflare holds")
+		dep = &state.Deployment{SchemaVersion: state.SchemaVersion, Secrets: map[string]string{}}
+	} else if err != nil {
+		return fmt.Errorf("read deploy state: %w", err)
+	}
+	if dep.AccountID != "" && dep.AccountID != accountID {
+		warn(fmt.Sprintf("the last deploy of %s went to account %s; deploying to %s", cfg.Name, dep.AccountID, accountID))
+		dep = &state.Deployment{SchemaVersion: state.SchemaVersion, Secrets: map[string]string{}}
+	}
+	dep.AccountID, dep.WorkerName, dep.Env = accountID, cfg.Name, cfg.EnvName
+	creds, err := store.LoadCredentials()
+	if errors.Is(err, state.ErrCorrupt) {
+		warn("the credentials file in " + store.Dir + " is damaged; moltctl will replace the service token and R2 token it held")
+		creds = &state.Credentials{Generated: map[string]string{}}
+	} else if err != nil {
+		return fmt.Errorf("read credentials: %w", err)
+	}
+	key, err := store.HMACKey()
+	if err != nil {
+		return fmt.Errorf("read the digest key: %w", err)
+	}
+
+	var logw io.Writer = ios.ErrOut
+	if f.Global.JSON() {
+		logw = io.Discard
+	}
+	st := &deploy.State{
+		Config: cfg, Manifest: man, API: api, AccountID: accountID, Getenv: f.Getenv, HTTP: f.HTTPClient,
+		Options:       deploy.Options{NoWait: o.NoWait, SkipBuild: o.SkipBuild, Image: o.Image, WaitTimeout: o.Timeout, Resume: resume},
+		WorkersDevURL: f.WorkersDevURL, RegistryHost: f.RegistryHost(),
+		Secrets: deploy.APISecrets{API: api}, Assistants: deploy.NewAssistants(f.HTTPClient),
+		Log: logw, Warn: warn,
+		Store: store, Dep: dep, Creds: creds, HMACKey: key,
+	}
+	st.Image = o.Images
+	if st.Image == nil {
+		st.Image = &deploy.DockerImages{API: api, Getenv: f.Getenv, RegistryHost: f.RegistryHost()}
+	}
+	st.Preflight = func(ctx context.Context, _ *deploy.State) (bool, string, error) {
+		env := preflight.NewEnv(f)
+		env.API = api
+		env.AccountID = accountID
+		if o.SkipBuild {
+			env.Docker = nil
+		}
+		r := preflight.Run(ctx, preflight.Standard(), env)
+		var b bytes.Buffer
+		doctorcmd.Render(&b, cs, r)
+		return !r.Failed(), b.String(), nil
+	}
+	steps := o.Steps
+	if steps == nil {
+		steps = deploy.Steps()
+	}
+
+	if o.DryRun {
+		plan, err := deploy.MakePlan(ctx, steps, st)
+		if err != nil {
+			return err
+		}
+		if f.Global.JSON() {
+			return cmdutil.WriteJSON(ios.Out, plan)
+		}
+		plan.WriteText(ios.Out)
+		return nil
+	}
+
+	if !f.Global.Yes {
+		ok, err := f.Prompter().Confirm(fmt.Sprintf("Deploy %s to account %s?", cfg.Name, accountID), true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return cmdutil.ErrCancelled
+		}
+	}
+
+	runner := &deploy.Runner{Steps: steps, Progress: newProgress(ios, f.Global.JSON()), OnStepStart: o.OnStepStart}
+	results, runErr := runner.Run(ctx, st)
+	res := buildResult(st, results, o.ShowToken)
+	res.DurationMS = time.Since(start).Milliseconds()
+	if runErr != nil {
+		res.Error = runErr.Error()
+		if f.Global.JSON() {
+			_ = cmdutil.WriteJSON(ios.Out, res)
+		}
+		return runErr
+	}
+	if f.Global.JSON() {
+		return cmdutil.WriteJSON(ios.Out, res)
+	}
+	printSummary(ios.Out, st, res, o)
+	return nil
+}
+
+const tokenMask = "********"
+
+func buildResult(st *deploy.State, results []deploy.StepResult, showToken bool) *Result {
+	res := &Result{URL: st.URL, Worker: st.WorkerName(), Env: st.Config.EnvName, AccountID: st.AccountID,
+		Image: st.ImageRef, Running: st.Running, Restarted: st.Restarted, Steps: results}
+	if res.Steps == nil {
+		res.Steps = []deploy.StepResult{}
+	}
+	if st.URL != "" {
+		res.AdminURL = strings.TrimRight(st.URL, "/") + "/_admin/"
+		if tok, ok := st.Values.Get("MOLTBOT_GATEWAY_TOKEN"); ok && tok != "" {
+			shown := tokenMask
+			if showToken {
+				shown = url.QueryEscape(tok)
+			}
+			res.ControlUIURL = strings.TrimRight(st.URL, "/") + "/?token=" + shown
+		}
+	}
+	res.Versions = map[string]any{"worker": st.Dep.Worker.VersionID, "container_app": st.Dep.ContainerApp.Version}
+	res.Digests = map[string]string{}
+	if st.Dep.Image.Digest != "" {
+		res.Digests["image"] = st.Dep.Image.Digest
+	}
+	if st.Dep.Worker.ContentHash != "" {
+		res.Digests["worker"] = "sha256:" + st.Dep.Worker.ContentHash
+	}
+	names := make([]string, 0, len(st.Dep.Secrets))
+	for k := range st.Dep.Secrets {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		// HMAC digests under a local key: they show a change, never the value.
+		res.Digests["secret:"+k] = "hmac-sha256:" + st.Dep.Secrets[k][:16]
+	}
+	return res
+}
+
+func printSummary(w io.Writer, st *deploy.State, res *Result, o *DeployOptions) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Deployed %s", res.Worker)
+	if res.Env != "" {
+		fmt.Fprintf(w, " (env %s)", res.Env)
+	}
+	fmt.Fprintf(w, " in %s\n", (time.Duration(res.DurationMS) * time.Millisecond).Round(100*time.Millisecond))
+	if res.Image != "" {
+		fmt.Fprintf(w, "  Image:       %s\n", res.Image)
+	}
+	fmt.Fprintf(w, "  URL:         %s\n", res.URL)
+	if res.ControlUIURL != "" {
+		fmt.Fprintf(w, "  Control UI:  %s", res.ControlUIURL)
+		if !o.ShowToken {
+			fmt.Fprint(w, "  (token hidden: --show-token prints it)")
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "  Admin:       %s  (behind Cloudflare Access)\n", res.AdminURL)
+	switch {
+	case res.Restarted:
+		fmt.Fprintln(w, "  Gateway:     restarted to pick up the changed secrets, and running")
+	case res.Running:
+		fmt.Fprintln(w, "  Gateway:     running")
+	case o.NoWait:
+		fmt.Fprintln(w, "  Gateway:     not waited for (--no-wait); moltctl status shows it")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Next steps:")
+	fmt.Fprintln(w, "  1. Open the Control UI URL in your browser and sign in through Cloudflare Access")
+	fmt.Fprintln(w, "  2. Pair your device: moltctl devices approve --wait")
+	fmt.Fprintln(w, "  3. Check on it any time: moltctl status")
+	_ = st
+}
+
+// progress shows steps as they run: a spinner and ticks on a terminal,
+// one structured line per step otherwise. Under --output json it stays
+// quiet, so stdout holds only the result.
+type progress struct {
+	ios   *iostreams.IOStreams
+	quiet bool
+}
+
+func newProgress(ios *iostreams.IOStreams, quiet bool) *progress {
+	return &progress{ios: ios, quiet: quiet}
+}
+
+func (p *progress) Start(name, what string) {
+	if !p.quiet {
+		p.ios.StartProgress(name + ": " + what)
+	}
+}
+
+func (p *progress) Done(r deploy.StepResult) {
+	p.ios.StopProgress()
+	if p.quiet {
+		return
+	}
+	w := p.ios.ErrOut
+	d := (time.Duration(r.DurationMS) * time.Millisecond).Round(10 * time.Millisecond)
+	if p.ios.IsStderrTTY() {
+		cs := p.ios.ColorScheme()
+		icon := cs.SuccessIcon()
+		switch r.Status {
+		case deploy.StatusSkipped:
+			icon = cs.SkippedIcon()
+		case deploy.StatusFailed:
+			icon = cs.FailureIcon()
+		}
+		fmt.Fprintf(w, "%s %-15s %-7s %s\n", icon, r.Name, cs.Gray(d.String()), r.Detail)
+		return
+	}
+	fmt.Fprintf(w, "step=%s status=%s duration=%s detail=%q\n", r.Name, r.Status, d, r.Detail)
 }

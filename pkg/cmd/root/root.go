@@ -85,7 +85,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 	for _, c := range []*cobra.Command{
 		initcmd.NewCmdInit(f),
 		doctorcmd.NewCmdDoctor(f, nil),
-		deploycmd.NewCmdDeploy(f),
+		deploycmd.NewCmdDeploy(f, nil),
 		secretscmd.NewCmdSecrets(f),
 		buildcmd.NewCmdBuild(f),
 		pushcmd.NewCmdPush(f),
