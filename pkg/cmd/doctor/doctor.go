@@ -104,6 +104,10 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	report := runWithProgress(ctx, opts.IO, checks, env)
 
 	if opts.Fix {
+		if !opts.JSON && (len(report.Actions()) > 0 || len(report.HumanSteps()) > 0) {
+			Render(opts.IO.Out, opts.IO.ColorScheme(), report)
+			fmt.Fprintln(opts.IO.Out)
+		}
 		changed, err := applyFixes(ctx, opts, env, report)
 		if err != nil {
 			return err
