@@ -7,7 +7,6 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
-	"github.com/moltctl/moltctl/pkg/secrets"
 )
 
 // preflightStep runs the doctor's checks and resolves the secrets'
@@ -57,9 +56,6 @@ func (st *State) resolveValues(ctx context.Context) error {
 		if err := st.saveCreds(); err != nil {
 			return fmt.Errorf("save generated secrets: %w", err)
 		}
-	}
-	if err := secrets.Check(vals); err != nil {
-		return &cmdutil.UsageError{Err: fmt.Errorf("check secrets: %w", err), Fix: cmdutil.HintOf(err)}
 	}
 	st.Values = vals
 	return nil

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/secrets"
 )
 
@@ -41,6 +42,9 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 		return Skipped("no secrets API")
 	}
 	want := st.desiredSecrets()
+	if err := secrets.Check(secrets.NewValues(want)); err != nil {
+		return &cmdutil.UsageError{Err: fmt.Errorf("check secrets: %w", err), Fix: cmdutil.HintOf(err)}
+	}
 	remote, err := st.Secrets.SecretNames(ctx, st.WorkerName())
 	if err != nil {
 		return fmt.Errorf("list secrets of %q: %w", st.WorkerName(), err)
