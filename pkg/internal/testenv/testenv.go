@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -29,6 +30,15 @@ func Wrangler(t testing.TB) string {
 	if p == "" {
 		if lp, err := exec.LookPath("wrangler"); err == nil {
 			p = lp
+		}
+	}
+	if p == "" {
+		// Where .ci/node.sh installs it, so a plain `go test` finds it too.
+		if home, err := os.UserHomeDir(); err == nil {
+			cached := filepath.Join(home, ".cache", "moltctl", "node22-wrangler-4.164.0", "node_modules", ".bin", "wrangler")
+			if _, err := os.Stat(cached); err == nil {
+				p = cached
+			}
 		}
 	}
 	if p == "" {
