@@ -1,0 +1,407 @@
+package deploy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/deploy"
+	"github.com/moltctl/moltctl/pkg/internal/testenv"
+	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/state"
+)
+
+const fakeAnthropicKey = "sk-ant-api03-test-0000000000000000000000000000000000000000"
+
+// syncBuffer is the emulator's request log, written from its goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) lines() []map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// copyExample copies examples/moltworker into a temporary directory.
+func copyExample(t *testing.T) string {
+	t.Helper()
+	src, _ := filepath.Abs("../../../examples/moltworker")
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if strings.HasPrefix(rel, ".moltctl") {
+			return filepath.SkipDir
+		}
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// hostRecorder records which hosts saw the API token.
+type hostRecorder struct {
+	mu    sync.Mutex
+	token string
+	next  http.RoundTripper
+	leaks []string
+	hosts map[string]bool
+}
+
+func (h *hostRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	if h.hosts == nil {
+		h.hosts = map[string]bool{}
+	}
+	h.hosts[r.Host] = true
+	if strings.Contains(r.Header.Get("Authorization"), h.token) && !strings.HasPrefix(r.URL.Path, cfemu.APIPrefix+"/") {
+		h.leaks = append(h.leaks, r.Method+" "+r.Host+r.URL.Path)
+	}
+	if strings.Contains(r.Host, "workers.dev") {
+		for _, vs := range r.Header {
+			for _, v := range vs {
+				if strings.Contains(v, h.token) {
+					h.leaks = append(h.leaks, "worker host "+r.Host)
+				}
+			}
+		}
+	}
+	h.mu.Unlock()
+	return h.next.RoundTrip(r)
+}
+
+type run struct {
+	code           int
+	err            error
+	stdout, stderr string
+}
+
+func deployOnce(ctx context.Context, t *testing.T, srv *cfemu.Server, dir string, rec *hostRecorder, o func(*DeployOptions)) run {
+	t.Helper()
+	ios, _, out, errOut := iostreams.Test()
+	env := map[string]string{
+		"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token(), "CLOUDFLARE_ACCOUNT_ID": srv.AccountID(),
+		"CLOUDFLARE_CONTAINER_REGISTRY": srv.RegistryHost(), "MOLTCTL_WORKERS_DEV_URL": srv.WorkersDevURLTemplate(),
+		"ANTHROPIC_API_KEY": fakeAnthropicKey,
+	}
+	hc := cmdutil.NewHTTPClient()
+	if rec != nil {
+		rec.next = hc.Transport
+		hc.Transport = rec
+	}
+	f := &cmdutil.Factory{IOStreams: ios, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputJSON, Yes: true},
+		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: hc}
+	opts := &DeployOptions{F: f, Timeout: time.Minute}
+	if o != nil {
+		o(opts)
+	}
+	err := deployRun(ctx, opts)
+	return run{code: cmdutil.ExitCodeOf(err), err: err, stdout: out.String(), stderr: errOut.String()}
+}
+
+func newEmulator(t *testing.T, faults cfemu.FaultOptions) (*cfemu.Server, *syncBuffer) {
+	log := &syncBuffer{}
+	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond, Log: log, Faults: faults}).Start()
+	t.Cleanup(srv.Close)
+	return srv, log
+}
+
+// endState is what a converged deploy leaves in the emulator, in a
+// comparable form.
+func endState(srv *cfemu.Server) string {
+	var b strings.Builder
+	srv.View(func(s *cfemu.State) {
+		sc := s.Scripts["moltbot-sandbox"]
+		if sc == nil {
+			b.WriteString("no script")
+			return
+		}
+		var names []string
+		for k := range sc.Secrets {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		fmt.Fprintf(&b, "secrets=%s workers_dev=%v migration=%s ", strings.Join(names, ","), sc.WorkersDevEnabled, sc.MigrationTag)
+		fmt.Fprintf(&b, "buckets=%d apps=%d access_apps=%d service_tokens=%d ", len(s.Buckets), len(s.Containers.Applications), len(s.Access.Apps), len(s.Access.ServiceTokens))
+		r2 := 0
+		for _, tk := range s.Tokens {
+			if strings.HasPrefix(tk.Name, "moltctl ") {
+				r2++
+			}
+		}
+		fmt.Fprintf(&b, "r2_tokens=%d", r2)
+	})
+	return b.String()
+}
+
+func gatewayRunning(srv *cfemu.Server) bool {
+	return srv.Gateway("moltbot-sandbox").Status == "running"
+}
+
+func decodeResult(t *testing.T, s string) Result {
+	t.Helper()
+	var r Result
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		t.Fatalf("stdout is not the JSON result: %v\n%s", err, s)
+	}
+	return r
+}
+
+func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
+	testenv.RequireDocker(t)
+	srv, log := newEmulator(t, cfemu.FaultOptions{})
+	dir := copyExample(t)
+	rec := &hostRecorder{token: srv.Token()}
+	r := deployOnce(context.Background(), t, srv, dir, rec, nil)
+	if r.err != nil {
+		t.Fatalf("deploy: %v\n%s", r.err, r.stderr)
+	}
+	res := decodeResult(t, r.stdout)
+	if res.URL == "" || res.AdminURL == "" || res.Image == "" || len(res.Steps) != len(deploy.Steps()) || !res.Running {
+		t.Fatalf("result = %+v", res)
+	}
+	if !gatewayRunning(srv) {
+		t.Fatal("the deployed gateway is not running")
+	}
+
+	// The deployed Worker answers /api/status through Access with the service token.
+	store, _ := state.Open(dir, "moltbot-sandbox")
+	dep, err := store.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, _ := store.LoadCredentials()
+	hc := cmdutil.NewHTTPClient()
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	get := func(path string, withToken bool) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodGet, res.URL+path, nil)
+		req.Header.Set("Accept", "application/json")
+		if withToken {
+			req.Header.Set("CF-Access-Client-Id", dep.Access.ServiceTokenClientID)
+			req.Header.Set("CF-Access-Client-Secret", creds.ServiceTokenClientSecret)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		return resp, b.String()
+	}
+	if resp, body := get("/api/status", true); resp.StatusCode != 200 || !strings.Contains(body, `"running"`) {
+		t.Fatalf("/api/status with the service token = %d %s", resp.StatusCode, body)
+	}
+	for _, p := range []string{"/api/admin/devices", "/_admin/", "/"} {
+		if resp, _ := get(p, false); resp.StatusCode != http.StatusFound && resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden {
+			t.Errorf("unauthenticated %s = %d, want Access to turn it away", p, resp.StatusCode)
+		}
+	}
+	first := endState(srv)
+
+	// A second deploy sends no layers, assets, secrets or Worker upload.
+	mark := len(log.lines())
+	r2 := deployOnce(context.Background(), t, srv, dir, rec, nil)
+	if r2.err != nil {
+		t.Fatalf("second deploy: %v\n%s", r2.err, r2.stderr)
+	}
+	var writes []string
+	lines := log.lines()[mark:]
+	for _, l := range lines {
+		m, p := l["method"].(string), l["path"].(string)
+		if m != http.MethodGet && m != http.MethodHead {
+			writes = append(writes, m+" "+p)
+		}
+	}
+	for _, w := range writes {
+		if !strings.Contains(w, "/containers/registries/") { // the short-lived registry login
+			t.Errorf("second deploy wrote %s", w)
+		}
+	}
+	t.Logf("no-change redeploy: %d requests", len(lines))
+	for _, s := range decodeResult(t, r2.stdout).Steps {
+		if s.Name != "preflight" && s.Name != "wait" && s.Status != deploy.StatusSkipped {
+			t.Errorf("second deploy step %s = %s (%s)", s.Name, s.Status, s.Detail)
+		}
+	}
+	if got := endState(srv); got != first {
+		t.Errorf("end state changed:\n%s\n%s", first, got)
+	}
+
+	// No secret value reaches the output or the state file; the token stays with the API.
+	stateJSON, _ := os.ReadFile(filepath.Join(store.Dir, "state.json"))
+	secretsToCheck := []string{fakeAnthropicKey, creds.ServiceTokenClientSecret, creds.Generated["MOLTBOT_GATEWAY_TOKEN"], creds.Generated["R2_SECRET_ACCESS_KEY"], srv.Token()}
+	for _, v := range secretsToCheck {
+		if v == "" {
+			t.Fatal("a secret is missing from the credentials")
+		}
+		for name, s := range map[string]string{"stdout": r.stdout + r2.stdout, "stderr": r.stderr + r2.stderr, "state.json": string(stateJSON)} {
+			if strings.Contains(s, v) {
+				t.Errorf("a secret value reached %s", name)
+			}
+		}
+	}
+	if info, err := os.Stat(store.CredentialsPath()); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("credentials mode = %v, %v", info.Mode(), err)
+	}
+	if len(rec.leaks) > 0 {
+		t.Errorf("the API token went elsewhere: %v", rec.leaks)
+	}
+}
+
+func TestDeployInterruptedAtEachStepConverges(t *testing.T) {
+	testenv.RequireDocker(t)
+	ref, _ := newEmulator(t, cfemu.FaultOptions{})
+	if r := deployOnce(context.Background(), t, ref, copyExample(t), nil, nil); r.err != nil {
+		t.Fatalf("reference deploy: %v\n%s", r.err, r.stderr)
+	}
+	want := endState(ref)
+	for _, s := range deploy.Steps() {
+		name := s.Name()
+		t.Run(name, func(t *testing.T) {
+			srv, _ := newEmulator(t, cfemu.FaultOptions{})
+			dir := copyExample(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := deployOnce(ctx, t, srv, dir, nil, func(o *DeployOptions) {
+				o.OnStepStart = func(step string) {
+					if step == name {
+						cancel()
+					}
+				}
+			})
+			var ie *cmdutil.InterruptedError
+			if !errors.As(r.err, &ie) || ie.Step != name || r.code != cmdutil.ExitInterrupted {
+				t.Fatalf("interrupted deploy: err = %v (code %d), want interrupted at %s", r.err, r.code, name)
+			}
+			if !strings.Contains(ie.Error()+cmdutil.HintOf(ie), "run the same command to continue") {
+				t.Errorf("message %q does not say how to continue", ie.Error()+cmdutil.HintOf(ie))
+			}
+			if r := deployOnce(context.Background(), t, srv, dir, nil, nil); r.err != nil {
+				t.Fatalf("resumed deploy: %v\n%s", r.err, r.stderr)
+			}
+			if got := endState(srv); got != want || !gatewayRunning(srv) {
+				t.Errorf("end state after resuming at %s:\n got %s\nwant %s", name, got, want)
+			}
+		})
+	}
+}
+
+func TestConcurrentDeployRefusesNamingTheFirst(t *testing.T) {
+	srv, _ := newEmulator(t, cfemu.FaultOptions{})
+	dir := copyExample(t)
+	store, err := state.Open(dir, "moltbot-sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := store.Lock(context.Background(), "moltctl deploy --yes", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	r := deployOnce(context.Background(), t, srv, dir, nil, nil)
+	var le *state.LockedError
+	if !errors.As(r.err, &le) || le.Holder == nil || !strings.Contains(r.err.Error(), "moltctl deploy --yes") {
+		t.Fatalf("second deploy err = %v, want a refusal naming the first", r.err)
+	}
+	srv.View(func(s *cfemu.State) {
+		if len(s.Scripts) != 0 || len(s.Buckets) != 0 {
+			t.Errorf("the refused deploy changed the account")
+		}
+	})
+}
+
+func TestDeployUnderFaultsReachesTheSameEndState(t *testing.T) {
+	testenv.RequireDocker(t)
+	ref, _ := newEmulator(t, cfemu.FaultOptions{})
+	if r := deployOnce(context.Background(), t, ref, copyExample(t), nil, nil); r.err != nil {
+		t.Fatalf("reference deploy: %v\n%s", r.err, r.stderr)
+	}
+	want := endState(ref)
+	for i, kind := range cfemu.AllFaultKinds {
+		t.Run(kind, func(t *testing.T) {
+			srv, log := newEmulator(t, cfemu.FaultOptions{Rate: 0.15, Kinds: []string{kind}, Seed: uint64(i + 1)})
+			r := deployOnce(context.Background(), t, srv, copyExample(t), nil, nil)
+			if r.err != nil {
+				t.Fatalf("deploy under %s faults: %v\n%s", kind, r.err, r.stderr)
+			}
+			faulted := 0
+			for _, l := range log.lines() {
+				if l["fault"] != nil {
+					faulted++
+				}
+			}
+			if faulted == 0 {
+				t.Fatalf("no request was faulted")
+			}
+			if got := endState(srv); got != want || !gatewayRunning(srv) {
+				t.Errorf("end state under %s faults (%d faulted):\n got %s\nwant %s", kind, faulted, got, want)
+			}
+		})
+	}
+}
+
+func TestDryRunChangesNothingAndEstimatesCost(t *testing.T) {
+	srv, log := newEmulator(t, cfemu.FaultOptions{})
+	dir := copyExample(t)
+	r := deployOnce(context.Background(), t, srv, dir, nil, func(o *DeployOptions) { o.DryRun = true })
+	if r.err != nil {
+		t.Fatalf("dry run: %v", r.err)
+	}
+	var plan deploy.Plan
+	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if plan.Cost == nil || plan.Cost.InstanceType != "standard-1" || plan.Cost.MonthlyUSD < 5 || plan.Cost.MonthlyUSD > 7 {
+		t.Errorf("cost = %+v, want about $5-6 for standard-1 sleeping after 10m", plan.Cost)
+	}
+	for _, l := range log.lines() {
+		if m := l["method"]; m != "GET" && m != "HEAD" {
+			t.Errorf("dry run sent %v %v", m, l["path"])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".moltctl", "moltbot-sandbox", "state.json")); err == nil {
+		t.Error("dry run wrote the state file")
+	}
+}
