@@ -111,7 +111,7 @@ func TextProgress(w io.Writer, tty, verbose bool) Progress {
 		case EventRetry:
 			fmt.Fprintf(w, "  %s  %s\n", e.Layer, e.Message)
 		case EventPushed:
-			fmt.Fprintf(w, "✓ Pushed %s@%s (%s sent)\n", e.Ref, e.Digest, HumanBytes(e.Bytes))
+			fmt.Fprintf(w, "✓ Manifest written: %s (%s sent in all)\n", e.Digest, HumanBytes(e.Bytes))
 		}
 	}
 }

@@ -130,7 +130,7 @@ func pushRun(ctx context.Context, opts *PushOptions) error {
 	if res.Skipped {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s Up to date: the registry already has this image\n", cs.SuccessIcon())
 	} else {
-		fmt.Fprintf(f.IOStreams.ErrOut, "%s Pushed %d layers (%s), %d already there\n", cs.SuccessIcon(),
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s Pushed %d layer(s) (%s), %d already in the registry\n", cs.SuccessIcon(),
 			res.LayersPushed, image.HumanBytes(res.BytesPushed), res.LayersSkipped)
 	}
 	fmt.Fprintln(f.IOStreams.Out, res.Ref)

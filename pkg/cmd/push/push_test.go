@@ -109,6 +109,10 @@ func TestBuildAndPushCommands(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, wantRef+"\n") || !strings.Contains(out, "@sha256:") {
 		t.Fatalf("push: exit %d out %q err %s", code, out, errOut)
 	}
+	t.Logf("push output:\n%s%s", errOut, out)
+	if !strings.Contains(errOut, "pushed") || !strings.Contains(errOut, "✓ Pushed") {
+		t.Errorf("no per-layer progress on stderr:\n%s", errOut)
+	}
 	if !srv.ImageExists(wantRef) {
 		t.Fatalf("registry lacks %s", wantRef)
 	}
