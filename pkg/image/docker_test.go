@@ -26,10 +26,12 @@ import (
 
 // testRegistry is go-containerregistry's registry behind Basic auth, counting upload bytes.
 type testRegistry struct {
-	srv      *httptest.Server
-	uploaded atomic.Int64
-	user     string
-	pass     string
+	srv *httptest.Server
+	// failUploads is how many blob upload requests still get a 503.
+	failUploads atomic.Int32
+	uploaded    atomic.Int64
+	user        string
+	pass        string
 }
 
 func newTestRegistry(t testing.TB) *testRegistry {
@@ -40,6 +42,10 @@ func newTestRegistry(t testing.TB) *testRegistry {
 		if u, p, ok := req.BasicAuth(); !ok || u != r.user || p != r.pass {
 			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
 			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		if (req.Method == http.MethodPatch || req.Method == http.MethodPut) && strings.Contains(req.URL.Path, "/blobs/uploads/") && r.failUploads.Add(-1) >= 0 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
 		if req.Method == http.MethodPatch || (req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/blobs/")) || req.Method == http.MethodPost {
@@ -277,5 +283,21 @@ func TestTargetDockerfileOutsideContext(t *testing.T) {
 	removeImages(t, c, LocalRef(br.Tag))
 	if br.ImageID == "" {
 		t.Fatal("no image id")
+	}
+}
+
+func TestPushRetriesTransientFailures(t *testing.T) {
+	c := docker(t)
+	reg := newTestRegistry(t)
+	reg.failUploads.Store(3)
+	dir := smallApp(t)
+	res, err := BuildAndPush(context.Background(), c, Request{Spec: Spec{ContextDir: dir, Dockerfile: "Dockerfile"},
+		Repository: Repository(reg.host(), "acc", "app"), Auth: Auth{reg.user, reg.pass}})
+	if err != nil {
+		t.Fatalf("push with transient 503s: %v", err)
+	}
+	removeImages(t, c, res.Ref, LocalRef(res.Tag))
+	if reg.failUploads.Load() >= 0 || res.LayersPushed != 2 {
+		t.Fatalf("failures left %d, result %+v", reg.failUploads.Load(), res)
 	}
 }
