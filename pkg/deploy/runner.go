@@ -197,6 +197,10 @@ func Transient(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
+	var re *retryableError
+	if errors.As(err, &re) {
+		return true
+	}
 	var apiErr *cfapi.APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.StatusCode == 429 || apiErr.StatusCode >= 500
@@ -207,4 +211,19 @@ func Transient(err error) bool {
 	}
 	var tr interface{ Temporary() bool }
 	return errors.As(err, &tr) && tr.Temporary()
+}
+
+// retryableError marks a failure of an idempotent step that is worth
+// running again whatever its cause (a push cut off by the registry).
+type retryableError struct{ err error }
+
+func (e *retryableError) Error() string { return e.err.Error() }
+func (e *retryableError) Unwrap() error { return e.err }
+
+// Retryable marks err as worth running the step again.
+func Retryable(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &retryableError{err: err}
 }

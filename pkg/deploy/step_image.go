@@ -62,7 +62,12 @@ func (*imageStep) Run(ctx context.Context, st *State) error {
 	repo := st.RegistryHost + "/" + st.AccountID + "/" + st.Config.ContainerAppName(ct)
 	res, err := st.Image.BuildAndPush(ctx, ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Repository: repo, Progress: st.Log})
 	if err != nil {
-		return fmt.Errorf("build and push %s: %w", repo, err)
+		err = fmt.Errorf("build and push %s: %w", repo, err)
+		if cmdutil.HintOf(err) == "" && cmdutil.ExitCodeOf(err) == cmdutil.ExitError {
+			// The content tag makes building and pushing again harmless.
+			return Retryable(err)
+		}
+		return err
 	}
 	st.ImageRef, st.ImageDigest = res.Ref, res.Digest
 	st.Dep.Image.Ref, st.Dep.Image.Digest, st.Dep.Image.Tag = res.Ref, res.Digest, res.Tag

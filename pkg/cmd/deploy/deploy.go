@@ -230,7 +230,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		r := preflight.Run(ctx, preflight.Standard(), env)
 		var b bytes.Buffer
 		doctorcmd.Render(&b, cs, r)
-		return !r.Failed(), b.String(), nil
+		return !blocking(r), b.String(), nil
 	}
 	steps := o.Steps
 	if steps == nil {
@@ -275,6 +275,22 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	}
 	printSummary(ios.Out, st, res, o)
 	return nil
+}
+
+// deployFixes are the checks whose failure the deploy itself repairs
+// (the bucket, the Worker's secrets, the Access application, a stale build).
+var deployFixes = map[string]bool{
+	preflight.IDR2Bucket: true, preflight.IDSecretsRemote: true, preflight.IDAccessApp: true, preflight.IDBuild: true,
+}
+
+// blocking reports whether a check the deploy cannot repair failed.
+func blocking(r *preflight.Report) bool {
+	for _, c := range r.Checks {
+		if c.Status == preflight.StatusFail && !deployFixes[c.ID] {
+			return true
+		}
+	}
+	return false
 }
 
 const tokenMask = "********"
