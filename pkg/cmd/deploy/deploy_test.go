@@ -53,7 +53,9 @@ func (s *syncBuffer) lines() []map[string]any {
 }
 
 // copyExample copies examples/moltworker into a temporary directory.
-func copyExample(t *testing.T) string {
+func copyExample(t *testing.T) string { return copyExampleTB(t) }
+
+func copyExampleTB(t testing.TB) string {
 	t.Helper()
 	src, _ := filepath.Abs("../../../examples/moltworker")
 	dst := t.TempDir()
@@ -118,6 +120,10 @@ type run struct {
 }
 
 func deployOnce(ctx context.Context, t *testing.T, srv *cfemu.Server, dir string, rec *hostRecorder, o func(*DeployOptions)) run {
+	return deployOnceTB(ctx, t, srv, dir, rec, o)
+}
+
+func deployOnceTB(ctx context.Context, t testing.TB, srv *cfemu.Server, dir string, rec *hostRecorder, o func(*DeployOptions)) run {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	env := map[string]string{
