@@ -111,4 +111,3 @@ func TestStatusUnhealthy(t *testing.T) {
 		})
 	}
 }
-
