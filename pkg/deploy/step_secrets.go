@@ -1,8 +1,12 @@
 package deploy
 
 import (
+	"net/http"
+	"net/url"
+
 	"context"
 	"fmt"
+	"github.com/moltctl/moltctl/pkg/cfapi"
 	"sort"
 	"strings"
 
@@ -72,6 +76,10 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 	if err := st.Secrets.BulkSecrets(ctx, st.WorkerName(), set, unset); err != nil {
 		return fmt.Errorf("set secrets of %q: %w", st.WorkerName(), err)
 	}
+	// Changing secrets deploys a new version: remember it as the current one.
+	if v := st.latestVersion(ctx); v != "" {
+		st.Dep.Worker.VersionID, st.VersionID = v, v
+	}
 	for k, v := range set {
 		st.Dep.Secrets[k] = secrets.Digest(st.HMACKey, v)
 	}
@@ -90,4 +98,20 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 	}
 	st.Details["secrets"] = detail
 	return nil
+}
+
+// latestVersion is the version the Worker's latest deployment serves ("" if unknown).
+func (st *State) latestVersion(ctx context.Context) string {
+	var out struct {
+		Deployments []struct {
+			Versions []struct {
+				VersionID string `json:"version_id"`
+			} `json:"versions"`
+		} `json:"deployments"`
+	}
+	err := st.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: st.API.AccountPath("workers/scripts/%s/deployments", url.PathEscape(st.WorkerName()))}, &out)
+	if err != nil || len(out.Deployments) == 0 || len(out.Deployments[0].Versions) == 0 {
+		return ""
+	}
+	return out.Deployments[0].Versions[0].VersionID
 }
