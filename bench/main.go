@@ -48,6 +48,7 @@ type config struct {
 	moltctl  string
 	wrangler string
 	repo     string
+	only     string
 }
 
 func main() {
@@ -57,9 +58,13 @@ func main() {
 	flag.StringVar(&c.out, "out", "bench/results", "directory for the Markdown and JSON results")
 	flag.StringVar(&c.moltctl, "moltctl", "bin/moltctl", "moltctl binary to measure")
 	flag.StringVar(&c.wrangler, "wrangler", os.Getenv("MOLTCTL_WRANGLER"), "wrangler CLI to compare with")
+	flag.StringVar(&c.only, "only", "", "comma-separated measurements to run (start-up, secrets, preflight, image, deploy); default all")
 	flag.Parse()
 	wd, _ := os.Getwd()
 	c.repo = wd
+	if abs, err := filepath.Abs(c.moltctl); err == nil {
+		c.moltctl = abs
+	}
 	if c.wrangler == "" {
 		if p, err := exec.LookPath("wrangler"); err == nil {
 			c.wrangler = p
@@ -72,6 +77,9 @@ func main() {
 		"runs": fmt.Sprint(c.runs), "latency": c.latency.String(),
 	}}
 	for _, m := range measurements {
+		if !selected(c.only, m.name) {
+			continue
+		}
 		fmt.Fprintf(os.Stderr, "== %s\n", m.name)
 		rows, err := m.run(c)
 		if err != nil {
@@ -104,6 +112,19 @@ var measurements = []measurement{
 	{"preflight", benchPreflight},
 	{"image", benchImage},
 	{"deploy (no change)", benchRedeploy},
+}
+
+// selected reports whether measurement name is in the -only list (all when empty).
+func selected(only, name string) bool {
+	if only == "" {
+		return true
+	}
+	for _, o := range strings.Split(only, ",") {
+		if o = strings.TrimSpace(o); o != "" && strings.HasPrefix(name, o) {
+			return true
+		}
+	}
+	return false
 }
 
 func machine(c config) map[string]string {
@@ -158,7 +179,8 @@ func markdown(r Results) string {
 	b.WriteString("| measurement | metric | moltctl | alternative | value | ratio (alt/moltctl) | note |\n|---|---|---:|---|---:|---:|---|\n")
 	for _, row := range r.Rows {
 		if row.Error != "" {
-			fmt.Fprintf(&b, "| %s | error | | | | | %s |\n", row.Name, row.Error)
+			msg := strings.ReplaceAll(strings.ReplaceAll(row.Error, "|", "\\|"), "\n", " ")
+			fmt.Fprintf(&b, "| %s | error | | | | | %s |\n", row.Name, msg)
 			continue
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Name, row.Metric,
