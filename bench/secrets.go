@@ -20,10 +20,10 @@ var moltworkerSecrets = map[string]string{
 	"R2_SECRET_ACCESS_KEY":  "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 	"CF_ACCOUNT_ID":         "abcdefabcdefabcdefabcdefabcdef01",
 	"TELEGRAM_BOT_TOKEN":    "123456789:AAHfakeFAKEfake0123456789abcdefghij",
-	"DISCORD_BOT_TOKEN":     "MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GaBcDe.FAKEfakeFAKEfake0123456789abcdefghij",
 	"SLACK_BOT_TOKEN":       "xoxb-123456789012-1234567890123-FAKEfakeFAKEfake01234567",
 	"SLACK_APP_TOKEN":       "xapp-1-A0123456789-1234567890123-fakefakefakefake0123456789abcdef",
 	"CDP_SECRET":            "cdp-FAKE-shared-secret-0123456789",
+	"WORKER_URL":            "https://moltbot-sandbox.example.workers.dev",
 }
 
 func secretNames() []string {
