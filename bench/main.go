@@ -202,6 +202,8 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.0f ms", v)
 	case "MiB":
 		return fmt.Sprintf("%.1f MiB", v)
+	case "× latency":
+		return fmt.Sprintf("%.1f× latency", v)
 	case "bytes":
 		return fmt.Sprintf("%.0f B", v)
 	default:
