@@ -54,7 +54,7 @@ func TestBenchSmoke(t *testing.T) {
 	var res struct {
 		Rows []struct {
 			Name, Metric, Unit, Error string
-			Moltctl, Alternative     float64
+			Moltctl, Alternative      float64
 		} `json:"rows"`
 	}
 	if err := json.Unmarshal(b, &res); err != nil {
