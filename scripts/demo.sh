@@ -9,8 +9,7 @@ root=$PWD
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 say "Building moltctl and the emulator"
-go build -o bin/moltctl ./cmd/moltctl
-go build -o bin/cfemu ./cmd/cfemu
+make -s build
 
 say "Starting the Cloudflare emulator on 127.0.0.1"
 work=$(mktemp -d)
