@@ -96,26 +96,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := shared.Client(ctx, f, p)
+	rs, err := shared.LoadRemoteState(ctx, f, p)
 	if err != nil {
 		return err
 	}
-	remote, err := c.ListSecrets(ctx, p.Worker)
-	if err != nil {
-		return shared.WorkerMissing(err, p.Worker)
-	}
-	onRemote := map[string]bool{}
-	for _, s := range remote {
-		onRemote[s.Name] = true
-	}
-	d, err := p.Store.Load()
-	if err != nil {
-		return fmt.Errorf("read deployment state: %w", err)
-	}
-	key, err := p.Store.HMACKey()
-	if err != nil {
-		return fmt.Errorf("read digest key: %w", err)
-	}
+	onRemote, d, key := rs.OnRemote, rs.Deployment, rs.DigestKey
 	creds, err := p.Store.LoadCredentials()
 	if err != nil {
 		return fmt.Errorf("read generated secrets: %w", err)

@@ -113,26 +113,11 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 		return err
 	}
 	defer unlock()
-	c, err := shared.Client(ctx, f, p)
+	rs, err := shared.LoadRemoteState(ctx, f, p)
 	if err != nil {
 		return err
 	}
-	remote, err := c.ListSecrets(ctx, p.Worker)
-	if err != nil {
-		return shared.WorkerMissing(err, p.Worker)
-	}
-	onRemote := map[string]bool{}
-	for _, s := range remote {
-		onRemote[s.Name] = true
-	}
-	d, err := p.Store.Load()
-	if err != nil {
-		return fmt.Errorf("read deployment state: %w", err)
-	}
-	key, err := p.Store.HMACKey()
-	if err != nil {
-		return fmt.Errorf("read digest key: %w", err)
-	}
+	c, onRemote, d, key := rs.Client, rs.OnRemote, rs.Deployment, rs.DigestKey
 	send := map[string]string{}
 	digests := map[string]string{}
 	for _, n := range values.Names() {

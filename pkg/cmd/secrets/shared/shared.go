@@ -127,3 +127,53 @@ func WorkerMissing(err error, worker string) error {
 	}
 	return err
 }
+
+// RemoteSecrets returns the API client for the project's account and the
+// names of the Worker's secrets on Cloudflare, as a set.
+func RemoteSecrets(ctx context.Context, f *cmdutil.Factory, p *Project) (*cfapi.Client, map[string]bool, error) {
+	c, err := Client(ctx, f, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	remote, err := c.ListSecrets(ctx, p.Worker)
+	if err != nil {
+		return nil, nil, WorkerMissing(err, p.Worker)
+	}
+	onRemote := map[string]bool{}
+	for _, s := range remote {
+		onRemote[s.Name] = true
+	}
+	return c, onRemote, nil
+}
+
+// RemoteState is the Worker's secrets on Cloudflare beside what moltctl
+// recorded about them on this machine.
+type RemoteState struct {
+	// Client is the API client for the project's account.
+	Client *cfapi.Client
+	// OnRemote holds the names of the Worker's secrets on Cloudflare.
+	OnRemote map[string]bool
+	// Deployment is the project's deployment state, with the digest of
+	// each value last sent.
+	Deployment *state.Deployment
+	// DigestKey is the key of those digests.
+	DigestKey []byte
+}
+
+// LoadRemoteState lists the Worker's secrets on Cloudflare and reads the
+// deployment state and the digest key.
+func LoadRemoteState(ctx context.Context, f *cmdutil.Factory, p *Project) (*RemoteState, error) {
+	c, onRemote, err := RemoteSecrets(ctx, f, p)
+	if err != nil {
+		return nil, err
+	}
+	d, err := p.Store.Load()
+	if err != nil {
+		return nil, fmt.Errorf("read deployment state: %w", err)
+	}
+	key, err := p.Store.HMACKey()
+	if err != nil {
+		return nil, fmt.Errorf("read digest key: %w", err)
+	}
+	return &RemoteState{Client: c, OnRemote: onRemote, Deployment: d, DigestKey: key}, nil
+}

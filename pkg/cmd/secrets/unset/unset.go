@@ -60,17 +60,9 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := shared.Client(ctx, f, p)
+	c, on, err := shared.RemoteSecrets(ctx, f, p)
 	if err != nil {
 		return err
-	}
-	remote, err := c.ListSecrets(ctx, p.Worker)
-	if err != nil {
-		return shared.WorkerMissing(err, p.Worker)
-	}
-	on := map[string]bool{}
-	for _, s := range remote {
-		on[s.Name] = true
 	}
 	res := &Result{Worker: p.Worker, Deleted: []string{}, NotFound: []string{}}
 	seen := map[string]bool{}
