@@ -43,20 +43,9 @@ func covers(app cfapi.AccessApp, host string) (whole, any bool) {
 }
 
 func checkAccessApp(ctx context.Context, e *Env) Result {
-	name := e.workerName()
-	if name == "" {
-		return Skip("no valid wrangler.jsonc")
-	}
-	c, skip := e.client(ctx)
-	if skip != nil {
-		return *skip
-	}
-	rs, err := e.script(ctx, c, name)
-	if err != nil {
-		return e.apiProblem(ctx, err, "read the Worker", "Workers Scripts Write")
-	}
-	if !rs.Exists {
-		return OK("Worker %s is not deployed yet; deploy creates its Access application", name)
+	name, c, rs, stop := e.deployedWorker(ctx, "read the Worker", "deploy creates its Access application")
+	if stop != nil {
+		return *stop
 	}
 	sub, err := e.subdomain(ctx, c)
 	if err != nil || sub == "" {

@@ -110,20 +110,9 @@ func checkSecretsManifest(_ context.Context, e *Env) Result {
 }
 
 func checkSecretsRemote(ctx context.Context, e *Env) Result {
-	name := e.workerName()
-	if name == "" {
-		return Skip("no valid wrangler.jsonc")
-	}
-	c, skip := e.client(ctx)
-	if skip != nil {
-		return *skip
-	}
-	rs, err := e.script(ctx, c, name)
-	if err != nil {
-		return e.apiProblem(ctx, err, "list the Worker's secrets", "Workers Scripts Write")
-	}
-	if !rs.Exists {
-		return OK("Worker %s is not deployed yet; deploy sets its secrets", name)
+	name, _, rs, stop := e.deployedWorker(ctx, "list the Worker's secrets", "deploy sets its secrets")
+	if stop != nil {
+		return *stop
 	}
 	vars := map[string]bool{}
 	if e.Config != nil {

@@ -230,3 +230,30 @@ func (e *Env) workerName() string {
 func hostOf(name, sub string) string {
 	return strings.ToLower(name + "." + sub + ".workers.dev")
 }
+
+// deployedWorker is the common start of the checks that look at the
+// deployed Worker: it returns the Worker's name, the client and what
+// Cloudflare holds, or the Result to report instead (no config, no token,
+// an API problem while doing, or a Worker not deployed yet, which deploy
+// handles as notYet says).
+func (e *Env) deployedWorker(ctx context.Context, doing, notYet string) (string, *cfapi.Client, *remoteScript, *Result) {
+	name := e.workerName()
+	if name == "" {
+		r := Skip("no valid wrangler.jsonc")
+		return "", nil, nil, &r
+	}
+	c, skip := e.client(ctx)
+	if skip != nil {
+		return "", nil, nil, skip
+	}
+	rs, err := e.script(ctx, c, name)
+	if err != nil {
+		r := e.apiProblem(ctx, err, doing, "Workers Scripts Write")
+		return "", nil, nil, &r
+	}
+	if !rs.Exists {
+		r := OK("Worker %s is not deployed yet; %s", name, notYet)
+		return "", nil, nil, &r
+	}
+	return name, c, rs, nil
+}
