@@ -155,7 +155,12 @@ func (s *Server) Token() string { return s.opts.Token }
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host := workerHost(r.Host); host != "" {
-			s.serveWorker(w, r, host)
+			// Logged unnumbered: --fail-at counts API and registry requests only.
+			rec := &recorder{ResponseWriter: w, status: 200}
+			creds := s.credentialsIn(r)
+			s.serveWorker(rec, r, host)
+			s.logRequest(logEntry{Time: s.opts.Now().UTC(), Method: r.Method, Host: r.Host, Path: r.URL.Path,
+				Status: rec.status, ResponseBytes: rec.bytes, Credentials: creds})
 			return
 		}
 		s.serveAPI(w, r)
@@ -185,6 +190,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec := &recorder{ResponseWriter: w, status: 200}
+	creds := s.credentialsIn(r)
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	seq := s.nextSeq()
@@ -203,7 +209,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.logRequest(logEntry{
 		Seq: seq, Time: s.opts.Now().UTC(), Method: r.Method, Path: r.URL.Path,
 		Status: rec.status, Bytes: len(body), ResponseBytes: rec.bytes, Fault: fault,
-		Host: r.Host,
+		Host: r.Host, Credentials: creds,
 	})
 }
 

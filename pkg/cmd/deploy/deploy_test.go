@@ -288,11 +288,48 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 			}
 		}
 	}
+	// On disk: only the credentials file holds secrets, and only those moltctl
+	// made; the API token and the user's keys are in no file at all.
+	_ = filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		held := secretsToCheck
+		if p == store.CredentialsPath() {
+			held = []string{fakeAnthropicKey, srv.Token()}
+		}
+		for _, v := range held {
+			if bytes.Contains(b, []byte(v)) {
+				t.Errorf("a secret value reached %s", p)
+			}
+		}
+		return nil
+	})
 	if info, err := os.Stat(store.CredentialsPath()); err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("credentials mode = %v, %v", info.Mode(), err)
 	}
 	if len(rec.leaks) > 0 {
 		t.Errorf("the API token went elsewhere: %v", rec.leaks)
+	}
+	// What the emulator saw, image pushes included (they bypass the
+	// recorder): the API token only at the API, registry passwords only at
+	// the registry, and neither at the deployed Worker.
+	seen := map[string]int{}
+	for _, l := range log.lines() {
+		host, _ := l["host"].(string)
+		p, _ := l["path"].(string)
+		creds, _ := l["credentials"].([]any)
+		for _, c := range creds {
+			seen[c.(string)]++
+			where := map[string]string{cfemu.CredentialAPIToken: cfemu.APIPrefix + "/", cfemu.CredentialRegistryPassword: "/v2/"}[c.(string)]
+			if strings.Contains(host, "workers.dev") || !strings.HasPrefix(p, where) {
+				t.Errorf("%s reached %s%s", c, host, p)
+			}
+		}
+	}
+	if seen[cfemu.CredentialAPIToken] == 0 || seen[cfemu.CredentialRegistryPassword] == 0 {
+		t.Errorf("the log saw credentials %v; want both kinds, or this check proves nothing", seen)
 	}
 }
 
