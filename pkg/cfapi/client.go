@@ -128,6 +128,9 @@ type Request struct {
 	Header      http.Header
 	// Idempotent marks a POST as safe to repeat. GET, HEAD, PUT and DELETE always are.
 	Idempotent bool
+	// Raw, when set, receives a successful response's body as it is, for
+	// the few endpoints that answer bytes rather than an envelope (R2 objects).
+	Raw *[]byte
 }
 
 // Envelope is Cloudflare's v4 response wrapper.
@@ -221,6 +224,10 @@ func (c *Client) once(ctx context.Context, req Request, body []byte, contentType
 	raw, readErr := io.ReadAll(res.Body)
 	if readErr != nil {
 		return nil, &TransportError{Method: req.Method, Path: redactPath(req.Path), Err: readErr}
+	}
+	if req.Raw != nil && res.StatusCode < 300 {
+		*req.Raw = raw
+		return &Envelope{Success: true}, nil
 	}
 	return decodeEnvelope(req, res, raw)
 }

@@ -183,7 +183,7 @@ func (c *Client) EmptyBucket(ctx context.Context, name string) (int, error) {
 			return n, nil
 		}
 		for _, o := range objs {
-			if _, err := c.deleteAt(ctx, c.AccountPath("r2/buckets/%s/objects/%s", url.PathEscape(name), url.PathEscape(o.Key)), nil); err != nil {
+			if _, err := c.deleteAt(ctx, c.objectPath(name, o.Key), nil); err != nil {
 				return n, err
 			}
 			n++

@@ -55,3 +55,28 @@ func (c *Client) CreateBucket(ctx context.Context, name, location string) (*Buck
 	}
 	return &b, nil
 }
+
+// PutObject writes an object into an R2 bucket through the API, as
+// `wrangler r2 object put --remote` does.
+func (c *Client) PutObject(ctx context.Context, bucket, key string, body []byte, contentType string) error {
+	return c.Do(ctx, Request{Method: http.MethodPut, Path: c.objectPath(bucket, key), Body: body, ContentType: contentType}, nil)
+}
+
+// GetObject reads an object's bytes. A missing object or bucket is an
+// APIError for which NotFound is true.
+func (c *Client) GetObject(ctx context.Context, bucket, key string) ([]byte, error) {
+	var b []byte
+	if err := c.Do(ctx, Request{Method: http.MethodGet, Path: c.objectPath(bucket, key), Raw: &b}, nil); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// DeleteObject deletes an object; deleting one that is not there succeeds.
+func (c *Client) DeleteObject(ctx context.Context, bucket, key string) error {
+	return c.Do(ctx, Request{Method: http.MethodDelete, Path: c.objectPath(bucket, key)}, nil)
+}
+
+func (c *Client) objectPath(bucket, key string) string {
+	return c.AccountPath("r2/buckets/%s/objects/%s", url.PathEscape(bucket), url.PathEscape(key))
+}
