@@ -3,12 +3,16 @@ package state
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
+	"github.com/google/renameio/v2"
 )
 
 // Holder describes who holds the deploy lock, so a second run can name it.
@@ -76,4 +80,28 @@ func readHolder(lockPath string) *Holder {
 		return nil
 	}
 	return &h
+}
+
+func (s *Store) leasePath() string { return filepath.Join(s.Dir, "lease") }
+
+// LeaseID is the id of the account-wide deploy lease (pkg/lease) this
+// checkout holds or last held, "" if none: a lease with this id was left by
+// a run of ours that was interrupted.
+func (s *Store) LeaseID() string {
+	b, err := os.ReadFile(s.leasePath())
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// SetLeaseID records id ("" forgets it).
+func (s *Store) SetLeaseID(id string) error {
+	if id == "" {
+		if err := os.Remove(s.leasePath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return renameio.WriteFile(s.leasePath(), []byte(id+"\n"), 0o600)
 }
