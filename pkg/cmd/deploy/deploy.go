@@ -18,6 +18,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
 	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/lease"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/preflight"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -33,6 +34,8 @@ type DeployOptions struct {
 	Image     string
 	ShowToken bool
 	WaitLock  bool
+	// Lease tunes the account-wide deploy lease (tests shorten its timings).
+	Lease lease.Options
 	Timeout   time.Duration
 
 	// Hooks for tests: the runner's step-start callback, a shared image
@@ -56,7 +59,11 @@ secrets from moltctl.yaml and wait until the assistant answers.
 Every step reads what Cloudflare holds and changes only the difference, so a
 second run changes nothing, and a run that failed or was interrupted (Ctrl-C)
 continues where it stopped when run again. Two deploys of the same Worker do
-not interleave: the second refuses, naming the first, or waits (--wait-lock).
+not interleave, even from CI runners that share no disk: the second refuses,
+naming the first, or waits (--wait-lock). Besides a lock file in the
+checkout, a deploy holds a lease in the account itself: an R2 bucket named
+moltctl-lock-<worker>, deleted when the deploy ends. A lease left by a run
+that died expires 10 minutes after its last refresh.
 
 What moltctl created (ids, digests) is kept in .moltctl/<worker>/ (0600); if
 that is lost or damaged it is rebuilt from Cloudflare.`,
@@ -258,6 +265,14 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 			return cmdutil.ErrCancelled
 		}
 	}
+
+	leaseOpts := o.Lease
+	leaseOpts.Wait = o.WaitLock
+	release, err := lease.Hold(ctx, api, store, st.WorkerName(), resume, leaseOpts, warn)
+	if err != nil {
+		return err
+	}
+	defer release()
 
 	runner := &deploy.Runner{Steps: steps, Progress: newProgress(ios, f.Global.JSON()), OnStepStart: o.OnStepStart}
 	results, runErr := runner.Run(ctx, st)

@@ -21,6 +21,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/deploy"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/lease"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -260,10 +261,19 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 			writes = append(writes, m+" "+p)
 		}
 	}
+	bucketCreates := 0
 	for _, w := range writes {
-		if !strings.Contains(w, "/containers/registries/") { // the short-lived registry login
+		if strings.HasPrefix(w, "POST ") && strings.HasSuffix(w, "/r2/buckets") {
+			bucketCreates++ // the deploy lease's bucket; the data bucket exists
+			continue
+		}
+		// The short-lived registry login and the deploy lease are not changes.
+		if !strings.Contains(w, "/containers/registries/") && !strings.Contains(w, "/r2/buckets/moltctl-lock-") {
 			t.Errorf("second deploy wrote %s", w)
 		}
+	}
+	if bucketCreates != 1 {
+		t.Errorf("second deploy created %d buckets; want 1, the deploy lease", bucketCreates)
 	}
 	t.Logf("no-change redeploy: %d requests", len(lines))
 	for _, s := range decodeResult(t, r2.stdout).Steps {
@@ -391,6 +401,71 @@ func TestConcurrentDeployRefusesNamingTheFirst(t *testing.T) {
 	srv.View(func(s *cfemu.State) {
 		if len(s.Scripts) != 0 || len(s.Buckets) != 0 {
 			t.Errorf("the refused deploy changed the account")
+		}
+	})
+}
+
+// Two CI runners share no disk: the file lock cannot see the other, the
+// lease kept in the account does.
+func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
+	testenv.RequireDocker(t)
+	srv, log := newEmulator(t, cfemu.FaultOptions{})
+	reached, proceed := make(chan struct{}), make(chan struct{})
+	first := make(chan run, 1)
+	go func() {
+		first <- deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) {
+			o.OnStepStart = func(step string) {
+				if step == "worker" {
+					close(reached)
+					<-proceed
+				}
+			}
+		})
+	}()
+	select {
+	case <-reached:
+	case r := <-first:
+		t.Fatalf("the first deploy ended early: %v\n%s", r.err, r.stderr)
+	}
+	mark := len(log.lines())
+	second := deployOnce(context.Background(), t, srv, copyExample(t), nil, nil)
+	var held *lease.HeldError
+	if !errors.As(second.err, &held) || held.Holder == nil || !strings.Contains(second.err.Error(), "moltctl deploy") {
+		t.Fatalf("second runner: err = %v, want a refusal naming the first", second.err)
+	}
+	for _, l := range log.lines()[mark:] {
+		if m, p := l["method"].(string), l["path"].(string); m != http.MethodGet && m != http.MethodHead && !strings.HasSuffix(p, "/r2/buckets") {
+			t.Errorf("the refused runner sent %s %s", m, p)
+		}
+	}
+
+	// With --wait-lock it waits for the first, then converges.
+	waiting := make(chan run, 1)
+	go func() {
+		waiting <- deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) {
+			o.WaitLock = true
+			o.Lease.Poll = 20 * time.Millisecond
+		})
+	}()
+	select {
+	case r := <-waiting:
+		t.Fatalf("the waiting runner did not wait: %v\n%s", r.err, r.stderr)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(proceed)
+	if r := <-first; r.err != nil {
+		t.Fatalf("first deploy: %v\n%s", r.err, r.stderr)
+	}
+	r := <-waiting
+	if r.err != nil {
+		t.Fatalf("waiting deploy: %v\n%s", r.err, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "waiting for") {
+		t.Errorf("the waiting runner did not say whom it waited for:\n%s", r.stderr)
+	}
+	srv.View(func(s *cfemu.State) {
+		if s.Buckets[lease.BucketName("moltbot-sandbox")] != nil {
+			t.Error("the lease outlived both deploys")
 		}
 	})
 }

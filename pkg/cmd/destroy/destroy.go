@@ -16,6 +16,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/lease"
 )
 
 // DestroyOptions are the inputs of `moltctl destroy`.
@@ -103,6 +104,14 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			return err
 		}
 		defer unlock()
+		// Not while a deploy elsewhere is running; this also clears a lease
+		// a dead deploy left.
+		warn := func(s string) { fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", f.IOStreams.ColorScheme().WarningIcon(), s) }
+		release, err := lease.Hold(ctx, t.API, t.Store, t.Worker, "moltctl destroy", lease.Options{}, warn)
+		if err != nil {
+			return err
+		}
+		defer release()
 	}
 	f.IOStreams.StartProgress("Finding what deploy created")
 	items, err := plan(ctx, t, opts.DeleteData)
