@@ -35,8 +35,8 @@ type DeployOptions struct {
 	ShowToken bool
 	WaitLock  bool
 	// Lease tunes the account-wide deploy lease (tests shorten its timings).
-	Lease lease.Options
-	Timeout   time.Duration
+	Lease   lease.Options
+	Timeout time.Duration
 
 	// Hooks for tests: the runner's step-start callback, a shared image
 	// builder, and the steps to run.
