@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/google/renameio/v2"
+	"github.com/google/renameio/v2/maybe"
 	"gopkg.in/yaml.v3"
 )
 
@@ -113,7 +113,7 @@ func Apply(path string, e Edit) error {
 	if _, err := Parse(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("edited manifest does not parse: %w", err)
 	}
-	return renameio.WriteFile(path, buf.Bytes(), 0o644)
+	return maybe.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func section(root *yaml.Node, key string) *yaml.Node {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
-	"github.com/google/renameio/v2"
+	"github.com/google/renameio/v2/maybe"
 )
 
 // Holder describes who holds the deploy lock, so a second run can name it.
@@ -103,5 +103,5 @@ func (s *Store) SetLeaseID(id string) error {
 		}
 		return nil
 	}
-	return renameio.WriteFile(s.leasePath(), []byte(id+"\n"), 0o600)
+	return maybe.WriteFile(s.leasePath(), []byte(id+"\n"), 0o600)
 }

@@ -18,7 +18,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/google/renameio/v2"
+	"github.com/google/renameio/v2/maybe"
 )
 
 // SchemaVersion is bumped when Deployment changes incompatibly.
@@ -118,7 +118,7 @@ func Open(projectDir, worker string) (*Store, error) {
 	}
 	ignore := filepath.Join(root, ".gitignore")
 	if _, err := os.Stat(ignore); errors.Is(err, fs.ErrNotExist) {
-		_ = renameio.WriteFile(ignore, []byte("# moltctl's local state: ids, digests and credentials. Never commit it.\n*\n"), 0o644)
+		_ = maybe.WriteFile(ignore, []byte("# moltctl's local state: ids, digests and credentials. Never commit it.\n*\n"), 0o644)
 	}
 	return &Store{Dir: dir}, nil
 }
@@ -171,7 +171,7 @@ func (s *Store) Save(d *Deployment) error {
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(s.statePath(), append(b, '\n'), 0o600)
+	return maybe.WriteFile(s.statePath(), append(b, '\n'), 0o600)
 }
 
 func checksum(b []byte) string {
@@ -232,7 +232,7 @@ func (s *Store) SaveCredentials(c *Credentials) error {
 	if err != nil {
 		return err
 	}
-	return renameio.WriteFile(s.credentialsPath(), append(b, '\n'), 0o600)
+	return maybe.WriteFile(s.credentialsPath(), append(b, '\n'), 0o600)
 }
 
 // HMACKey returns the local key used to digest secret values (created on
@@ -251,7 +251,7 @@ func (s *Store) HMACKey() ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := renameio.WriteFile(p, []byte(hex.EncodeToString(key)), 0o600); err != nil {
+	if err := maybe.WriteFile(p, []byte(hex.EncodeToString(key)), 0o600); err != nil {
 		return nil, err
 	}
 	return key, nil

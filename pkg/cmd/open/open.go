@@ -11,7 +11,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/google/renameio/v2"
+	"github.com/google/renameio/v2/maybe"
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/assistant/target"
@@ -148,7 +148,7 @@ func openURL(opts *OpenOptions, dir, u string, secret bool) error {
 	js, _ := json.Marshal(u) // escapes <, > and & too
 	page := "<!doctype html><meta charset=utf-8><meta name=referrer content=no-referrer><title>moltctl</title>" +
 		"<script>location.replace(" + string(js) + ")</script>\n"
-	if err := renameio.WriteFile(p, []byte(page), 0o600); err != nil {
+	if err := maybe.WriteFile(p, []byte(page), 0o600); err != nil {
 		return err
 	}
 	return opts.Browse((&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String())

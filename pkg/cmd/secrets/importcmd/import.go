@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/renameio/v2"
+	"github.com/google/renameio/v2/maybe"
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
@@ -172,7 +172,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 			return err
 		}
 		content := manifest.FormatDotenv("Secret values for moltctl.yaml's dotenv sources. Keep this file private (mode 0600); never commit it.", merged)
-		if err := renameio.WriteFile(valuesPath, content, 0o600); err != nil {
+		if err := maybe.WriteFile(valuesPath, content, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", rel, err)
 		}
 	}
