@@ -685,7 +685,7 @@ func TestFaultsAndLog(t *testing.T) {
 		}
 		return b.String()
 	}
-	if seq(7) != seq(7) || seq(7) == seq(8) {
+	if a, b := seq(7), seq(7); a != b || a == seq(8) {
 		t.Errorf("fault sequences are not repeatable by seed")
 	}
 }

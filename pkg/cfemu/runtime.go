@@ -148,6 +148,8 @@ func gatewayEnv(env map[string]string) map[string]string {
 
 // errNoContainerApp is what the Sandbox Durable Object fails with when no
 // container application is bound to its namespace.
+//
+//lint:ignore ST1005 the text the real Durable Object fails with
 var errNoContainerApp = errors.New("There is no container application assigned to this Durable Object namespace")
 
 // startGateway starts the gateway process if none is starting or running,

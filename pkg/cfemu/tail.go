@@ -138,11 +138,7 @@ func (s *Server) serveTail(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() {
 		s.rt.tailMu.Lock()
-		if t.subs != nil {
-			if _, open := t.subs[ch]; open {
-				delete(t.subs, ch)
-			}
-		}
+		delete(t.subs, ch)
 		s.rt.tailMu.Unlock()
 	}()
 	c, err := wsAccept(w, r, "trace-v1")

@@ -35,9 +35,7 @@ func FuzzManifest(f *testing.F) {
 			t.Fatal(err)
 		}
 		var e Edit
-		for _, s := range m.Secrets {
-			e.Secrets = append(e.Secrets, s)
-		}
+		e.Secrets = append(e.Secrets, m.Secrets...)
 		for _, n := range m.VarNames {
 			e.Vars = append(e.Vars, [2]string{n, m.Vars[n]})
 		}

@@ -81,13 +81,6 @@ func (e *Env) now() time.Time {
 	return time.Now()
 }
 
-func (e *Env) getenv(k string) string {
-	if e.Getenv == nil {
-		return ""
-	}
-	return e.Getenv(k)
-}
-
 // DockerProber reports on the Docker daemon moltctl would build with.
 type DockerProber interface {
 	// Probe connects (honouring DOCKER_HOST and the docker context) and describes the daemon.

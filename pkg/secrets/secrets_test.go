@@ -318,7 +318,7 @@ func TestValuesNeverPrint(t *testing.T) {
 
 func TestDigest(t *testing.T) {
 	k1, k2 := []byte("key-one"), []byte("key-two")
-	if Digest(k1, "v") != Digest(k1, "v") || Digest(k1, "v") == Digest(k1, "w") || Digest(k1, "v") == Digest(k2, "v") {
+	if d := Digest(k1, "v"); d != Digest(k1, "v") || d == Digest(k1, "w") || d == Digest(k2, "v") {
 		t.Fatal("digest is not a keyed function of the value")
 	}
 	if len(Digest(k1, "v")) != 64 {

@@ -5,7 +5,6 @@ package status
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -75,23 +74,6 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	}
 	return nil
 }
-
-// errorText is an error's text for the report, with its fix if it has one.
-func errorText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-func hintOf(err error, def string) string {
-	if h := cmdutil.HintOf(err); h != "" {
-		return h
-	}
-	return def
-}
-
-var errNotDeployed = errors.New("not deployed")
 
 func ago(now, t time.Time) string {
 	if t.IsZero() {
