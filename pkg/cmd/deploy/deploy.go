@@ -228,14 +228,31 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		st.Image = &deploy.DockerImages{API: api, Getenv: f.Getenv, RegistryHost: f.RegistryHost()}
 	}
 	st.Preflight = func(ctx context.Context, _ *deploy.State) (bool, string, error) {
-		env := preflight.NewEnv(f)
-		env.API = api
-		env.AccountID = accountID
-		if o.SkipBuild {
-			env.Docker = nil
+		// A fresh Env each run: it remembers the facts the checks share.
+		newEnv := func() *preflight.Env {
+			env := preflight.NewEnv(f)
+			env.API = api
+			env.AccountID = accountID
+			if o.SkipBuild {
+				env.Docker = nil
+			}
+			return env
 		}
+		env := newEnv()
 		r := preflight.Run(ctx, preflight.Standard(), env)
 		var b bytes.Buffer
+		// What doctor --fix would do through the API, deploy does, but only
+		// when that clears every blocker: otherwise it changes nothing.
+		if fixes := apiFixes(r); len(fixes) > 0 {
+			for _, c := range fixes {
+				if err := c.Action.Apply(ctx, env); err != nil {
+					fmt.Fprintf(&b, "%s %s: %v\n", cs.FailureIcon(), c.Action.Summary, err)
+					continue
+				}
+				fmt.Fprintf(logw, "%s preflight: %s (%s)\n", cs.SuccessIcon(), c.Action.Summary, c.ID)
+			}
+			r = preflight.Run(ctx, preflight.Standard(), newEnv())
+		}
 		doctorcmd.Render(&b, cs, r)
 		return !blocking(r), b.String(), nil
 	}
@@ -296,6 +313,22 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 // (the bucket, the Worker's secrets, the Access application, a stale build).
 var deployFixes = map[string]bool{
 	preflight.IDR2Bucket: true, preflight.IDSecretsRemote: true, preflight.IDAccessApp: true, preflight.IDBuild: true,
+}
+
+// apiFixes returns the automatic fixes for the checks that block the deploy,
+// or none if any blocker needs a person.
+func apiFixes(r *preflight.Report) []preflight.Outcome {
+	var fixes []preflight.Outcome
+	for _, c := range r.Checks {
+		if c.Status != preflight.StatusFail || deployFixes[c.ID] {
+			continue
+		}
+		if c.Action == nil {
+			return nil
+		}
+		fixes = append(fixes, c)
+	}
+	return fixes
 }
 
 // blocking reports whether a check the deploy cannot repair failed.

@@ -405,6 +405,45 @@ func TestConcurrentDeployRefusesNamingTheFirst(t *testing.T) {
 	})
 }
 
+// What doctor --fix can do through the API, deploy does itself: an account
+// without a workers.dev subdomain or a Zero Trust organization still deploys.
+func TestDeployAppliesTheFixesTheAPICanMake(t *testing.T) {
+	testenv.RequireDocker(t)
+	srv, _ := newEmulator(t, cfemu.FaultOptions{})
+	srv.Update(func(s *cfemu.State) {
+		s.Account.Subdomain = ""
+		s.Access.Organization = nil
+	})
+	r := deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) { o.F.Global.Output = "text" })
+	if r.err != nil {
+		t.Fatalf("deploy: %v\n%s%s", r.err, r.stderr, r.stdout)
+	}
+	srv.View(func(s *cfemu.State) {
+		if s.Account.Subdomain == "" || s.Access.Organization == nil || len(s.Access.Apps) != 1 {
+			t.Errorf("subdomain %q, organization %v, %d Access apps", s.Account.Subdomain, s.Access.Organization, len(s.Access.Apps))
+		}
+	})
+}
+
+// A blocker only a person can clear (no Workers Paid plan) means the
+// fixable ones are left alone too: the account is not changed at all.
+func TestDeployFixesNothingWhenAPersonMustAct(t *testing.T) {
+	srv, log := newEmulator(t, cfemu.FaultOptions{})
+	srv.Update(func(s *cfemu.State) {
+		s.Account.Subdomain = ""
+		s.Account.R2Enabled = false
+	})
+	r := deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) { o.SkipBuild, o.Image = true, "registry.example/x:y" })
+	if r.code != cmdutil.ExitPreflight {
+		t.Fatalf("deploy: code %d, err %v, want the preflight exit code", r.code, r.err)
+	}
+	for _, l := range log.lines() {
+		if m := l["method"].(string); m != http.MethodGet && m != http.MethodHead && !strings.Contains(l["path"].(string), "/r2/buckets") {
+			t.Errorf("a deploy that could not go ahead sent %s %s", m, l["path"])
+		}
+	}
+}
+
 // Two CI runners share no disk: the file lock cannot see the other, the
 // lease kept in the account does.
 func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
