@@ -79,9 +79,10 @@ type SecretsAPI interface {
 	BulkSecrets(ctx context.Context, script string, set map[string]string, unset []string) error
 }
 
-// Preflighter runs the doctor's checks; ok false stops the deploy before
-// anything is built. report is printed as doctor prints it.
-type Preflighter func(ctx context.Context, st *State) (ok bool, report string, err error)
+// Preflighter runs the doctor's checks; any blocking failure (named by
+// check ID) stops the deploy before anything is built. report is printed
+// as doctor prints it.
+type Preflighter func(ctx context.Context, st *State) (blocking []string, report string, err error)
 
 // Assistant is the deployed Worker's admin client.
 type Assistant interface {

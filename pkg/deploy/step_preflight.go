@@ -2,8 +2,8 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
@@ -22,13 +22,13 @@ func (*preflightStep) Skip(context.Context, *State) (bool, string) { return fals
 
 func (*preflightStep) Run(ctx context.Context, st *State) error {
 	if st.Preflight != nil {
-		ok, report, err := st.Preflight(ctx, st)
+		blocking, report, err := st.Preflight(ctx, st)
 		if err != nil {
 			return fmt.Errorf("run checks: %w", err)
 		}
-		if !ok {
+		if len(blocking) > 0 {
 			st.logf("%s", report)
-			return &cmdutil.HintError{Err: errors.New("preflight checks failed; nothing was changed"),
+			return &cmdutil.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(blocking, ", ")),
 				Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: cmdutil.ExitPreflight}
 		}
 	}

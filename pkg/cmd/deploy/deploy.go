@@ -227,7 +227,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	if st.Image == nil {
 		st.Image = &deploy.DockerImages{API: api, Getenv: f.Getenv, RegistryHost: f.RegistryHost()}
 	}
-	st.Preflight = func(ctx context.Context, _ *deploy.State) (bool, string, error) {
+	st.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
 		// A fresh Env each run: it remembers the facts the checks share.
 		newEnv := func() *preflight.Env {
 			env := preflight.NewEnv(f)
@@ -254,7 +254,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 			r = preflight.Run(ctx, preflight.Standard(), newEnv())
 		}
 		doctorcmd.Render(&b, cs, r)
-		return !blocking(r), b.String(), nil
+		return blocking(r), b.String(), nil
 	}
 	steps := o.Steps
 	if steps == nil {
@@ -331,14 +331,15 @@ func apiFixes(r *preflight.Report) []preflight.Outcome {
 	return fixes
 }
 
-// blocking reports whether a check the deploy cannot repair failed.
-func blocking(r *preflight.Report) bool {
+// blocking returns the IDs of the failed checks the deploy cannot repair.
+func blocking(r *preflight.Report) []string {
+	var ids []string
 	for _, c := range r.Checks {
 		if c.Status == preflight.StatusFail && !deployFixes[c.ID] {
-			return true
+			ids = append(ids, c.ID)
 		}
 	}
-	return false
+	return ids
 }
 
 const tokenMask = "********"

@@ -437,6 +437,10 @@ func TestDeployFixesNothingWhenAPersonMustAct(t *testing.T) {
 	if r.code != cmdutil.ExitPreflight {
 		t.Fatalf("deploy: code %d, err %v, want the preflight exit code", r.code, r.err)
 	}
+	// The JSON result names what blocked it (the report itself is for terminals).
+	if res := decodeResult(t, r.stdout); !strings.Contains(res.Error, "r2.enabled") {
+		t.Errorf("result error %q does not name the failed check", res.Error)
+	}
 	for _, l := range log.lines() {
 		if m := l["method"].(string); m != http.MethodGet && m != http.MethodHead && !strings.Contains(l["path"].(string), "/r2/buckets") {
 			t.Errorf("a deploy that could not go ahead sent %s %s", m, l["path"])
