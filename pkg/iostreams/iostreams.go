@@ -90,6 +90,11 @@ func (s *IOStreams) CanPrompt() bool {
 // ColorScheme returns colour helpers that honour ColorEnabled.
 func (s *IOStreams) ColorScheme() *ColorScheme { return &ColorScheme{enabled: s.color} }
 
+// Warn prints a warning line on stderr.
+func (s *IOStreams) Warn(msg string) {
+	fmt.Fprintf(s.ErrOut, "%s %s\n", s.ColorScheme().WarningIcon(), msg)
+}
+
 // StartProgress shows a spinner with label on stderr when it is a terminal.
 // On a non-terminal it does nothing, so piped output stays clean.
 func (s *IOStreams) StartProgress(label string) {

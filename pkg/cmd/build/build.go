@@ -160,15 +160,14 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 			return err
 		}
 	} else {
-		cs := f.IOStreams.ColorScheme()
 		for _, w := range report.Warnings {
-			fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", cs.WarningIcon(), w)
+			f.IOStreams.Warn(w)
 		}
 		for _, r := range res.Refs {
 			fmt.Fprintln(f.IOStreams.Out, r)
 		}
 		if checkErr == nil && report.Disk > 0 {
-			fmt.Fprintf(f.IOStreams.ErrOut, "%s %s, %d layers, fits %s (needs %s of %s)\n", cs.SuccessIcon(),
+			fmt.Fprintf(f.IOStreams.ErrOut, "%s %s, %d layers, fits %s (needs %s of %s)\n", f.IOStreams.ColorScheme().SuccessIcon(),
 				image.HumanBytes(report.Size), report.Layers, report.InstanceType, image.HumanBytes(report.RequiredDisk), image.HumanBytes(report.Disk))
 		}
 	}

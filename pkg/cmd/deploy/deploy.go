@@ -186,7 +186,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		}
 		defer unlock()
 	}
-	warn := func(s string) { fmt.Fprintf(ios.ErrOut, "%s %s\n", cs.WarningIcon(), s) }
+	warn := ios.Warn
 	dep, err := store.Load()
 	if errors.Is(err, state.ErrCorrupt) {
 		warn("the deploy state in " + store.Dir + " is damaged; rebuilding it from what Cloudflare holds")

@@ -106,8 +106,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		defer unlock()
 		// Not while a deploy elsewhere is running; this also clears a lease
 		// a dead deploy left.
-		warn := func(s string) { fmt.Fprintf(f.IOStreams.ErrOut, "%s %s\n", f.IOStreams.ColorScheme().WarningIcon(), s) }
-		release, err := lease.Hold(ctx, t.API, t.Store, t.Worker, "moltctl destroy", lease.Options{}, warn)
+		release, err := lease.Hold(ctx, t.API, t.Store, t.Worker, "moltctl destroy", lease.Options{}, f.IOStreams.Warn)
 		if err != nil {
 			return err
 		}

@@ -197,7 +197,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		fmt.Fprintf(io.Out, "%s Imported %d vars: %s\n", cs.SuccessIcon(), len(res.Vars), strings.Join(res.Vars, ", "))
 	}
 	for _, s := range res.Skipped {
-		shared.Warn(io, fmt.Sprintf("skipped %s: %s", s.Name, s.Reason))
+		io.Warn(fmt.Sprintf("skipped %s: %s", s.Name, s.Reason))
 	}
 	fmt.Fprintln(io.ErrOut, "Next: moltctl secrets check, then moltctl secrets set (or moltctl deploy).")
 	return nil

@@ -91,7 +91,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	m, err := p.Manifest()
 	if errors.Is(err, manifest.ErrNotFound) {
 		m, err = &manifest.Manifest{Path: p.ManifestPath}, nil
-		shared.Warn(io, fmt.Sprintf("no %s: every secret on Cloudflare is listed as extra", manifest.FileName))
+		io.Warn(fmt.Sprintf("no %s: every secret on Cloudflare is listed as extra", manifest.FileName))
 	}
 	if err != nil {
 		return err

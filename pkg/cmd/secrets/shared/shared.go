@@ -62,13 +62,8 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, p *Project, m *manifest.Ma
 		Prompter: f.Prompter(),
 		Store:    p.Store,
 		Names:    names,
-		Warn:     func(s string) { Warn(f.IOStreams, s) },
+		Warn:     f.IOStreams.Warn,
 	})
-}
-
-// Warn prints a warning on stderr.
-func Warn(io *iostreams.IOStreams, msg string) {
-	fmt.Fprintf(io.ErrOut, "%s %s\n", io.ColorScheme().WarningIcon(), msg)
 }
 
 // PrintProblems writes each problem (errors and warnings) to stderr.

@@ -120,10 +120,10 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	cs := io.ColorScheme()
 	fmt.Fprintf(io.Out, "%s Deleted %s from %s\n", cs.SuccessIcon(), strings.Join(res.Deleted, ", "), p.Worker)
 	if len(res.NotFound) > 0 {
-		shared.Warn(io, fmt.Sprintf("not set on %s: %s", p.Worker, strings.Join(res.NotFound, ", ")))
+		io.Warn(fmt.Sprintf("not set on %s: %s", p.Worker, strings.Join(res.NotFound, ", ")))
 	}
 	if len(still) > 0 {
-		shared.Warn(io, fmt.Sprintf("%s still in moltctl.yaml: the next secrets set or deploy sends it again; remove it there too", strings.Join(still, ", ")))
+		io.Warn(fmt.Sprintf("%s still in moltctl.yaml: the next secrets set or deploy sends it again; remove it there too", strings.Join(still, ", ")))
 	}
 	return nil
 }
