@@ -320,7 +320,7 @@ var deployFixes = map[string]bool{
 func apiFixes(r *preflight.Report) []preflight.Outcome {
 	var fixes []preflight.Outcome
 	for _, c := range r.Checks {
-		if c.Status != preflight.StatusFail || deployFixes[c.ID] {
+		if !blocks(c) {
 			continue
 		}
 		if c.Action == nil {
@@ -331,15 +331,20 @@ func apiFixes(r *preflight.Report) []preflight.Outcome {
 	return fixes
 }
 
-// blocking returns the IDs of the failed checks the deploy cannot repair.
+// blocking returns the IDs of the checks that stop the deploy.
 func blocking(r *preflight.Report) []string {
 	var ids []string
 	for _, c := range r.Checks {
-		if c.Status == preflight.StatusFail && !deployFixes[c.ID] {
+		if blocks(c) {
 			ids = append(ids, c.ID)
 		}
 	}
 	return ids
+}
+
+// blocks reports whether c failed in a way the deploy cannot repair itself.
+func blocks(c preflight.Outcome) bool {
+	return c.Status == preflight.StatusFail && !deployFixes[c.ID]
 }
 
 const tokenMask = "********"
