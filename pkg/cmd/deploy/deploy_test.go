@@ -326,14 +326,14 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 	// recorder): the API token only at the API, registry passwords only at
 	// the registry, and neither at the deployed Worker.
 	seen := map[string]int{}
+	belongs := map[string]string{cfemu.CredentialAPIToken: cfemu.APIPrefix + "/", cfemu.CredentialRegistryPassword: "/v2/"}
 	for _, l := range log.lines() {
 		host, _ := l["host"].(string)
 		p, _ := l["path"].(string)
 		creds, _ := l["credentials"].([]any)
 		for _, c := range creds {
 			seen[c.(string)]++
-			where := map[string]string{cfemu.CredentialAPIToken: cfemu.APIPrefix + "/", cfemu.CredentialRegistryPassword: "/v2/"}[c.(string)]
-			if strings.Contains(host, "workers.dev") || !strings.HasPrefix(p, where) {
+			if strings.Contains(host, "workers.dev") || !strings.HasPrefix(p, belongs[c.(string)]) {
 				t.Errorf("%s reached %s%s", c, host, p)
 			}
 		}
