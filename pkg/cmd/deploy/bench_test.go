@@ -17,7 +17,7 @@ func BenchmarkNoChangeRedeploy(b *testing.B) {
 	log := &syncBuffer{}
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond, Log: log}).Start()
 	defer srv.Close()
-	dir := copyExampleTB(b)
+	dir := testenv.CopyExample(b)
 	if r := deployOnceTB(context.Background(), b, srv, dir, nil, nil); r.err != nil {
 		b.Fatalf("first deploy: %v\n%s", r.err, r.stderr)
 	}

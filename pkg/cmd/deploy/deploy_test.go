@@ -53,36 +53,6 @@ func (s *syncBuffer) lines() []map[string]any {
 	return out
 }
 
-// copyExample copies examples/moltworker into a temporary directory.
-func copyExample(t *testing.T) string { return copyExampleTB(t) }
-
-func copyExampleTB(t testing.TB) string {
-	t.Helper()
-	src, _ := filepath.Abs("../../../examples/moltworker")
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if strings.HasPrefix(rel, ".moltctl") {
-			return filepath.SkipDir
-		}
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // hostRecorder records which hosts saw the API token.
 type hostRecorder struct {
 	mu    sync.Mutex
@@ -198,7 +168,7 @@ func decodeResult(t *testing.T, s string) Result {
 func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 	testenv.RequireDocker(t)
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
-	dir := copyExample(t)
+	dir := testenv.CopyExample(t)
 	rec := &hostRecorder{token: srv.Token()}
 	r := deployOnce(context.Background(), t, srv, dir, rec, nil)
 	if r.err != nil {
@@ -346,7 +316,7 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 func TestDeployInterruptedAtEachStepConverges(t *testing.T) {
 	testenv.RequireDocker(t)
 	ref, _ := newEmulator(t, cfemu.FaultOptions{})
-	if r := deployOnce(context.Background(), t, ref, copyExample(t), nil, nil); r.err != nil {
+	if r := deployOnce(context.Background(), t, ref, testenv.CopyExample(t), nil, nil); r.err != nil {
 		t.Fatalf("reference deploy: %v\n%s", r.err, r.stderr)
 	}
 	want := endState(ref)
@@ -354,7 +324,7 @@ func TestDeployInterruptedAtEachStepConverges(t *testing.T) {
 		name := s.Name()
 		t.Run(name, func(t *testing.T) {
 			srv, _ := newEmulator(t, cfemu.FaultOptions{})
-			dir := copyExample(t)
+			dir := testenv.CopyExample(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			r := deployOnce(ctx, t, srv, dir, nil, func(o *DeployOptions) {
@@ -383,7 +353,7 @@ func TestDeployInterruptedAtEachStepConverges(t *testing.T) {
 
 func TestConcurrentDeployRefusesNamingTheFirst(t *testing.T) {
 	srv, _ := newEmulator(t, cfemu.FaultOptions{})
-	dir := copyExample(t)
+	dir := testenv.CopyExample(t)
 	store, err := state.Open(dir, "moltbot-sandbox")
 	if err != nil {
 		t.Fatal(err)
@@ -414,7 +384,7 @@ func TestDeployAppliesTheFixesTheAPICanMake(t *testing.T) {
 		s.Account.Subdomain = ""
 		s.Access.Organization = nil
 	})
-	r := deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) { o.F.Global.Output = "text" })
+	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) { o.F.Global.Output = "text" })
 	if r.err != nil {
 		t.Fatalf("deploy: %v\n%s%s", r.err, r.stderr, r.stdout)
 	}
@@ -433,7 +403,7 @@ func TestDeployFixesNothingWhenAPersonMustAct(t *testing.T) {
 		s.Account.Subdomain = ""
 		s.Account.R2Enabled = false
 	})
-	r := deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) { o.SkipBuild, o.Image = true, "registry.example/x:y" })
+	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) { o.SkipBuild, o.Image = true, "registry.example/x:y" })
 	if r.code != cmdutil.ExitPreflight {
 		t.Fatalf("deploy: code %d, err %v, want the preflight exit code", r.code, r.err)
 	}
@@ -456,7 +426,7 @@ func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
 	reached, proceed := make(chan struct{}), make(chan struct{})
 	first := make(chan run, 1)
 	go func() {
-		first <- deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) {
+		first <- deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) {
 			o.OnStepStart = func(step string) {
 				if step == "worker" {
 					close(reached)
@@ -471,7 +441,7 @@ func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
 		t.Fatalf("the first deploy ended early: %v\n%s", r.err, r.stderr)
 	}
 	mark := len(log.lines())
-	second := deployOnce(context.Background(), t, srv, copyExample(t), nil, nil)
+	second := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil)
 	var held *lease.HeldError
 	if !errors.As(second.err, &held) || held.Holder == nil || !strings.Contains(second.err.Error(), "moltctl deploy") {
 		t.Fatalf("second runner: err = %v, want a refusal naming the first", second.err)
@@ -485,7 +455,7 @@ func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
 	// With --wait-lock it waits for the first, then converges.
 	waiting := make(chan run, 1)
 	go func() {
-		waiting <- deployOnce(context.Background(), t, srv, copyExample(t), nil, func(o *DeployOptions) {
+		waiting <- deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) {
 			o.WaitLock = true
 			o.Lease.Poll = 20 * time.Millisecond
 		})
@@ -516,14 +486,14 @@ func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
 func TestDeployUnderFaultsReachesTheSameEndState(t *testing.T) {
 	testenv.RequireDocker(t)
 	ref, _ := newEmulator(t, cfemu.FaultOptions{})
-	if r := deployOnce(context.Background(), t, ref, copyExample(t), nil, nil); r.err != nil {
+	if r := deployOnce(context.Background(), t, ref, testenv.CopyExample(t), nil, nil); r.err != nil {
 		t.Fatalf("reference deploy: %v\n%s", r.err, r.stderr)
 	}
 	want := endState(ref)
 	for i, kind := range cfemu.AllFaultKinds {
 		t.Run(kind, func(t *testing.T) {
 			srv, log := newEmulator(t, cfemu.FaultOptions{Rate: 0.15, Kinds: []string{kind}, Seed: uint64(i + 1)})
-			r := deployOnce(context.Background(), t, srv, copyExample(t), nil, nil)
+			r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil)
 			if r.err != nil {
 				t.Fatalf("deploy under %s faults: %v\n%s", kind, r.err, r.stderr)
 			}
@@ -545,7 +515,7 @@ func TestDeployUnderFaultsReachesTheSameEndState(t *testing.T) {
 
 func TestDryRunChangesNothingAndEstimatesCost(t *testing.T) {
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
-	dir := copyExample(t)
+	dir := testenv.CopyExample(t)
 	r := deployOnce(context.Background(), t, srv, dir, nil, func(o *DeployOptions) { o.DryRun = true })
 	if r.err != nil {
 		t.Fatalf("dry run: %v", r.err)

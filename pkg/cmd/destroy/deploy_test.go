@@ -3,8 +3,6 @@ package destroy_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,33 +15,6 @@ import (
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
 
-// copyDir copies the example project, without local state.
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if strings.HasPrefix(rel, ".moltctl") {
-			return filepath.SkipDir
-		}
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
 // TestDeployPairStatusDestroy is the issue's verification with a real
 // `moltctl deploy` of the example project to the emulator (Docker builds
 // the image): approve a pending device, see it paired, status healthy,
@@ -52,8 +23,7 @@ func TestDeployPairStatusDestroy(t *testing.T) {
 	testenv.RequireDocker(t)
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond}).Start()
 	defer srv.Close()
-	src, _ := filepath.Abs("../../../examples/moltworker")
-	dir := copyDir(t, src)
+	dir := testenv.CopyExample(t)
 	env := map[string]string{
 		"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token(), "CLOUDFLARE_ACCOUNT_ID": srv.AccountID(),
 		"CLOUDFLARE_CONTAINER_REGISTRY": srv.RegistryHost(), "MOLTCTL_WORKERS_DEV_URL": srv.WorkersDevURLTemplate(),

@@ -6,9 +6,11 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,4 +55,55 @@ func missing(t testing.TB, requireVar, why string) {
 		t.Fatalf("%s is set but %s", requireVar, why)
 	}
 	t.Skip(why)
+}
+
+// CopyExample copies examples/moltworker, without its local state
+// (.moltctl), into a new temporary directory and returns it.
+func CopyExample(t testing.TB) string {
+	t.Helper()
+	src, err := exampleDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	err = filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if strings.HasPrefix(rel, ".moltctl") {
+			return filepath.SkipDir
+		}
+		if info.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// exampleDir finds examples/moltworker from a test's package directory by
+// walking up to the module root.
+func exampleDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "examples", "moltworker"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("examples/moltworker: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
 }
