@@ -1,23 +1,20 @@
-// Package cfapi is moltctl's Cloudflare API client. It wraps
-// cloudflare-go's client (its base URL, auth and transport) and adds what
-// moltctl needs on top: requests for endpoints cloudflare-go lacks (Worker
-// multipart upload, Containers, bulk secrets), the v4 envelope decoded into
-// typed errors, retries that never repeat an unsafe write, and redacted traces.
+// Package cfapi is moltctl's Cloudflare API client: plain net/http requests
+// for the endpoints moltctl uses (cloudflare-go has no Worker multipart
+// upload and no Containers API, and its root client links every one of its
+// ~100 service packages), the v4 envelope decoded into typed errors, retries
+// that never repeat an unsafe write, and redacted traces.
 package cfapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	cloudflare "github.com/cloudflare/cloudflare-go/v4"
-	"github.com/cloudflare/cloudflare-go/v4/option"
 )
 
 // DefaultBaseURL is Cloudflare's API, used when CLOUDFLARE_API_BASE_URL is unset.
@@ -41,12 +38,12 @@ type Options struct {
 
 // Client talks to the Cloudflare API for one account.
 type Client struct {
-	sdk       *cloudflare.Client
 	baseURL   string
 	accountID string
 	retry     RetryPolicy
 	http      *http.Client
 	token     string
+	userAgent string
 }
 
 // New returns a Client. The token is attached only to requests for BaseURL.
@@ -72,19 +69,7 @@ func New(o Options) *Client {
 	if ua == "" {
 		ua = "moltctl"
 	}
-	sdk := cloudflare.NewClient(
-		option.WithBaseURL(base+"/"),
-		option.WithAPIToken(o.Token),
-		option.WithHTTPClient(hc),
-		option.WithMaxRetries(0), // retries are ours: see retry.go
-		option.WithHeader("User-Agent", ua),
-		// Never send credentials cloudflare-go picked up from the environment
-		// in addition to the token we were given.
-		option.WithHeaderDel("X-Auth-Key"),
-		option.WithHeaderDel("X-Auth-Email"),
-		option.WithHeaderDel("X-Auth-User-Service-Key"),
-	)
-	return &Client{sdk: sdk, baseURL: base, accountID: o.AccountID, retry: retry, http: hc, token: o.Token}
+	return &Client{baseURL: base, accountID: o.AccountID, retry: retry, http: hc, token: o.Token, userAgent: ua}
 }
 
 func transportOf(hc *http.Client) http.RoundTripper {
@@ -93,9 +78,6 @@ func transportOf(hc *http.Client) http.RoundTripper {
 	}
 	return http.DefaultTransport
 }
-
-// SDK exposes cloudflare-go's typed client for endpoints it models well.
-func (c *Client) SDK() *cloudflare.Client { return c.sdk }
 
 // BaseURL is the API base, without a trailing slash.
 func (c *Client) BaseURL() string { return c.baseURL }
@@ -195,26 +177,33 @@ func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error)
 }
 
 func (c *Client) once(ctx context.Context, req Request, body []byte, contentType string) (*Envelope, error) {
-	var res *http.Response
-	opts := []option.RequestOption{option.WithResponseInto(&res)}
-	if body != nil {
-		opts = append(opts, option.WithRequestBody(contentType, body))
+	u := c.baseURL + "/" + strings.TrimLeft(req.Path, "/")
+	if len(req.Query) > 0 {
+		u += "?" + req.Query.Encode()
 	}
-	for k, vs := range req.Query {
-		for _, v := range vs {
-			opts = append(opts, option.WithQueryAdd(k, v))
-		}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, req.Method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", req.Method, redactPath(req.Path), err)
 	}
 	for k, vs := range req.Header {
 		for _, v := range vs {
-			opts = append(opts, option.WithHeader(k, v))
+			hreq.Header.Add(k, v)
 		}
 	}
-	err := c.sdk.Execute(ctx, req.Method, strings.TrimLeft(req.Path, "/"), nil, nil, opts...)
-	if res == nil {
-		if err == nil {
-			err = errors.New("no response")
-		}
+	if contentType != "" {
+		hreq.Header.Set("Content-Type", contentType)
+	}
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.userAgent)
+	if c.token != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	res, err := c.http.Do(hreq)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
