@@ -199,7 +199,9 @@ func (c *Client) once(ctx context.Context, req Request, body []byte, contentType
 	}
 	hreq.Header.Set("Accept", "application/json")
 	hreq.Header.Set("User-Agent", c.userAgent)
-	if c.token != "" {
+	// A request that carries its own credentials (the assets upload JWT)
+	// keeps them: the account token must not replace them.
+	if c.token != "" && hreq.Header.Get("Authorization") == "" {
 		hreq.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	res, err := c.http.Do(hreq)
