@@ -53,7 +53,7 @@ func (f *Factory) Prompter() prompt.Prompter {
 	if f.Global.Yes || !f.IOStreams.CanPrompt() {
 		return prompt.NoPrompt{}
 	}
-	return &prompt.Huh{In: f.IOStreams.In, Out: f.IOStreams.ErrOut}
+	return &prompt.Terminal{In: f.IOStreams.In, Out: f.IOStreams.ErrOut}
 }
 
 // ConfigPath returns --config, or the wrangler.jsonc found walking up from the working directory.
