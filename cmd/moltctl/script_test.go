@@ -11,9 +11,16 @@ import (
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
 
+// runMainEnv, set in a test binary's environment, makes it run moltctl's
+// Main instead of the tests (for tests that time or trace a whole process).
+const runMainEnv = "MOLTCTL_TEST_RUN_MAIN"
+
 // TestMain lets scripts run `moltctl` as a command served by this test
 // binary, so the scripts exercise the real Main with coverage.
 func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		os.Exit(root.Main(context.Background(), os.Args[1:], iostreams.System(os.Getenv), os.Getenv))
+	}
 	testscript.Main(m, map[string]func(){
 		"moltctl": func() {
 			os.Exit(root.Main(context.Background(), os.Args[1:], iostreams.System(os.Getenv), os.Getenv))

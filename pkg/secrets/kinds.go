@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -31,9 +32,11 @@ type Kind struct {
 // Valid reports whether value has this kind's format.
 func (k *Kind) Valid(value string) bool { return k.check(value) }
 
+// re returns a matcher compiled on first use: compiling every kind's
+// expression at package init cost milliseconds on every moltctl start.
 func re(expr string) func(string) bool {
-	r := regexp.MustCompile(expr)
-	return r.MatchString
+	compiled := sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+	return func(s string) bool { return compiled().MatchString(s) }
 }
 
 // The kinds of moltworker's secrets and settings.
@@ -41,9 +44,10 @@ var (
 	KindAnthropicKey = &Kind{ID: "anthropic-api-key", Describe: "an Anthropic API key", Format: "sk-ant-…",
 		Distinctive: true, check: re(`^sk-ant-[A-Za-z0-9_-]{20,300}$`)}
 	KindOpenAIKey = &Kind{ID: "openai-api-key", Describe: "an OpenAI API key", Format: "sk-… (not sk-ant-)",
-		Distinctive: true, check: func(s string) bool {
-			return !strings.HasPrefix(s, "sk-ant-") && re(`^sk-[A-Za-z0-9_-]{20,300}$`)(s)
-		}}
+		Distinctive: true, check: func() func(string) bool {
+			openAI := re(`^sk-[A-Za-z0-9_-]{20,300}$`)
+			return func(s string) bool { return !strings.HasPrefix(s, "sk-ant-") && openAI(s) }
+		}()}
 	KindGatewayToken = &Kind{ID: "gateway-token", Describe: "a gateway token (64 hex characters)", Format: "64 hex characters, as `openssl rand -hex 32` prints",
 		Distinctive: true, check: re(`^[0-9a-fA-F]{64}$`)}
 	KindAccessAUD = &Kind{ID: "access-aud", Describe: "a Cloudflare Access AUD", Format: "the Access application's audience tag: 64 hex characters",
@@ -73,7 +77,10 @@ var (
 	KindURL = &Kind{ID: "url", Describe: "a URL", Format: "https://host/path",
 		check: re(`^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?$`)}
 	KindDuration = &Kind{ID: "duration", Describe: "a sleep duration", Format: "never, or a duration such as 30s, 10m or 1h",
-		check: func(s string) bool { return re(`^(never|[0-9]{1,6}[smh])$`)(strings.ToLower(s)) }}
+		check: func() func(string) bool {
+			duration := re(`^(never|[0-9]{1,6}[smh])$`)
+			return func(s string) bool { return duration(strings.ToLower(s)) }
+		}()}
 	KindBoolean = &Kind{ID: "boolean", Describe: "a boolean", Format: "true or false",
 		check: re(`^(true|false)$`)}
 	KindDMPolicy = &Kind{ID: "dm-policy", Describe: "a DM policy", Format: "pairing or open",
