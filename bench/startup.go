@@ -1,7 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -22,10 +29,100 @@ func benchStartup(c config) ([]Row, error) {
 		}
 		wt, wm = append(wt, ms(d)), append(wm, rss)
 	}
-	return []Row{
+	rows := []Row{
 		{Name: "start-up: --version", Metric: "wall time", Moltctl: median(mt), AltName: "wrangler --version", Alternative: median(wt), Ratio: ratio(median(wt), median(mt)), Unit: "ms"},
 		{Name: "start-up: --version", Metric: "peak memory", Moltctl: median(mm), AltName: "wrangler --version", Alternative: median(wm), Ratio: ratio(median(wm), median(mm)), Unit: "MiB"},
-	}, nil
+	}
+	floor, err := buildFloor()
+	if err != nil {
+		return rows, err
+	}
+	defer os.RemoveAll(filepath.Dir(floor))
+	var ft, ours []float64
+	for i := 0; i < c.runs; i++ {
+		d, _, err := runMeasured(c.moltctl, "--version")
+		if err != nil {
+			return rows, err
+		}
+		ours = append(ours, ms(d))
+		if d, _, err = runMeasured(floor); err != nil {
+			return rows, err
+		}
+		ft = append(ft, ms(d))
+	}
+	r := Row{Name: "start-up: --version", Metric: "wall time vs floor", Moltctl: median(ours), AltName: "Go binary linking net/http that prints a line",
+		Alternative: median(ft), Ratio: ratio(median(ft), median(ours)), Unit: "ms", Note: "target: moltctl ≤ 1.5× the floor (ratio ≥ 0.67×)"}
+	if r.Moltctl > 1.5*r.Alternative {
+		r.Note += "; MISSED"
+	}
+	rows = append(rows, r)
+	slowest, pkg, err := slowestInit(c.moltctl, c.runs)
+	if err != nil {
+		return rows, err
+	}
+	r = Row{Name: "start-up: package init", Metric: "slowest moltctl package init (best of runs)", Moltctl: slowest, AltName: "limit", Alternative: 1, Ratio: ratio(1, slowest), Unit: "ms", Note: pkg}
+	if slowest > 1 {
+		r.Error = fmt.Sprintf("package %s spends %.2f ms in init, over the 1 ms limit: build what it needs on first use", pkg, slowest)
+	}
+	return append(rows, r), nil
+}
+
+// buildFloor compiles the smallest program that starts as moltctl must: a
+// Go binary that links net/http and prints one line.
+func buildFloor() (string, error) {
+	dir, err := os.MkdirTemp("", "moltctl-floor-")
+	if err != nil {
+		return "", err
+	}
+	src := "package main\n\nimport (\n\t\"fmt\"\n\t\"net/http\"\n)\n\nfunc main() { fmt.Println(\"floor\", http.DefaultClient != nil) }\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module floor\n\ngo 1.22\n"), 0o644); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "floor")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build the floor binary: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+var initLine = regexp.MustCompile(`^init (github\.com/moltctl/moltctl/\S+) @\S+ ms, ([0-9.]+) ms clock`)
+
+// slowestInit runs `moltctl --version` with the runtime's init trace and
+// returns the slowest of moltctl's own package inits, each package judged
+// by its fastest run (the machine is noisy).
+func slowestInit(moltctl string, runs int) (float64, string, error) {
+	best := map[string]float64{}
+	for i := 0; i < max(runs, 3); i++ {
+		cmd := exec.Command(moltctl, "--version")
+		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return 0, "", fmt.Errorf("moltctl --version: %v", err)
+		}
+		sc := bufio.NewScanner(&stderr)
+		for sc.Scan() {
+			if m := initLine.FindStringSubmatch(sc.Text()); m != nil {
+				v, _ := strconv.ParseFloat(m[2], 64)
+				if prev, ok := best[m[1]]; !ok || v < prev {
+					best[m[1]] = v
+				}
+			}
+		}
+	}
+	var slowest float64
+	var pkg string
+	for p, v := range best {
+		if v > slowest {
+			slowest, pkg = v, p
+		}
+	}
+	return slowest, pkg, nil
 }
 
 // runMeasured runs a command and returns its wall time and peak RSS in MiB.
