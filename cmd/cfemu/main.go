@@ -1,5 +1,6 @@
 // Command cfemu serves moltctl's Cloudflare API emulator on 127.0.0.1, for
-// the demo, the benchmarks and manual use. See docs/emulator.md.
+// the demo, the benchmarks and manual use. It refuses other addresses unless
+// --listen-any is given. See docs/emulator.md.
 package main
 
 import (
@@ -29,7 +30,8 @@ func main() {
 // run serves until ctx is done, then saves the state when --state is set.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("cfemu", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on")
+	addr := fs.String("addr", "127.0.0.1:8787", "address to listen on (loopback only, unless --listen-any)")
+	listenAny := fs.Bool("listen-any", false, "allow --addr to be a non-loopback address: anyone who reaches it can read every secret the emulator holds")
 	accountID := fs.String("account-id", "", "account id (default: generated)")
 	token := fs.String("token", "", "API token the emulator accepts (default: generated)")
 	scenario := fs.String("scenario", cfemu.ScenarioReady, "initial account: ready or new-account")
@@ -72,7 +74,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	opts := cfemu.Options{AccountID: *accountID, Token: *token, Scenario: *scenario, Latency: *latency,
-		ColdStart: *coldStart, Faults: faults}
+		ColdStart: *coldStart, Faults: faults, ListenAny: *listenAny}
 	if *logPath != "" {
 		f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {

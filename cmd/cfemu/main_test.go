@@ -23,6 +23,8 @@ func TestRunFlagErrors(t *testing.T) {
 		{[]string{"--fail-at", "0"}, "--fail-at"},
 		{[]string{"--fault-rate", "2"}, "--fault-rate"},
 		{[]string{"extra"}, "unexpected argument"},
+		{[]string{"--addr", "0.0.0.0:0"}, "not a loopback address"},
+		{[]string{"--addr", ":0"}, "--listen-any"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -97,5 +99,25 @@ func TestRunServes(t *testing.T) {
 	}
 	if b, err := os.ReadFile(statePath); err != nil || json.Unmarshal(b, &st) != nil || st.Account.WorkersPaid || st.Account.Subdomain != "" {
 		t.Errorf("saved state %s (%v)", b, err)
+	}
+}
+
+// TestRunListenAny serves on every interface only when asked to.
+func TestRunListenAny(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "0.0.0.0:0", "--listen-any"}, pw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "api: http://") || strings.Contains(sc.Text(), "127.0.0.1") {
+		t.Fatalf("first line %q, err %v", sc.Text(), sc.Err())
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

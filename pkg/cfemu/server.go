@@ -42,6 +42,10 @@ type Options struct {
 	ColdStart time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ListenAny lets Listen use an address other than loopback. The
+	// emulator has no real authentication and hands out every secret it
+	// holds: only a trusted network may reach it.
+	ListenAny bool
 }
 
 // Scenarios.
@@ -106,11 +110,17 @@ func (s *Server) Start() *Server {
 	return s
 }
 
-// Listen serves on addr (host:port) in the background and returns the listener's address.
+// Listen serves on addr (host:port) in the background and returns the
+// listener's address. Unless Options.ListenAny is set, addr must be a
+// loopback address: judged by the socket actually bound, not by the name.
 func (s *Server) Listen(addr string) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", err
+	}
+	if !s.opts.ListenAny && !isLoopbackListener(ln.Addr()) {
+		ln.Close()
+		return "", fmt.Errorf("listen %s: %s is not a loopback address; the emulator serves every secret it holds to anyone who can reach it, so it listens on 127.0.0.1 unless --listen-any is given", addr, ln.Addr())
 	}
 	s.httpSrv = httptest.NewUnstartedServer(s.Handler())
 	s.httpSrv.Listener.Close()
@@ -153,7 +163,7 @@ func (s *Server) Token() string { return s.opts.Token }
 // Handler serves the API, the registry and deployed Workers. Requests whose
 // Host is a workers.dev name go to the deployed Worker; the rest to the API.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host := workerHost(r.Host); host != "" {
 			// Logged unnumbered: --fail-at counts API and registry requests only.
 			rec := &recorder{ResponseWriter: w, status: 200}
@@ -164,7 +174,7 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		s.serveAPI(w, r)
-	})
+	}))
 }
 
 // workerHost returns "<name>.<sub>.workers.dev" for a request to a deployed
