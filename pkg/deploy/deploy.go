@@ -56,6 +56,8 @@ type ImageBuilder interface {
 type ImageRequest struct {
 	ContextDir, Dockerfile string
 	BuildArgs              map[string]string
+	// Exclude are files left out of the build context (moltctl.yaml's secret files).
+	Exclude []string
 	// Repository is "<registry>/<account>/<name>".
 	Repository string
 	// Progress receives build and push progress lines (may be nil).

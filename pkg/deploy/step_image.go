@@ -60,7 +60,11 @@ func (*imageStep) Run(ctx context.Context, st *State) error {
 		ctxDir = st.Config.Resolve(ct.ImageBuildContext)
 	}
 	repo := st.RegistryHost + "/" + st.AccountID + "/" + st.Config.ContainerAppName(ct)
-	res, err := st.Image.BuildAndPush(ctx, ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Repository: repo, Progress: st.Log})
+	var exclude []string
+	if st.Manifest != nil {
+		exclude = st.Manifest.SecretFiles()
+	}
+	res, err := st.Image.BuildAndPush(ctx, ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Exclude: exclude, Repository: repo, Progress: st.Log})
 	if err != nil {
 		err = fmt.Errorf("build and push %s: %w", repo, err)
 		if cmdutil.HintOf(err) == "" && cmdutil.ExitCodeOf(err) == cmdutil.ExitError {

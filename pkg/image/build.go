@@ -138,6 +138,9 @@ func build1(ctx context.Context, engine Engine, bc *buildContext, tag string, re
 		}
 	}
 
+	if note := bc.protectedNote(); note != "" {
+		req.Progress.emit(Event{Kind: EventExcluded, Message: note})
+	}
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(bc.writeTar(pw)) }()
 	defer pr.Close()

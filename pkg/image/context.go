@@ -33,6 +33,10 @@ type Spec struct {
 	BuildArgs map[string]string
 	// Platform defaults to linux/amd64.
 	Platform string
+	// Exclude are more files never sent to the daemon, whatever
+	// .dockerignore says: absolute paths, or relative to ContextDir
+	// (moltctl.yaml's dotenv and file sources; see SecretFiles).
+	Exclude []string
 }
 
 func (s Spec) platform() string {
@@ -75,6 +79,9 @@ type buildContext struct {
 	dockerfileName string
 	// extraDockerfile is true when the Dockerfile lies outside the context and is added to the archive.
 	extraDockerfile bool
+	// protected are the context paths left out because they can hold
+	// credentials (see protectedPath), for the one line the build prints.
+	protected []string
 }
 
 // extraDockerfileName is where a Dockerfile from outside the context is put in the archive.
@@ -131,6 +138,13 @@ func readContext(spec Spec) (*buildContext, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read .dockerignore: %w", err)
 	}
+	exclude := map[string]bool{}
+	for _, x := range spec.Exclude {
+		if !filepath.IsAbs(x) {
+			x = filepath.Join(dir, x)
+		}
+		exclude[filepath.Clean(x)] = true
+	}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("read build context: %w", err)
@@ -140,6 +154,16 @@ func readContext(spec Spec) (*buildContext, error) {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		rel = filepath.ToSlash(rel)
+		// Before .dockerignore: no pattern, not even a "!" re-include, can
+		// put these in an image that is then pushed to a registry.
+		if protectedPath(rel) || exclude[p] {
+			if d.IsDir() {
+				bc.protected = append(bc.protected, rel+"/")
+				return filepath.SkipDir
+			}
+			bc.protected = append(bc.protected, rel)
+			return nil
+		}
 		if len(patterns) > 0 {
 			skip, err := pm.MatchesOrParentMatches(rel)
 			if err != nil {
@@ -184,6 +208,35 @@ func readContext(spec Spec) (*buildContext, error) {
 	}
 	sort.Slice(bc.entries, func(i, j int) bool { return bc.entries[i].rel < bc.entries[j].rel })
 	return bc, nil
+}
+
+// protectedPath reports whether a context path (slash-separated) is one
+// that holds credentials in a moltworker checkout, at any depth: moltctl's
+// state (.moltctl/: generated tokens, the Access service-token secret, R2
+// keys, imported values), the git directory (remotes with tokens, history
+// of removed secrets), and dotenv files (.env*, .dev.vars*: wrangler's
+// local secrets).
+func protectedPath(rel string) bool {
+	parts := strings.Split(rel, "/")
+	for _, p := range parts[:len(parts)-1] {
+		if p == ".moltctl" || p == ".git" {
+			return true
+		}
+	}
+	base := parts[len(parts)-1]
+	return base == ".moltctl" || base == ".git" || strings.HasPrefix(base, ".env") || strings.HasPrefix(base, ".dev.vars")
+}
+
+// protectedNote is the line the build prints about protected paths, or "".
+func (bc *buildContext) protectedNote() string {
+	if len(bc.protected) == 0 {
+		return ""
+	}
+	list := bc.protected
+	if len(list) > 5 {
+		list = append(append([]string{}, list[:5]...), fmt.Sprintf("and %d more", len(bc.protected)-5))
+	}
+	return "left out of the build context, whatever .dockerignore says (they can hold credentials): " + strings.Join(list, ", ")
 }
 
 // tagVersion changes when the way tags are derived changes.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -177,7 +178,18 @@ func TargetFor(cfg *wrangler.Config, className string) (*Target, error) {
 		ctxDir = cfg.Resolve(ct.ImageBuildContext)
 	}
 	return &Target{Container: ct, App: cfg.ContainerAppName(ct),
-		Spec: Spec{ContextDir: ctxDir, Dockerfile: df, BuildArgs: ct.ImageVars, Platform: DefaultPlatform}}, nil
+		Spec: Spec{ContextDir: ctxDir, Dockerfile: df, BuildArgs: ct.ImageVars, Platform: DefaultPlatform, Exclude: SecretFiles(cfg.Dir())}}, nil
+}
+
+// SecretFiles lists the files moltctl.yaml in projectDir reads secret
+// values from, for Spec.Exclude; none when there is no readable manifest
+// (the fixed exclusions of protectedPath still apply).
+func SecretFiles(projectDir string) []string {
+	m, err := manifest.Load(manifest.Path(projectDir))
+	if err != nil {
+		return nil
+	}
+	return m.SecretFiles()
 }
 
 // Login gets short-lived push credentials for host from the Containers

@@ -11,19 +11,20 @@ import (
 
 // Event kinds reported to a Progress.
 const (
-	EventTag         = "tag"           // the content tag was computed (Tag)
-	EventRemoteHit   = "remote-exists" // the registry has the tag: nothing to build or push (Ref, Digest)
-	EventLocalHit    = "local-exists"  // a local image has the content tag: no build (ImageID)
-	EventBuildStep   = "build-step"    // a Dockerfile step started (Step, Message)
-	EventBuildOutput = "build-output"  // a line of build output (Step, Message)
-	EventBuilt       = "built"         // the build finished (ImageID)
-	EventWarning     = "warning"       // an image check warns (Message)
-	EventLayerStart  = "layer-start"   // a layer upload started (Layer, Total)
-	EventLayerBytes  = "layer-bytes"   // bytes of a layer were sent (Layer, Bytes, Total, BytesPerSec)
-	EventLayerDone   = "layer-done"    // a layer was uploaded (Layer, Bytes, BytesPerSec)
-	EventLayerExists = "layer-exists"  // the registry has the layer: not sent (Layer, Total)
-	EventRetry       = "retry"         // a transient failure, retrying (Layer, Message)
-	EventPushed      = "pushed"        // the manifest was written (Ref, Digest, Bytes)
+	EventTag         = "tag"              // the content tag was computed (Tag)
+	EventRemoteHit   = "remote-exists"    // the registry has the tag: nothing to build or push (Ref, Digest)
+	EventLocalHit    = "local-exists"     // a local image has the content tag: no build (ImageID)
+	EventBuildStep   = "build-step"       // a Dockerfile step started (Step, Message)
+	EventBuildOutput = "build-output"     // a line of build output (Step, Message)
+	EventBuilt       = "built"            // the build finished (ImageID)
+	EventWarning     = "warning"          // an image check warns (Message)
+	EventExcluded    = "context-excluded" // files that can hold credentials were left out of the build context (Message)
+	EventLayerStart  = "layer-start"      // a layer upload started (Layer, Total)
+	EventLayerBytes  = "layer-bytes"      // bytes of a layer were sent (Layer, Bytes, Total, BytesPerSec)
+	EventLayerDone   = "layer-done"       // a layer was uploaded (Layer, Bytes, BytesPerSec)
+	EventLayerExists = "layer-exists"     // the registry has the layer: not sent (Layer, Total)
+	EventRetry       = "retry"            // a transient failure, retrying (Layer, Message)
+	EventPushed      = "pushed"           // the manifest was written (Ref, Digest, Bytes)
 )
 
 // Event is one step of a build or push. Under --output json each is one
@@ -96,6 +97,8 @@ func TextProgress(w io.Writer, tty, verbose bool) Progress {
 			fmt.Fprintf(w, "✓ Built %s\n", ShortID(e.ImageID))
 		case EventWarning:
 			fmt.Fprintf(w, "! %s\n", e.Message)
+		case EventExcluded:
+			fmt.Fprintf(w, "Note: %s\n", e.Message)
 		case EventLayerStart:
 			fmt.Fprintf(w, "  %s  pushing %s\n", e.Layer, HumanBytes(e.Total))
 		case EventLayerBytes:

@@ -612,3 +612,18 @@ func splitArgs(s string) ([]string, error) {
 	}
 	return args, nil
 }
+
+// SecretFiles returns the files that file and dotenv sources read values
+// from, as absolute paths (relative ones under the manifest's directory),
+// so that an image build can leave them out whatever .dockerignore says.
+// Paths under ~ are left out: a home directory is no build context.
+func (m *Manifest) SecretFiles() []string {
+	var out []string
+	for _, s := range m.Secrets {
+		if (s.Source.Kind != SourceFile && s.Source.Kind != SourceDotenv) || s.Source.File == "" || strings.HasPrefix(s.Source.File, "~") {
+			continue
+		}
+		out = append(out, m.expand(s.Source.File, func(string) string { return "" }))
+	}
+	return out
+}

@@ -52,7 +52,9 @@ func NewCmdBuildWith(f *cmdutil.Factory, runF func(context.Context, *BuildOption
 
 The Dockerfile is containers[].image in wrangler.jsonc; the build context is
 image_build_context or the Dockerfile's directory, with .dockerignore
-honoured; image_vars are passed as build args. The image is tagged with a
+honoured, except that .moltctl/, .git/, .env*, .dev.vars* and the files
+moltctl.yaml reads secrets from are never sent, whatever .dockerignore says;
+image_vars are passed as build args. The image is tagged with a
 content tag derived from those inputs, so the same sources give the same
 tag on any machine and an unchanged image is never rebuilt. (There is no
 need to edit a comment in the Dockerfile to force a rebuild.)
