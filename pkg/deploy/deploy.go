@@ -13,6 +13,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
 	"github.com/moltctl/moltctl/pkg/wrangler"
@@ -123,7 +124,9 @@ type State struct {
 	// Warn receives warnings.
 	Warn func(string)
 
-	// Persisted state.
+	// Persisted state. Keeper, when set, keeps Dep and Creds in the
+	// account and in Store.
+	Keeper  *remotestate.Keeper
 	Store   *state.Store
 	Dep     *state.Deployment
 	Creds   *state.Credentials
@@ -158,24 +161,25 @@ func (st *State) logf(format string, args ...any) {
 	}
 }
 
-// save writes the deployment state and the credentials file; every step
-// that learns an id calls it at once, so an interruption loses nothing.
-func (st *State) save() error {
-	if st.Store == nil {
-		return nil
-	}
-	if err := st.Store.Save(st.Dep); err != nil {
-		return err
+// save writes the deployment state and the credentials (to the account
+// and the local cache, through Keeper); every step that learns an id or
+// makes a credential calls it at once, so an interruption loses nothing.
+func (st *State) save(ctx context.Context) error {
+	switch {
+	case st.Keeper != nil:
+		return st.Keeper.Save(ctx, st.Dep, st.Creds)
+	case st.Store != nil:
+		if err := st.Store.Save(st.Dep); err != nil {
+			return err
+		}
+		return st.Store.SaveCredentials(st.Creds)
 	}
 	return nil
 }
 
-func (st *State) saveCreds() error {
-	if st.Store == nil {
-		return nil
-	}
-	return st.Store.SaveCredentials(st.Creds)
-}
+// locked reports that the account holds credentials this machine cannot
+// read: the deploy keeps every credential as it is.
+func (st *State) locked() bool { return st.Keeper != nil && st.Keeper.Locked }
 
 // WorkerName is the Worker being deployed.
 func (st *State) WorkerName() string { return st.Config.Name }

@@ -140,11 +140,11 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			}
 		}
 		if ctx.Err() != nil {
-			_ = st.save()
+			_ = st.save(ctx)
 			return results, r.interrupted(st, name)
 		}
 		if reason, ok := asSkipped(err); ok {
-			if err := st.save(); err != nil {
+			if err := st.save(ctx); err != nil {
 				return results, fmt.Errorf("save deploy state: %w", err)
 			}
 			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(time.Since(start)), Detail: reason})
@@ -153,17 +153,17 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		if err != nil {
 			record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(time.Since(start)), Detail: firstLine(err.Error())})
 			st.Dep.LastDeploy = r.record(st, results, false, name)
-			_ = st.save()
+			_ = st.save(ctx)
 			return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.Options.Resume}
 		}
-		if err := st.save(); err != nil {
+		if err := st.save(ctx); err != nil {
 			return results, fmt.Errorf("save deploy state: %w", err)
 		}
 		applied = append(applied, name)
 		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(time.Since(start)), Detail: st.Details[name]})
 	}
 	st.Dep.LastDeploy = r.record(st, results, true, "")
-	if err := st.save(); err != nil {
+	if err := st.save(ctx); err != nil {
 		return results, fmt.Errorf("save deploy state: %w", err)
 	}
 	return results, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/remotestate"
 )
 
 // accessStep protects the Worker's whole host with Cloudflare Access: a
@@ -105,7 +106,7 @@ func (*accessStep) Run(ctx context.Context, st *State) error {
 		did = append(did, "updated application "+want.Name)
 	}
 	st.Dep.Access.AppID, st.Dep.Access.AUD, st.Dep.Access.TeamDomain = app.ID, app.AUD, org.AuthDomain
-	if err := st.save(); err != nil {
+	if err := st.save(ctx); err != nil {
 		return err
 	}
 
@@ -171,10 +172,19 @@ func (st *State) ensureServiceToken(ctx context.Context) (*cfapi.ServiceToken, b
 			st.Dep.Access.ServiceTokenID = t.ID
 			return t, false, nil
 		}
+		if st.locked() {
+			// Its secret is sealed in the account to a key this machine
+			// lacks: the token stays, whoever holds the key uses it.
+			st.Dep.Access.ServiceTokenID, st.Dep.Access.ServiceTokenClientID = t.ID, t.ClientID
+			return t, false, nil
+		}
 		// Made by a run that stopped before it could keep the secret.
 		if _, err := st.API.DeleteServiceToken(ctx, t.ID); err != nil {
 			return nil, false, fmt.Errorf("replace Access service token %s: %w", t.ID, err)
 		}
+	}
+	if st.locked() {
+		return nil, false, errLocked("the Access service token " + name + " is missing")
 	}
 	t, err := st.API.CreateServiceToken(ctx, name, "8760h")
 	if err != nil {
@@ -182,11 +192,11 @@ func (st *State) ensureServiceToken(ctx context.Context) (*cfapi.ServiceToken, b
 	}
 	// Keep the secret before anything else can fail.
 	st.Creds.ServiceTokenClientSecret = t.ClientSecret
-	if err := st.saveCreds(); err != nil {
+	if err := st.save(ctx); err != nil {
 		return nil, false, fmt.Errorf("save the service token: %w", err)
 	}
 	st.Dep.Access.ServiceTokenID, st.Dep.Access.ServiceTokenClientID = t.ID, t.ClientID
-	if err := st.save(); err != nil {
+	if err := st.save(ctx); err != nil {
 		return nil, false, err
 	}
 	t.ClientSecret = ""
@@ -226,4 +236,11 @@ func normalise(rules []map[string]any) []string {
 		out[i] = fmt.Sprint(r)
 	}
 	return out
+}
+
+// errLocked is the failure of a step that would have to make a credential
+// it could not seal into the account without the key.
+func errLocked(what string) error {
+	return &cmdutil.HintError{Err: fmt.Errorf("%s, and this machine lacks the key that seals moltctl's credentials in the account", what),
+		Fix: "deploy from a machine with the key, or set $" + remotestate.EnvKey + " (moltctl ci setup prints it there)"}
 }

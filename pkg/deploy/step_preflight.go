@@ -48,12 +48,31 @@ func (st *State) resolveValues(ctx context.Context) error {
 		return nil
 	}
 	before := len(st.Creds.Generated)
-	vals, err := st.Manifest.Resolve(ctx, manifest.ResolveOptions{Getenv: st.Getenv, Generated: st.Creds.Generated, Warn: st.Warn})
+	opts := manifest.ResolveOptions{Getenv: st.Getenv, Generated: st.Creds.Generated, Warn: st.Warn}
+	if st.locked() {
+		// Generated values are sealed in the account: keep the Worker's
+		// rather than generate new ones.
+		var kept []string
+		for _, s := range st.Manifest.Secrets {
+			if s.Source.Kind == manifest.SourceGenerate {
+				kept = append(kept, s.Name)
+			} else if s.Source.Kind != manifest.SourceDeploy {
+				opts.Names = append(opts.Names, s.Name)
+			}
+		}
+		if len(kept) > 0 {
+			st.warn("%s: kept as the Worker has it (the key is not here to read it)", strings.Join(kept, ", "))
+		}
+		if len(opts.Names) == 0 {
+			return nil
+		}
+	}
+	vals, err := st.Manifest.Resolve(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("read the secrets moltctl.yaml names: %w", err)
 	}
 	if len(st.Creds.Generated) != before {
-		if err := st.saveCreds(); err != nil {
+		if err := st.save(ctx); err != nil {
 			return fmt.Errorf("save generated secrets: %w", err)
 		}
 	}

@@ -64,12 +64,21 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 			have = t
 			continue
 		}
+		if st.locked() {
+			// Its keys are sealed in the account; the Worker holds them.
+			have = t
+			st.Dep.R2Token.ID = t.ID
+			continue
+		}
 		// Its value was never kept (a run stopped after creating it).
 		if _, err := st.API.DeleteAccountToken(ctx, t.ID); err != nil {
 			return fmt.Errorf("replace API token %s: %w", t.ID, err)
 		}
 	}
 	detail := ""
+	if have == nil && st.locked() {
+		return errLocked("the R2 token " + name + " is missing")
+	}
 	if have == nil {
 		groupID := cfapi.R2BucketItemWrite
 		if gs, err := st.API.ListPermissionGroups(ctx, "Workers R2 Storage Bucket Item Write"); err == nil && len(gs) > 0 {
@@ -84,11 +93,11 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 		sum := sha256.Sum256([]byte(t.Value))
 		st.Creds.Generated[credR2KeyID] = t.ID
 		st.Creds.Generated[credR2Secret] = hex.EncodeToString(sum[:])
-		if err := st.saveCreds(); err != nil {
+		if err := st.save(ctx); err != nil {
 			return fmt.Errorf("save R2 credentials: %w", err)
 		}
 		st.Dep.R2Token.ID = t.ID
-		if err := st.save(); err != nil {
+		if err := st.save(ctx); err != nil {
 			return err
 		}
 		detail = "created token " + name
@@ -96,8 +105,10 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 	if st.DeployValues == nil {
 		st.DeployValues = map[string]string{}
 	}
-	st.DeployValues[credR2KeyID] = st.Creds.Generated[credR2KeyID]
-	st.DeployValues[credR2Secret] = st.Creds.Generated[credR2Secret]
+	if !st.locked() {
+		st.DeployValues[credR2KeyID] = st.Creds.Generated[credR2KeyID]
+		st.DeployValues[credR2Secret] = st.Creds.Generated[credR2Secret]
+	}
 	st.DeployValues["CF_ACCOUNT_ID"] = st.AccountID
 	st.DeployValues["R2_BUCKET_NAME"] = bucket
 	if detail == "" {

@@ -46,9 +46,6 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 		return Skipped("no secrets API")
 	}
 	want := st.desiredSecrets()
-	if err := secrets.Check(secrets.NewValues(want)); err != nil {
-		return &cmdutil.UsageError{Err: fmt.Errorf("check secrets: %w", err), Fix: cmdutil.HintOf(err)}
-	}
 	remote, err := st.Secrets.SecretNames(ctx, st.WorkerName())
 	if err != nil {
 		return fmt.Errorf("list secrets of %q: %w", st.WorkerName(), err)
@@ -57,15 +54,41 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 	for _, n := range remote {
 		has[n] = true
 	}
+	checkErr := secrets.Check(secrets.NewValues(want))
+	if st.locked() {
+		// What the Worker holds and this machine cannot read stays there.
+		var kept []string
+		for _, n := range append(secrets.DeployNames(), remote...) {
+			if _, ok := want[n]; !ok && has[n] {
+				kept = append(kept, n)
+			}
+		}
+		checkErr = secrets.Validate(secrets.Input{Secrets: secrets.NewValues(want), Pending: kept}).Err()
+	}
+	if checkErr != nil {
+		return &cmdutil.UsageError{Err: fmt.Errorf("check secrets: %w", checkErr), Fix: cmdutil.HintOf(checkErr)}
+	}
 	set := map[string]string{}
+	var unknown []string
 	for k, v := range want {
-		if !has[k] || st.Dep.Secrets[k] != secrets.Digest(st.HMACKey, v) {
+		switch {
+		case !has[k]:
+			set[k] = v
+		case st.locked():
+			// Without the digest key nothing tells whether it changed.
+			unknown = append(unknown, k)
+		case st.Dep.Secrets[k] != secrets.Digest(st.HMACKey, v):
 			set[k] = v
 		}
 	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		st.warn("%s: not sent, the Worker has a value and without the key moltctl cannot tell whether it changed (moltctl secrets set sends one)", strings.Join(unknown, ", "))
+	}
 	var unset []string
 	for k := range st.Dep.Secrets {
-		if _, ok := want[k]; !ok && has[k] {
+		// Locked, the values of moltctl's own secrets are unknown here, not gone.
+		if _, ok := want[k]; !ok && has[k] && !st.locked() {
 			unset = append(unset, k)
 		}
 	}
@@ -81,6 +104,9 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 		st.Dep.Worker.VersionID, st.VersionID = v, v
 	}
 	for k, v := range set {
+		if st.locked() {
+			continue
+		}
 		st.Dep.Secrets[k] = secrets.Digest(st.HMACKey, v)
 	}
 	for _, k := range unset {

@@ -67,6 +67,9 @@ func (*waitStep) Skip(_ context.Context, st *State) (bool, string) {
 }
 
 func (*waitStep) Run(ctx context.Context, st *State) error {
+	if st.locked() {
+		return Skipped("the Access service token's secret is sealed to a key this machine lacks")
+	}
 	a, err := st.assistant()
 	if err != nil {
 		return err

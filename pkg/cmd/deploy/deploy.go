@@ -21,6 +21,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/lease"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/preflight"
+	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -37,6 +38,10 @@ type DeployOptions struct {
 	// Lease tunes the account-wide deploy lease (tests shorten its timings).
 	Lease   lease.Options
 	Timeout time.Duration
+
+	// Rotate, when set, replaces that credential (deploy.Rotatable) instead
+	// of deploying: `moltctl secrets rotate`.
+	Rotate string
 
 	// Hooks for tests: the runner's step-start callback, a shared image
 	// builder, and the steps to run.
@@ -187,29 +192,43 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		defer unlock()
 	}
 	warn := ios.Warn
-	dep, err := store.Load()
-	if errors.Is(err, state.ErrCorrupt) {
-		warn("the deploy state in " + store.Dir + " is damaged; rebuilding it from what Cloudflare holds")
-		dep = &state.Deployment{SchemaVersion: state.SchemaVersion, Secrets: map[string]string{}}
-	} else if err != nil {
-		return fmt.Errorf("read deploy state: %w", err)
+	keeper, err := remotestate.NewKeeper(api, store, cfg.Name, f.Getenv, warn)
+	if err != nil {
+		return err
+	}
+	if !o.DryRun {
+		if !f.Global.Yes {
+			q := fmt.Sprintf("Deploy %s to account %s?", cfg.Name, accountID)
+			if o.Rotate != "" {
+				q = fmt.Sprintf("Replace %s of %s (the old one stops working at once) and restart the gateway?", o.Rotate, cfg.Name)
+			}
+			ok, err := f.Prompter().Confirm(q, o.Rotate == "")
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return cmdutil.ErrCancelled
+			}
+		}
+		// The state is read and written only while the lease is held, so
+		// no other runner changes it in between.
+		leaseOpts := o.Lease
+		leaseOpts.Wait = o.WaitLock
+		release, err := lease.Hold(ctx, api, store, cfg.Name, resume, leaseOpts, warn)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	dep, creds, err := keeper.Load(ctx)
+	if err != nil {
+		return err
 	}
 	if dep.AccountID != "" && dep.AccountID != accountID {
 		warn(fmt.Sprintf("the last deploy of %s went to account %s; deploying to %s", cfg.Name, dep.AccountID, accountID))
 		dep = &state.Deployment{SchemaVersion: state.SchemaVersion, Secrets: map[string]string{}}
 	}
 	dep.AccountID, dep.WorkerName, dep.Env = accountID, cfg.Name, cfg.EnvName
-	creds, err := store.LoadCredentials()
-	if errors.Is(err, state.ErrCorrupt) {
-		warn("the credentials file in " + store.Dir + " is damaged; moltctl will replace the service token and R2 token it held")
-		creds = &state.Credentials{Generated: map[string]string{}}
-	} else if err != nil {
-		return fmt.Errorf("read credentials: %w", err)
-	}
-	key, err := store.HMACKey()
-	if err != nil {
-		return fmt.Errorf("read the digest key: %w", err)
-	}
 
 	var logw io.Writer = ios.ErrOut
 	if f.Global.JSON() {
@@ -221,7 +240,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		WorkersDevURL: f.WorkersDevURL, RegistryHost: f.RegistryHost(),
 		Secrets: deploy.APISecrets{API: api}, Assistants: deploy.NewAssistants(f.HTTPClient),
 		Log: logw, Warn: warn,
-		Store: store, Dep: dep, Creds: creds, HMACKey: key,
+		Keeper: keeper, Store: store, Dep: dep, Creds: creds, HMACKey: keeper.DigestKey,
 	}
 	st.Image = o.Images
 	if st.Image == nil {
@@ -260,6 +279,11 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	if steps == nil {
 		steps = deploy.Steps()
 	}
+	if o.Rotate != "" {
+		if steps, err = st.RotateSteps(o.Rotate); err != nil {
+			return err
+		}
+	}
 
 	if o.DryRun {
 		plan, err := deploy.MakePlan(ctx, steps, st)
@@ -272,24 +296,6 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		plan.WriteText(ios.Out)
 		return nil
 	}
-
-	if !f.Global.Yes {
-		ok, err := f.Prompter().Confirm(fmt.Sprintf("Deploy %s to account %s?", cfg.Name, accountID), true)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return cmdutil.ErrCancelled
-		}
-	}
-
-	leaseOpts := o.Lease
-	leaseOpts.Wait = o.WaitLock
-	release, err := lease.Hold(ctx, api, store, st.WorkerName(), resume, leaseOpts, warn)
-	if err != nil {
-		return err
-	}
-	defer release()
 
 	runner := &deploy.Runner{Steps: steps, Progress: newProgress(ios, f.Global.JSON()), OnStepStart: o.OnStepStart}
 	results, runErr := runner.Run(ctx, st)
@@ -304,6 +310,10 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	}
 	if f.Global.JSON() {
 		return cmdutil.WriteJSON(ios.Out, res)
+	}
+	if o.Rotate != "" {
+		fmt.Fprintf(ios.ErrOut, "%s replaced %s of %s everywhere it is held\n", cs.SuccessIcon(), o.Rotate, cfg.Name)
+		return nil
 	}
 	printSummary(ios.Out, st, res, o)
 	return nil
@@ -458,4 +468,10 @@ func (p *progress) Done(r deploy.StepResult) {
 		return
 	}
 	fmt.Fprintf(w, "step=%s status=%s duration=%s detail=%q\n", r.Name, r.Status, d, r.Detail)
+}
+
+// Rotate replaces the credential name of the project's assistant (see
+// deploy.Rotatable) and puts the new one everywhere it is held.
+func Rotate(ctx context.Context, f *cmdutil.Factory, name string, waitLock bool) error {
+	return deployRun(ctx, &DeployOptions{F: f, Rotate: name, WaitLock: waitLock, Timeout: 5 * time.Minute})
 }
