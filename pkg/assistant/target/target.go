@@ -13,6 +13,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/state"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
@@ -36,6 +37,8 @@ type Target struct {
 	API *cfapi.Client
 	// Subdomain is the account's workers.dev subdomain, when known.
 	Subdomain string
+	// Keeper reads the state the account holds (set with API).
+	Keeper *remotestate.Keeper
 }
 
 // Resolve loads the project's configuration and local state and fills in
@@ -78,6 +81,21 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, needAPI bool) (*Target, er
 			}
 		}
 		api.SetAccountID(t.AccountID)
+		// The account's state is the truth; .moltctl/ is its cache.
+		t.Keeper, err = remotestate.NewKeeper(api, t.Store, t.Worker, f.Getenv, f.IOStreams.Warn)
+		if err != nil {
+			return nil, err
+		}
+		dep, creds, err := t.Keeper.Load(ctx)
+		switch {
+		case err != nil && needAPI:
+			return nil, err
+		case err != nil:
+			f.IOStreams.Warn(fmt.Sprintf("using the local copy of the deploy state: %v", err))
+		default:
+			t.State, t.StateErr, t.Credentials = dep, nil, creds
+			t.URL, t.Subdomain = firstNonEmpty(dep.URL, t.URL), firstNonEmpty(dep.Subdomain, t.Subdomain)
+		}
 		if t.URL == "" {
 			var sub struct {
 				Subdomain string `json:"subdomain"`
@@ -140,6 +158,12 @@ func (t *Target) Assistant(f *cmdutil.Factory) (*assistant.Client, error) {
 func (t *Target) RequireAdmin() error {
 	if t.ServiceToken().ClientID != "" && t.ServiceToken().ClientSecret != "" {
 		return nil
+	}
+	if t.Keeper != nil && t.Keeper.Locked {
+		return &cmdutil.HintError{
+			Err: fmt.Errorf("cannot call the admin API of %q: the Access service token's secret is sealed in the account to a key this machine lacks", t.Worker),
+			Fix: "copy moltctl's key file (~/.config/moltctl/age.key) from the machine that deployed, or set $" + remotestate.EnvKey + " (docs/state.md)",
+		}
 	}
 	why := "no Access service token is recorded"
 	if t.ServiceToken().ClientID != "" {

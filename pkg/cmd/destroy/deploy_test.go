@@ -13,6 +13,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/remotestate"
 )
 
 // TestDeployPairStatusDestroy is the verification with a real
@@ -77,14 +78,21 @@ func TestDeployPairStatusDestroy(t *testing.T) {
 					left = append(left, "api token "+tk.Name)
 				}
 			}
-			for name := range st.Buckets {
+			for name, b := range st.Buckets {
+				if name == remotestate.Bucket {
+					// moltctl's own bucket stays; the Worker's state goes.
+					if b.Store[remotestate.ObjectKey(worker)] != nil {
+						left = append(left, "state object")
+					}
+					continue
+				}
 				left = append(left, "bucket "+name)
 			}
 		})
 		return left
 	}
 	before := strings.Join(created(), "|")
-	for _, want := range []string{"worker", "container application", "access app", "service token", "api token moltctl", "bucket"} {
+	for _, want := range []string{"worker", "container application", "access app", "service token", "api token moltctl", "bucket", "state object"} {
 		if !strings.Contains(before, want) {
 			t.Errorf("deploy did not leave a %s: %s", want, before)
 		}

@@ -157,6 +157,11 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		}
 	}
 	if failed == 0 {
+		if t.Keeper != nil {
+			if err := t.Keeper.Delete(ctx); err != nil {
+				return err
+			}
+		}
 		if err := clearState(t); err != nil {
 			return fmt.Errorf("clear local state: %w", err)
 		}

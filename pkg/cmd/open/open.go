@@ -16,6 +16,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/remotestate"
 )
 
 // OpenOptions are the inputs of `moltctl open`.
@@ -90,6 +91,9 @@ func openRun(ctx context.Context, opts *OpenOptions) error {
 			shown = base + "/?token=" + mask(tok)
 		}
 		res.TokenIncluded = true
+	} else if t.Keeper != nil && t.Keeper.Locked {
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s is sealed in the account to a key this machine lacks, so it is not in the URL: copy moltctl's key file here or set $%s (docs/state.md)\n",
+			f.IOStreams.ColorScheme().WarningIcon(), tokenName, remotestate.EnvKey)
 	} else {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s moltctl did not generate %s, so it cannot add it to the URL: append ?token=<your token>\n",
 			f.IOStreams.ColorScheme().WarningIcon(), tokenName)
