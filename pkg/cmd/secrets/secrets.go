@@ -8,6 +8,7 @@ import (
 	checkcmd "github.com/moltctl/moltctl/pkg/cmd/secrets/check"
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/importcmd"
 	listcmd "github.com/moltctl/moltctl/pkg/cmd/secrets/list"
+	rotatecmd "github.com/moltctl/moltctl/pkg/cmd/secrets/rotate"
 	setcmd "github.com/moltctl/moltctl/pkg/cmd/secrets/set"
 	unsetcmd "github.com/moltctl/moltctl/pkg/cmd/secrets/unset"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -37,6 +38,7 @@ See docs/manifest.md for the format.`,
 		unsetcmd.NewCmdUnset(f, nil),
 		checkcmd.NewCmdCheck(f, nil),
 		importcmd.NewCmdImport(f, nil),
+		rotatecmd.NewCmdRotate(f, nil),
 	)
 	return cmd
 }

@@ -1,0 +1,53 @@
+package deploy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/manifest"
+)
+
+// Credentials moltctl makes and can rotate, by the name `secrets rotate` takes.
+const (
+	RotateGatewayToken = "MOLTBOT_GATEWAY_TOKEN"
+	RotateServiceToken = "service-token"
+	RotateR2Token      = "r2-token"
+)
+
+// Rotatable lists what RotateSteps accepts.
+func Rotatable() []string { return []string{RotateGatewayToken, RotateServiceToken, RotateR2Token} }
+
+// RotateSteps forgets the credential name, so that the steps it returns
+// make a new one and put it everywhere it is held: the Worker's secrets
+// (then a restart of the gateway), Access's policy, the sealed copy in
+// the account.
+func (st *State) RotateSteps(name string) ([]Step, error) {
+	if st.locked() {
+		return nil, errLocked("rotating " + name + " means keeping the new one")
+	}
+	switch name {
+	case RotateGatewayToken:
+		var s manifest.Secret
+		ok := false
+		if st.Manifest != nil {
+			s, ok = st.Manifest.Secret(name)
+		}
+		if !ok || s.Source.Kind != manifest.SourceGenerate {
+			return nil, cmdutil.WithHint(fmt.Errorf("moltctl did not generate %s, so it cannot rotate it", name),
+				"change the value where moltctl.yaml reads it from, then run `moltctl secrets set "+name+"`")
+		}
+		delete(st.Creds.Generated, name)
+	case RotateServiceToken:
+		st.Creds.ServiceTokenClientSecret = ""
+	case RotateR2Token:
+		if !st.wantsR2() {
+			return nil, cmdutil.WithHint(fmt.Errorf("the assistant has no R2 token: persistence to R2 is off"), "turn on persistence.r2 in moltctl.yaml and deploy")
+		}
+		delete(st.Creds.Generated, credR2KeyID)
+		delete(st.Creds.Generated, credR2Secret)
+	default:
+		return nil, &cmdutil.UsageError{Err: fmt.Errorf("moltctl cannot rotate %q", name), Fix: "name one of " + strings.Join(Rotatable(), ", ")}
+	}
+	return []Step{&accessStep{}, &r2CredentialsStep{}, &secretsStep{}, &restartStep{}, &waitStep{}}, nil
+}
