@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	buildcmd "github.com/moltctl/moltctl/pkg/cmd/build"
+	cicmd "github.com/moltctl/moltctl/pkg/cmd/ci"
 	deploycmd "github.com/moltctl/moltctl/pkg/cmd/deploy"
 	destroycmd "github.com/moltctl/moltctl/pkg/cmd/destroy"
 	devicescmd "github.com/moltctl/moltctl/pkg/cmd/devices"
@@ -86,6 +87,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		initcmd.NewCmdInit(f),
 		doctorcmd.NewCmdDoctor(f, nil),
 		deploycmd.NewCmdDeploy(f, nil),
+		cicmd.NewCmdCI(f),
 		secretscmd.NewCmdSecrets(f),
 		buildcmd.NewCmdBuild(f),
 		pushcmd.NewCmdPush(f),
