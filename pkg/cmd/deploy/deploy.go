@@ -70,8 +70,10 @@ checkout, a deploy holds a lease in the account itself: an R2 bucket named
 moltctl-lock-<worker>, deleted when the deploy ends. A lease left by a run
 that died expires 10 minutes after its last refresh.
 
-What moltctl created (ids, digests) is kept in .moltctl/<worker>/ (0600); if
-that is lost or damaged it is rebuilt from Cloudflare.`,
+What moltctl created (ids, digests) is kept in the account (R2 bucket
+moltctl-state), the credentials it generated sealed to your key, so a deploy
+from another checkout or a CI runner changes nothing and replaces no
+credential; .moltctl/<worker>/ (0600) is a cache. See docs/state.md.`,
 		Example: `  # Deploy the project in the current directory
   moltctl deploy
 
