@@ -53,7 +53,7 @@ func (f *Factory) Prompter() prompt.Prompter {
 	if f.Global.Yes || !f.IOStreams.CanPrompt() {
 		return prompt.NoPrompt{}
 	}
-	return &prompt.Huh{In: f.IOStreams.In, Out: f.IOStreams.ErrOut}
+	return &prompt.Terminal{In: f.IOStreams.In, Out: f.IOStreams.ErrOut}
 }
 
 // ConfigPath returns --config, or the wrangler.jsonc found walking up from the working directory.
@@ -82,7 +82,17 @@ func (f *Factory) Config() (*wrangler.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrangler.Load(p, f.Global.Env)
+	return f.warnConfig(wrangler.Load(p, f.Global.Env))
+}
+
+// warnConfig says wrangler's warnings about the config file, once a run.
+func (f *Factory) warnConfig(cfg *wrangler.Config, err error) (*wrangler.Config, error) {
+	if cfg != nil && f.IOStreams != nil {
+		for _, w := range cfg.Warnings {
+			f.IOStreams.WarnOnce(w)
+		}
+	}
+	return cfg, err
 }
 
 // DeployConfig loads what a deploy uploads: the build output's config when present.
@@ -91,7 +101,7 @@ func (f *Factory) DeployConfig() (*wrangler.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return wrangler.LoadDeploy(p, f.Global.Env)
+	return f.warnConfig(wrangler.LoadDeploy(p, f.Global.Env))
 }
 
 // AccountID is --account, else CLOUDFLARE_ACCOUNT_ID.

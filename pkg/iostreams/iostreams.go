@@ -29,6 +29,7 @@ type IOStreams struct {
 
 	mu       sync.Mutex
 	progress *spinner
+	warned   map[string]bool
 }
 
 // System returns streams bound to the process's stdin, stdout and stderr.
@@ -93,6 +94,22 @@ func (s *IOStreams) ColorScheme() *ColorScheme { return &ColorScheme{enabled: s.
 // Warn prints a warning line on stderr.
 func (s *IOStreams) Warn(msg string) {
 	fmt.Fprintf(s.ErrOut, "%s %s\n", s.ColorScheme().WarningIcon(), msg)
+}
+
+// WarnOnce is Warn, saying msg only the first time it is given, for
+// warnings about input read more than once in a run.
+func (s *IOStreams) WarnOnce(msg string) {
+	s.mu.Lock()
+	if s.warned[msg] {
+		s.mu.Unlock()
+		return
+	}
+	if s.warned == nil {
+		s.warned = map[string]bool{}
+	}
+	s.warned[msg] = true
+	s.mu.Unlock()
+	s.Warn(msg)
 }
 
 // StartProgress shows a spinner with label on stderr when it is a terminal.

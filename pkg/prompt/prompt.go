@@ -1,16 +1,13 @@
-// Package prompt asks the user questions through charmbracelet/huh, and
-// refuses clearly, naming the flag to pass instead, when nobody can answer.
+// Package prompt asks the user questions on a terminal, one line at a time,
+// and refuses clearly, naming the flag to pass instead, when nobody can answer.
 package prompt
 
 import (
 	"errors"
 	"fmt"
-	"io"
-
-	"github.com/charmbracelet/huh"
 )
 
-// Prompter asks questions. Implementations: Huh (a terminal) and NoPrompt.
+// Prompter asks questions. Implementations: Terminal and NoPrompt.
 type Prompter interface {
 	Confirm(title string, def bool) (bool, error)
 	Input(title, def string, validate func(string) error) (string, error)
@@ -37,62 +34,6 @@ func (e *NoPromptError) Hint() string { return e.Instead }
 func (e *NoPromptError) ExitCode() int { return 2 }
 
 func (e *NoPromptError) Unwrap() error { return ErrNoPrompt }
-
-// Huh prompts on a terminal.
-type Huh struct {
-	In  io.Reader
-	Out io.Writer
-}
-
-func (h *Huh) run(f huh.Field) error {
-	form := huh.NewForm(huh.NewGroup(f)).WithShowHelp(false)
-	if h.In != nil {
-		form = form.WithInput(h.In)
-	}
-	if h.Out != nil {
-		form = form.WithOutput(h.Out)
-	}
-	return form.Run()
-}
-
-// Confirm asks a yes/no question.
-func (h *Huh) Confirm(title string, def bool) (bool, error) {
-	v := def
-	err := h.run(huh.NewConfirm().Title(title).Value(&v))
-	return v, err
-}
-
-// Input asks for a line of text.
-func (h *Huh) Input(title, def string, validate func(string) error) (string, error) {
-	v := def
-	in := huh.NewInput().Title(title).Value(&v)
-	if validate != nil {
-		in = in.Validate(validate)
-	}
-	return v, h.run(in)
-}
-
-// Password asks for a value with echo off; validate runs as the user types.
-func (h *Huh) Password(title string, validate func(string) error) (string, error) {
-	var v string
-	in := huh.NewInput().Title(title).EchoMode(huh.EchoModePassword).Value(&v)
-	if validate != nil {
-		in = in.Validate(validate)
-	}
-	return v, h.run(in)
-}
-
-// Select picks one option.
-func (h *Huh) Select(title string, options []string, def string) (string, error) {
-	v := def
-	return v, h.run(huh.NewSelect[string]().Title(title).Options(huh.NewOptions(options...)...).Value(&v))
-}
-
-// MultiSelect picks any number of options.
-func (h *Huh) MultiSelect(title string, options []string, defaults []string) ([]string, error) {
-	v := append([]string(nil), defaults...)
-	return v, h.run(huh.NewMultiSelect[string]().Title(title).Options(huh.NewOptions(options...)...).Value(&v))
-}
 
 // NoPrompt answers every question with a NoPromptError.
 type NoPrompt struct{}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/renameio/v2/maybe"
+
+	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // SchemaVersion is bumped when Deployment changes incompatibly.
@@ -110,6 +112,11 @@ type Store struct {
 func Open(projectDir, worker string) (*Store, error) {
 	if worker == "" {
 		return nil, errors.New("state: worker name is empty")
+	}
+	// The name becomes a directory: only a valid Worker name (no separator,
+	// no dot-only name) keeps it inside .moltctl/, whoever calls.
+	if !wrangler.ValidWorkerName(worker) {
+		return nil, fmt.Errorf("state: %q is not a valid Worker name", worker)
 	}
 	root := filepath.Join(projectDir, DirName)
 	dir := filepath.Join(root, worker)

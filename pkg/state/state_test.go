@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 func TestSaveLoadRoundTripAndMode(t *testing.T) {
@@ -101,4 +104,57 @@ func TestLockExcludesSecondHolder(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	unlock2()
+}
+
+// TestOpenStaysUnderStateDir proves that no Worker name, however hostile,
+// makes the store (or any file it writes) leave .moltctl/.
+func TestOpenStaysUnderStateDir(t *testing.T) {
+	t.Parallel()
+	project := t.TempDir()
+	root := filepath.Join(project, DirName) + string(filepath.Separator)
+	for _, name := range []string{
+		"..", ".", "../../x", "../x", "a/../../b", "/etc", "a/b", `a\b`, "a b", "a?b#c", "x\x00y", "~",
+		"..\\..\\x", "%2e%2e", "-x", "x-", "UPPER", strings.Repeat("a", 64), "moltbot-sandbox", "a", "my_worker",
+	} {
+		s, err := Open(project, name)
+		if err != nil {
+			continue
+		}
+		for _, p := range []string{s.Dir, s.statePath(), s.credentialsPath(), s.leasePath(), filepath.Join(filepath.Dir(s.Dir), "hmac.key")} {
+			if !strings.HasPrefix(filepath.Clean(p), root) {
+				t.Errorf("name %q: %s is outside %s", name, p, root)
+			}
+		}
+	}
+	// Nothing was created beside .moltctl.
+	entries, _ := os.ReadDir(project)
+	if len(entries) != 1 || entries[0].Name() != DirName {
+		t.Fatalf("project holds %v", entries)
+	}
+	for _, bad := range []string{"..", "../../x", "a b"} {
+		if _, err := Open(project, bad); err == nil {
+			t.Errorf("Open(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzWorkerName: any name Open accepts keeps every state file under .moltctl/.
+func FuzzWorkerName(f *testing.F) {
+	for _, s := range []string{"moltbot-sandbox", "..", "../../x", "a/b", "a b", "x?y#z", strings.Repeat("a", 63), "_", "-"} {
+		f.Add(s)
+	}
+	project := f.TempDir()
+	root := filepath.Join(project, DirName) + string(filepath.Separator)
+	f.Fuzz(func(t *testing.T, name string) {
+		if !wrangler.ValidWorkerName(name) {
+			return // refused by Open before any path is built (TestOpenStaysUnderStateDir)
+		}
+		dir := filepath.Clean(filepath.Join(project, DirName, name))
+		if !strings.HasPrefix(dir, root) || filepath.Dir(dir)+string(filepath.Separator) != root {
+			t.Fatalf("valid name %q gives %s", name, dir)
+		}
+		if strings.ContainsAny(name, "/?#%. \\") {
+			t.Fatalf("valid name %q has a character unsafe in a path or URL", name)
+		}
+	})
 }

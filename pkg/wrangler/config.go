@@ -45,6 +45,9 @@ type Config struct {
 	EnvName string `json:"-"`
 	// SourcePath is the user's own config file when Path is a redirected build output.
 	SourcePath string `json:"-"`
+	// Warnings are wrangler's warnings about the file (fields it does not
+	// know, with the nearest known name), each starting with file:line:col.
+	Warnings []string `json:"-"`
 }
 
 // Route is a route pattern; wrangler accepts a bare string or an object.

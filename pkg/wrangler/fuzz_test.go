@@ -1,8 +1,10 @@
 package wrangler
 
 import (
+	"bytes"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -19,8 +21,19 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// Large and deep inputs, built here rather than stored: the fuzzer
+	// mutates them around the depth and size limits.
+	f.Add(deepJSONC(MaxDepth))
+	f.Add(deepJSONC(100_000))
+	f.Add(bytes.Repeat([]byte(`{"a":`), 120_000))
+	f.Add([]byte("{\"vars\": {\"A\": \"" + strings.Repeat("[", 200) + "\"}, // " + strings.Repeat("{", 200) + "\n}"))
+	f.Add([]byte(`{"name": "../../x", "contianers": [], "env": {"a b": {}}}`))
+	f.Add(append([]byte(`{"vars": {"A": "`), bytes.Repeat([]byte("x"), MaxFileSize)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("wrangler.jsonc", data)
+		if err == nil && cfg.Name != "" && !ValidWorkerName(cfg.Name) {
+			t.Fatalf("invalid name %q accepted", cfg.Name)
+		}
 		if err != nil {
 			var pe *ParseError
 			if !errors.As(err, &pe) {
@@ -29,8 +42,12 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for name := range cfg.Env {
-			if _, err := cfg.WithEnv(name); err != nil {
+			e, err := cfg.WithEnv(name)
+			if err != nil {
 				t.Fatalf("WithEnv(%q): %v", name, err)
+			}
+			if e.Name != "" && !ValidWorkerName(e.Name) {
+				t.Fatalf("environment %q has invalid name %q", name, e.Name)
 			}
 		}
 	})

@@ -66,7 +66,7 @@ func Find(dir string) (string, error) {
 // Load reads the config file at path and applies environment env ("" for
 // the top level).
 func Load(path, env string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func RedirectPath(projectDir string) (string, error) { return readRedirect(proje
 
 func readRedirect(projectDir string) (string, error) {
 	p := filepath.Join(projectDir, ".wrangler", "deploy", "config.json")
-	data, err := os.ReadFile(p)
+	data, err := readBounded(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -134,17 +134,40 @@ func readRedirect(projectDir string) (string, error) {
 }
 
 // Parse decodes JSONC bytes into a Config. file names the source in errors.
+// Fields wrangler does not know are kept out and listed in Warnings; an
+// invalid Worker name is an error.
 func Parse(file string, data []byte) (*Config, error) {
-	var cfg Config
-	if err := decodeStrict(file, data, &cfg); err != nil {
+	ast, err := parseJSONC(file, data)
+	if err != nil {
 		return nil, err
 	}
+	warnings, pos := inspect(file, data, ast)
+	var cfg Config
+	if err := decode(file, ast, &cfg); err != nil {
+		return nil, err
+	}
+	if err := checkNames(file, &cfg, pos); err != nil {
+		return nil, err
+	}
+	cfg.Warnings = warnings
 	return &cfg, nil
 }
 
-// decodeStrict standardises JSONC to JSON (which keeps byte offsets, so
-// positions still point into the user's file) and decodes it into v.
+// decodeStrict decodes JSONC data into v.
 func decodeStrict(file string, data []byte, v any) error {
+	ast, err := parseJSONC(file, data)
+	if err != nil {
+		return err
+	}
+	return decode(file, ast, v)
+}
+
+// parseJSONC parses data, bounded in size and depth first: hujson's parser
+// recurses once per level of nesting.
+func parseJSONC(file string, data []byte) (hujson.Value, error) {
+	if err := checkBounds(file, data); err != nil {
+		return hujson.Value{}, err
+	}
 	ast, err := hujson.Parse(data)
 	if err != nil {
 		line, col := 0, 0
@@ -157,8 +180,14 @@ func decodeStrict(file string, data []byte, v any) error {
 				}
 			}
 		}
-		return &ParseError{File: file, Line: line, Column: col, Msg: "syntax error: " + msg}
+		return hujson.Value{}, &ParseError{File: file, Line: line, Column: col, Msg: "syntax error: " + msg}
 	}
+	return ast, nil
+}
+
+// decode standardises the JSONC to JSON (which keeps byte offsets, so
+// positions still point into the user's file) and decodes it into v.
+func decode(file string, ast hujson.Value, v any) error {
 	ast.Standardize()
 	std := ast.Pack()
 	dec := json.NewDecoder(bytes.NewReader(std))
@@ -254,6 +283,9 @@ func (c *Config) WithEnv(name string) (*Config, error) {
 		out.Env = nil
 		return &out, nil
 	}
+	if !ValidEnvName(name) {
+		return nil, &ParseError{File: c.Path, Msg: fmt.Sprintf("--env %s is not a valid environment name: %s", quoteName(name), workerNameRule)}
+	}
 	e, ok := c.Env[name]
 	if !ok {
 		known := make([]string, 0, len(c.Env))
@@ -269,8 +301,9 @@ func (c *Config) WithEnv(name string) (*Config, error) {
 	}
 	out := e
 	out.Path, out.EnvName, out.Env = c.Path, name, nil
+	out.Warnings = c.Warnings
 	out.Schema = c.Schema
-	if out.Name == "" {
+	if out.Name == "" && c.Name != "" {
 		out.Name = c.Name + "-" + name
 	}
 	inheritString(&out.Main, c.Main)

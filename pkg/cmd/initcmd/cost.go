@@ -29,6 +29,10 @@ type SleepChoice struct {
 	Why string
 }
 
+// defaultSleep is the cheapest offered policy: a personal assistant is idle
+// most of the day, and a cold start costs a minute or two, not money.
+const defaultSleep = "10m"
+
 // sleepChoices are the offered policies, cheapest last.
 var sleepChoices = []SleepChoice{
 	{"never", 24, "always on, never a cold start"},

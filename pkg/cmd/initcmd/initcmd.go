@@ -106,7 +106,7 @@ per hour awake; the Workers Paid plan ($5/month) comes on top.
 	fl.StringSliceVar(&opts.Channels, "channels", nil, "chat channels to enable: telegram, discord, slack (comma-separated; none for none)")
 	fl.BoolVar(&opts.R2, "r2", true, "keep the assistant's data in R2 (--r2=false for none)")
 	fl.StringSliceVar(&opts.Allow, "allow", nil, "who may open the assistant: email addresses or domains (comma-separated)")
-	fl.StringVar(&opts.SleepAfter, "sleep-after", "", "container sleep policy: never, or an idle time such as 10m or 1h")
+	fl.StringVar(&opts.SleepAfter, "sleep-after", "", "container sleep policy: never, or an idle time such as 10m or 1h (default 10m for a new manifest)")
 	fl.StringSliceVar(&opts.CI, "ci", nil, "also write a CI pipeline: github or gitlab")
 	fl.BoolVar(&opts.SkipDoctor, "skip-doctor", false, "do not run the doctor checks after writing moltctl.yaml")
 	fl.BoolVar(&opts.Force, "force", false, "overwrite an existing CI file")
@@ -174,7 +174,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	}
 
 	// Start from defaults, then the existing manifest, then the flags.
-	a := Answers{Provider: ProviderAnthropic, R2: true, SleepAfter: "never"}
+	a := Answers{Provider: ProviderAnthropic, R2: true, SleepAfter: defaultSleep}
 	if doc != nil {
 		prev := answersFrom(doc)
 		if prev.Provider != "" {
@@ -196,7 +196,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	// tell the user where deploys will go.
 	accounts, accountID := detectAccounts(ctx, f)
 	if interactive {
-		if err := runForm(io, &a, accounts, &accountID); err != nil {
+		if err := runForm(f.Prompter(), io.ErrOut, &a, accounts, &accountID); err != nil {
 			return err
 		}
 	}

@@ -93,7 +93,7 @@ func TestInitFlags(t *testing.T) {
 		{
 			name:    "openai, slack, no r2",
 			args:    []string{"--provider", "openai", "--channels", "slack", "--r2=false", "--allow", "me@example.com"},
-			want:    []string{"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "r2: false", `- "me@example.com"`, `SANDBOX_SLEEP_AFTER: "never"`},
+			want:    []string{"OPENAI_API_KEY", "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "r2: false", `- "me@example.com"`, `SANDBOX_SLEEP_AFTER: "10m"`},
 			notWant: []string{"ANTHROPIC_API_KEY", "R2_ACCESS_KEY_ID"},
 		},
 		{
