@@ -20,8 +20,12 @@ type DotenvEntry struct {
 // prefix, values in single quotes (literal), double quotes (with \n, \r,
 // \t, \" and \\ escapes; may span lines) or bare (a trailing " # comment"
 // is dropped, surrounding spaces trimmed). A later key replaces an earlier
-// one. Errors give path:line:col and never a value.
+// one. Errors give path:line(:col) and never a value, nor any text of a
+// line that is not KEY=VALUE (it may be the tail of a pasted key).
 func ParseDotenv(path string, data []byte) ([]DotenvEntry, error) {
+	if len(data) > MaxFileSize {
+		return nil, ErrorList{tooLarge(path)}
+	}
 	s := strings.ReplaceAll(string(data), "\r\n", "\n")
 	s = strings.TrimPrefix(s, "\ufeff")
 	var out []DotenvEntry
@@ -31,9 +35,9 @@ func ParseDotenv(path string, data []byte) ([]DotenvEntry, error) {
 	i := 0
 	errAt := func(l, col int, format string, args ...any) {
 		errs = append(errs, &Error{Path: path, Line: l, Col: col, Msg: fmt.Sprintf(format, args...),
-			Fix: "write one KEY=VALUE per line; quote values with spaces or # in them"})
+			Fix: "write one KEY=VALUE per line (names: letters, digits and _); quote values with spaces or # in them, and values spanning lines with \"...\""})
 	}
-	for i < len(s) {
+	for i < len(s) && len(errs) < maxDotenvErrors {
 		// One logical line starts at i.
 		start := i
 		end := strings.IndexByte(s[i:], '\n')
@@ -56,15 +60,13 @@ func ParseDotenv(path string, data []byte) ([]DotenvEntry, error) {
 			trimmed = rest
 		}
 		eq := strings.IndexByte(trimmed, '=')
-		if eq < 0 {
-			errAt(line, col, "want KEY=VALUE, found no =")
-			i = end + 1
-			line++
-			continue
+		key := ""
+		if eq >= 0 {
+			key = strings.TrimRight(trimmed[:eq], " \t")
 		}
-		key := strings.TrimRight(trimmed[:eq], " \t")
 		if !secrets.ValidName(key) {
-			errAt(line, col, "%q is not a valid name: use letters, digits and _", key)
+			// Never echo the line: a pasted PEM or base64 tail is a secret.
+			errAt(line, 0, "not NAME=value")
 			i = end + 1
 			line++
 			continue
@@ -153,6 +155,10 @@ func ParseDotenv(path string, data []byte) ([]DotenvEntry, error) {
 	}
 	return out, nil
 }
+
+// maxDotenvErrors stops a file that is not dotenv at all from giving an
+// error per line.
+const maxDotenvErrors = 10
 
 // FormatDotenv writes entries (sorted by key) in a form ParseDotenv reads
 // back exactly: every value double-quoted with escapes.

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -38,10 +39,14 @@ func TestParseDotenv(t *testing.T) {
 func TestParseDotenvErrors(t *testing.T) {
 	const secret = "sk-ant-api03-SECRETsecret0123456789"
 	tests := map[string]string{
-		"A=1\nno equals here " + secret + "\n": ".dev.vars:2:1: want KEY=VALUE",
-		"1A=" + secret + "\n":                  ".dev.vars:1:1: \"1A\" is not a valid name",
-		"A=1\nB=\"" + secret + "\n":            ".dev.vars:2:3: B: unterminated quoted value",
-		"A='" + secret + "' trailing\n":        ".dev.vars:1:",
+		"A=1\nno equals here " + secret + "\n": ".dev.vars:2: not NAME=value",
+		"1A=" + secret + "\n":                  ".dev.vars:1: not NAME=value",
+		// The tail of a pasted base64 key or PEM block holds = signs.
+		"A=1\nMIIBSECRETtail+/abc==\n":             ".dev.vars:2: not NAME=value",
+		"A=\"x\"\n-----END SECRET KEY-----\nB=2\n": ".dev.vars:2: not NAME=value",
+		"SECRET-KEY=" + secret + "\n":              ".dev.vars:1: not NAME=value",
+		"A=1\nB=\"" + secret + "\n":                ".dev.vars:2:3: B: unterminated quoted value",
+		"A='" + secret + "' trailing\n":            ".dev.vars:1:",
 	}
 	for in, want := range tests {
 		_, err := ParseDotenv(".dev.vars", []byte(in))
@@ -51,5 +56,19 @@ func TestParseDotenvErrors(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "SECRET") {
 			t.Errorf("error echoes a value: %v", err)
 		}
+	}
+}
+
+func TestParseDotenvBounded(t *testing.T) {
+	t.Parallel()
+	// A file that is not dotenv at all: a few errors, not one per line.
+	_, err := ParseDotenv("x.env", []byte(strings.Repeat("SECRET garbage\n", 50_000)))
+	var l ErrorList
+	if !errors.As(err, &l) || len(l) != maxDotenvErrors || strings.Contains(err.Error(), "SECRET") {
+		t.Fatalf("err = %.300v (%d errors)", err, len(l))
+	}
+	_, err = ParseDotenv("x.env", []byte("A=\""+strings.Repeat("x", MaxFileSize)+"\""))
+	if err == nil || !strings.Contains(err.Error(), "x.env: larger than 1024 KiB") {
+		t.Fatalf("large: %v", err)
 	}
 }

@@ -48,6 +48,16 @@ func (s Source) Node() *yaml.Node {
 			}
 			add("command", seq)
 		}
+		if s.Timeout > 0 {
+			add("timeout", str(s.Timeout.String()))
+		}
+		if len(s.PassEnv) > 0 {
+			seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+			for _, e := range s.PassEnv {
+				seq.Content = append(seq.Content, str(e))
+			}
+			add("pass_env", seq)
+		}
 	}
 	return m
 }

@@ -1,8 +1,10 @@
 package manifest
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -24,6 +26,12 @@ func FuzzManifest(f *testing.F) {
 	f.Add([]byte("secrets:\n  A: {command: \"a 'b\"}\n"))
 	f.Add([]byte("secrets: &x\n  A: *x\n"))
 	f.Add([]byte("<<: {a: b}\n"))
+	f.Add([]byte("secrets:\n  A: {command: [x], timeout: 2m, pass_env: [CLOUDFLARE_API_TOKEN]}\n"))
+	// Deep and large inputs, built here: the fuzzer mutates them around the limits.
+	f.Add([]byte("secrets: " + strings.Repeat("[", 100_000)))
+	f.Add([]byte("secrets:\n" + strings.Repeat("- ", MaxDepth) + "x\n"))
+	f.Add([]byte("secrets:\n  A: {env: sk-ant-api03-x}\n  sk-ant-api03-yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy: {env: B}\n"))
+	f.Add([]byte("vars:\n  A: \"" + strings.Repeat("x", MaxFileSize) + "\"\n"))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse("m.yaml", b)
@@ -59,9 +67,15 @@ func FuzzDotenv(f *testing.F) {
 	addCorpus(f, "testdata/*.dev.vars")
 	f.Add([]byte("A=\"unterminated\n"))
 	f.Add([]byte("export B='x' # c\nC=d #e\n"))
+	f.Add([]byte("A=1\nMIIBtail+/==\n-----END KEY-----\n"))
+	f.Add([]byte(strings.Repeat("x\n", 100_000)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		entries, err := ParseDotenv(".dev.vars", b)
 		if err != nil {
+			var l ErrorList
+			if !errors.As(err, &l) || len(l) > maxDotenvErrors {
+				t.Fatalf("error %T with %d entries", err, len(l))
+			}
 			return
 		}
 		m := map[string]string{}

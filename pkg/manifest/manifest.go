@@ -9,14 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/moltctl/moltctl/pkg/internal/suggest"
 	"github.com/moltctl/moltctl/pkg/secrets"
 )
 
@@ -55,7 +56,15 @@ type Source struct {
 	Shell bool `json:"shell,omitempty"`
 	// Generate is the format to generate: hex<N> or base64url<N>, N random bytes.
 	Generate string `json:"generate,omitempty"`
+	// Timeout bounds a command (command; default DefaultCommandTimeout).
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// PassEnv names the CLOUDFLARE_* and CF_* variables a command may see
+	// (command); the others are removed from its environment.
+	PassEnv []string `json:"pass_env,omitempty"`
 }
+
+// DefaultCommandTimeout bounds a command source without a timeout.
+const DefaultCommandTimeout = 30 * time.Second
 
 // String describes the source (never a value).
 func (s Source) String() string {
@@ -157,9 +166,13 @@ var ErrNotFound = errors.New("no " + FileName)
 // error wrapping ErrNotFound; a malformed one an ErrorList with line and
 // column of each problem (exit code 2).
 func Load(path string) (*Manifest, error) {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &notFoundError{path: path}
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return nil, ErrorList{e}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -181,13 +194,25 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // Parse parses manifest content; path is used in errors.
 func Parse(path string, content []byte) (*Manifest, error) {
 	m := &Manifest{Path: path, Vars: map[string]string{}}
+	if len(content) > MaxFileSize {
+		return nil, ErrorList{tooLarge(path)}
+	}
+	if e := checkFlowDepth(path, content); e != nil {
+		return nil, ErrorList{e}
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(content, &doc); err != nil {
+		if yamlDepthRE.MatchString(err.Error()) {
+			return nil, ErrorList{tooDeep(path, 0, 0)}
+		}
 		e := &Error{Path: path, Msg: strings.TrimPrefix(err.Error(), "yaml: "), Fix: "fix the YAML syntax; see docs/manifest.md"}
 		if sm := yamlLineRE.FindStringSubmatch(err.Error()); sm != nil {
 			e.Line, _ = strconv.Atoi(sm[1])
 			e.Msg = sm[2]
 		}
+		return nil, ErrorList{e}
+	}
+	if e := checkTreeDepth(path, &doc); e != nil {
 		return nil, ErrorList{e}
 	}
 	p := &parser{path: path}
@@ -213,7 +238,7 @@ func Parse(path string, content []byte) (*Manifest, error) {
 		case "persistence":
 			p.persistence(m, v)
 		default:
-			p.errFix(k, "unknown key %q: the top level has secrets, vars, access and persistence", "see docs/manifest.md", k.Value)
+			p.errFix(k, "unknown key %s%s: the top level has secrets, vars, access and persistence", "see docs/manifest.md", keyText(k.Value), didYouMean(k.Value, "secrets", "vars", "access", "persistence"))
 		}
 	})
 	if err := p.errs.err(); err != nil {
@@ -263,7 +288,7 @@ func (p *parser) mapping(n *yaml.Node, fn func(k, v *yaml.Node)) bool {
 			continue
 		}
 		if seen[k.Value] {
-			p.errf(k, "%q appears twice", k.Value)
+			p.errf(k, "%s appears twice", keyText(k.Value))
 			continue
 		}
 		seen[k.Value] = true
@@ -350,7 +375,7 @@ func (p *parser) access(m *Manifest, n *yaml.Node) {
 				m.Access.AllowDomains = append(m.Access.AllowDomains, d)
 			}
 		default:
-			p.errf(k, "unknown key %q under access: want allow or allow_domains", k.Value)
+			p.errf(k, "unknown key %s under access: want allow or allow_domains", keyText(k.Value))
 		}
 	})
 }
@@ -361,7 +386,7 @@ func (p *parser) persistence(m *Manifest, n *yaml.Node) {
 		case "r2":
 			m.Persistence.R2, _ = p.boolean(v, "persistence.r2")
 		default:
-			p.errf(k, "unknown key %q under persistence: want r2", k.Value)
+			p.errf(k, "unknown key %s under persistence: want r2", keyText(k.Value))
 		}
 	})
 }
@@ -369,7 +394,7 @@ func (p *parser) persistence(m *Manifest, n *yaml.Node) {
 func (p *parser) vars(m *Manifest, n *yaml.Node) {
 	p.mapping(n, func(k, v *yaml.Node) {
 		if !secrets.ValidName(k.Value) {
-			p.errf(k, "%q is not a valid variable name: use letters, digits and _", k.Value)
+			p.errf(k, "%s is not a valid variable name: use letters, digits and _", keyText(k.Value))
 			return
 		}
 		if v.Kind != yaml.ScalarNode || isNull(v) {
@@ -395,7 +420,7 @@ func (p *parser) secrets(m *Manifest, n *yaml.Node) {
 	p.mapping(n, func(k, v *yaml.Node) {
 		name := k.Value
 		if !secrets.ValidName(name) {
-			p.errf(k, "%q is not a valid secret name: use letters, digits and _", name)
+			p.errf(k, "%s is not a valid secret name: use letters, digits and _", keyText(name))
 			return
 		}
 		src, ok := p.source(name, v)
@@ -435,6 +460,7 @@ func (p *parser) source(name string, v *yaml.Node) (Source, bool) {
 	var s Source
 	var kinds []string
 	var shellNode, keyNode *yaml.Node
+	var cmdOpts []*yaml.Node // timeout, pass_env
 	nerr := len(p.errs)
 	p.mapping(v, func(k, x *yaml.Node) {
 		switch k.Value {
@@ -443,7 +469,8 @@ func (p *parser) source(name string, v *yaml.Node) (Source, bool) {
 			s.Kind = SourceEnv
 			if e, ok := p.str(x, "secrets."+name+".env"); ok {
 				if !secrets.ValidName(e) {
-					p.errf(x, "secrets.%s.env: %q is not a variable name", name, e)
+					// Never echo: this is often the value pasted in place of the name.
+					p.errFix(x, "secrets.%s.env: not the name of an environment variable", fmt.Sprintf("write the variable's name, e.g. {env: %s}, and export the value in your shell; moltctl.yaml never holds a value", name), name)
 				}
 				s.Env = e
 			}
@@ -479,7 +506,8 @@ func (p *parser) source(name string, v *yaml.Node) (Source, bool) {
 					n, _ = strconv.Atoi(sm[2])
 				}
 				if sm == nil || n < 16 || n > 128 {
-					p.errFix(x, "secrets.%s.generate: %q is not a format", "write hex32 (32 random bytes as 64 hex characters) or base64url32; 16 to 128 bytes", name, g)
+					// Never echo: this may be a value pasted in place of the format.
+					p.errFix(x, "secrets.%s.generate: not a format", "write hex32 (32 random bytes as 64 hex characters) or base64url32; 16 to 128 bytes", name)
 				}
 				s.Generate = g
 			}
@@ -502,13 +530,32 @@ func (p *parser) source(name string, v *yaml.Node) (Source, bool) {
 		case "shell":
 			shellNode = x
 			s.Shell, _ = p.boolean(x, "secrets."+name+".shell")
+		case "timeout":
+			cmdOpts = append(cmdOpts, x)
+			if t, ok := p.str(x, "secrets."+name+".timeout"); ok {
+				d, err := time.ParseDuration(t)
+				if err != nil || d < time.Second || d > time.Hour {
+					p.errFix(x, "secrets.%s.timeout: want a duration between 1s and 1h", "write e.g. timeout: 2m", name)
+				}
+				s.Timeout = d
+			}
+		case "pass_env":
+			cmdOpts = append(cmdOpts, x)
+			for i, e := range p.strList(x, "secrets."+name+".pass_env") {
+				if !secrets.ValidName(e) {
+					p.errf(x.Content[i], "secrets.%s.pass_env: not the name of an environment variable", name)
+					continue
+				}
+				s.PassEnv = append(s.PassEnv, e)
+			}
 		case "key":
 			keyNode = x
 			if key, ok := p.str(x, "secrets."+name+".key"); ok {
 				s.Key = key
 			}
 		default:
-			p.errFix(k, "secrets.%s: unknown key %q", "a source is one of env, file, dotenv, stdin, command, generate, deploy (with shell for command, key for dotenv)", name, k.Value)
+			p.errFix(k, "secrets.%s: unknown key %s%s", "a source is one of env, file, dotenv, stdin, command, generate, deploy (with shell, timeout and pass_env for command, key for dotenv)", name, keyText(k.Value),
+				didYouMean(k.Value, "env", "file", "dotenv", "stdin", "command", "generate", "deploy", "shell", "key", "timeout", "pass_env"))
 		}
 	})
 	if len(p.errs) > nerr {
@@ -524,6 +571,10 @@ func (p *parser) source(name string, v *yaml.Node) (Source, bool) {
 	}
 	if shellNode != nil && s.Kind != SourceCommand {
 		p.errf(shellNode, "secrets.%s.shell: only a command source takes shell", name)
+		return Source{}, false
+	}
+	if len(cmdOpts) > 0 && s.Kind != SourceCommand {
+		p.errf(cmdOpts[0], "secrets.%s: only a command source takes timeout and pass_env", name)
 		return Source{}, false
 	}
 	if keyNode != nil && s.Kind != SourceDotenv {
@@ -626,4 +677,28 @@ func (m *Manifest) SecretFiles() []string {
 		out = append(out, m.expand(s.Source.File, func(string) string { return "" }))
 	}
 	return out
+}
+
+// keyRE is what a key that is safe to repeat in a message looks like.
+var keyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`)
+
+// keyText quotes a key for an error message, unless it looks like a
+// pasted value (long, or with characters no key has): errors never hold
+// a secret, so such a key is described, not shown.
+func keyText(k string) string {
+	if keyRE.MatchString(k) {
+		return strconv.Quote(k)
+	}
+	return "(a key that may be a value, not shown)"
+}
+
+// didYouMean suggests the known key nearest to k, or says nothing.
+func didYouMean(k string, known ...string) string {
+	if !keyRE.MatchString(k) {
+		return ""
+	}
+	if s := suggest.Nearest(k, known); s != "" {
+		return fmt.Sprintf(" (did you mean %s?)", s)
+	}
+	return ""
 }

@@ -13,8 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/secrets"
@@ -43,6 +47,10 @@ type ResolveOptions struct {
 	Names []string
 	// Warn receives warnings (a readable secrets file). Optional.
 	Warn func(string)
+	// Environ is the environment command sources start from, less the
+	// CLOUDFLARE_* and CF_* variables they do not name in pass_env. Nil:
+	// this process's environment.
+	Environ []string
 }
 
 // ResolveError is a secret whose value could not be obtained. It names the
@@ -161,6 +169,10 @@ func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Va
 				fail(s, fmt.Errorf("%s is empty", p), fmt.Sprintf("write the value of %s into %s", s.Name, p))
 				continue
 			}
+			if !utf8.ValidString(v) {
+				fail(s, fmt.Errorf("%s is not UTF-8 text", p), fmt.Sprintf("write the value of %s into %s as text", s.Name, p))
+				continue
+			}
 			out.Set(s.Name, v)
 		case SourceDotenv:
 			p := m.expand(src.File, opts.Getenv)
@@ -195,9 +207,12 @@ func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Va
 		case SourceStdin:
 			stdinNames = append(stdinNames, s)
 		case SourceCommand:
-			v, err := runCommand(ctx, m.Dir(), src)
+			v, err := runCommand(ctx, m.Dir(), src, opts.Environ)
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
 			if err != nil {
-				fail(s, err, fmt.Sprintf("run the command yourself to see what is wrong, or change the source of %s", s.Name))
+				fail(s, err, fmt.Sprintf("run the command yourself to see what is wrong, or change the source of %s (a slow command: timeout: 2m in its source)", s.Name))
 				continue
 			}
 			out.Set(s.Name, v)
@@ -340,9 +355,12 @@ func readSecretFile(p string, warn func(string)) ([]byte, error) {
 }
 
 func readStdin(r io.Reader, names []Secret, out *secrets.Values) error {
-	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return fmt.Errorf("read standard input: %w", err)
+	}
+	if len(b) > MaxFileSize {
+		return fmt.Errorf("standard input is larger than %d KiB", MaxFileSize>>10)
 	}
 	if len(names) == 1 {
 		if v := strings.TrimSpace(string(b)); v != "" {
@@ -367,8 +385,17 @@ func readStdin(r io.Reader, names []Secret, out *secrets.Values) error {
 }
 
 // runCommand runs a command source without a shell (unless asked), with
-// nothing on its standard input, and returns its trimmed standard output.
-func runCommand(ctx context.Context, dir string, src Source) (string, error) {
+// nothing on its standard input, within its timeout, in an environment
+// without Cloudflare credentials (unless named in pass_env), and returns
+// its trimmed standard output, which must be UTF-8 text.
+func runCommand(ctx context.Context, dir string, src Source, environ []string) (string, error) {
+	timeout := src.Timeout
+	if timeout <= 0 {
+		timeout = DefaultCommandTimeout
+	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
 	var cmd *exec.Cmd
 	if src.Shell {
 		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", src.Command[0])
@@ -376,24 +403,60 @@ func runCommand(ctx context.Context, dir string, src Source) (string, error) {
 		cmd = exec.CommandContext(ctx, src.Command[0], src.Command[1:]...)
 	}
 	cmd.Dir = dir
+	if environ == nil {
+		environ = os.Environ()
+	}
+	cmd.Env = commandEnv(environ, src.PassEnv)
+	// A child that keeps the output pipes open (a daemon it started) must
+	// not hold the run past the timeout.
+	cmd.WaitDelay = time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout = &limitWriter{w: &stdout, n: 1 << 20}
 	cmd.Stderr = &limitWriter{w: &stderr, n: 64 << 10}
 	if err := cmd.Run(); err != nil {
+		if parent.Err() != nil {
+			return "", parent.Err()
+		}
 		if ctx.Err() != nil {
-			return "", ctx.Err()
+			return "", fmt.Errorf("the command did not finish within %s", timeout)
 		}
-		msg := err.Error()
+		msg := "command failed: " + err.Error()
+		// The error output is shown only when it cannot hold the value:
+		// nothing came on standard output and it has no token-like run.
 		if last := lastLine(stderr.String()); last != "" {
-			msg += ": " + last
+			if stdout.Len() == 0 && !tokenRE.MatchString(last) {
+				msg += ": " + last
+			} else {
+				msg += " (its error output is not shown: it may hold the value)"
+			}
 		}
-		return "", fmt.Errorf("command failed: %s", msg)
+		return "", errors.New(msg)
 	}
 	v := strings.TrimSpace(stdout.String())
 	if v == "" {
 		return "", errors.New("the command printed nothing")
 	}
+	if !utf8.ValidString(v) {
+		return "", errors.New("the command printed bytes that are not UTF-8 text")
+	}
 	return v, nil
+}
+
+// tokenRE matches a run of characters that could be a credential.
+var tokenRE = regexp.MustCompile(`[A-Za-z0-9+/=_.:-]{24,}`)
+
+// commandEnv is environ without CLOUDFLARE_* and CF_* variables (the API
+// token moltctl itself uses), except those named in pass.
+func commandEnv(environ, pass []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if (strings.HasPrefix(name, "CLOUDFLARE_") || strings.HasPrefix(name, "CF_")) && !slices.Contains(pass, name) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 func lastLine(s string) string {
@@ -402,7 +465,7 @@ func lastLine(s string) string {
 	if len(l) > 200 {
 		l = l[:200] + "…"
 	}
-	return l
+	return strings.ToValidUTF8(l, "?")
 }
 
 type limitWriter struct {
