@@ -103,3 +103,50 @@ func (c *Client) CreateRollout(ctx context.Context, id string, target map[string
 	}
 	return &out, nil
 }
+
+// instanceSizes are the named container sizes and what each stands for
+// (packages/wrangler/src/cloudchamber/instance-type/instance-type.ts);
+// "dev" and "standard" are older names of lite and standard-1.
+var instanceSizes = []struct {
+	name           string
+	vcpu           float64
+	memMiB, diskMB float64
+}{
+	{"lite", 0.0625, 256, 2000}, {"basic", 0.25, 1024, 4000}, {"standard-1", 0.5, 4096, 8000},
+	{"standard-2", 1, 6144, 12000}, {"standard-3", 2, 8192, 16000}, {"standard-4", 4, 12288, 20000},
+}
+
+// CanonicalInstanceType maps the older names to today's, as wrangler's
+// LEGACY_TO_CANONICAL does.
+func CanonicalInstanceType(name string) string {
+	switch name {
+	case "dev":
+		return "lite"
+	case "standard":
+		return "standard-1"
+	}
+	return name
+}
+
+// InstanceType names an application configuration's size. The API answers
+// with vcpu, memory_mib and disk.size_mb rather than the instance_type it
+// was given, so, like wrangler's inferInstanceType, the name is inferred
+// from those; "" when they match no named size.
+func InstanceType(conf map[string]any) string {
+	if it, ok := conf["instance_type"].(string); ok && it != "" {
+		return CanonicalInstanceType(it)
+	}
+	disk, _ := conf["disk"].(map[string]any)
+	vcpu, okV := conf["vcpu"].(float64)
+	mem, okM := conf["memory_mib"].(float64)
+	size, okD := disk["size_mb"].(float64)
+	if !okV || !okM || !okD {
+		return ""
+	}
+	for _, s := range instanceSizes {
+		if s.vcpu == vcpu && s.memMiB == mem && s.diskMB == size {
+			return s.name
+		}
+	}
+	return ""
+}

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // GetSubdomain returns the account's workers.dev subdomain ("" with a
@@ -214,8 +215,50 @@ type Version struct {
 	Bindings []Binding `json:"-"`
 }
 
+// CodeVersionNotFound is the API's answer to reading a Worker version it
+// does not know yet: right after an upload the new version can take a
+// moment to become readable (wrangler's fetchUploadedVersion,
+// packages/wrangler/src/containers/deploy.ts).
+const CodeVersionNotFound = 100146
+
+// VersionLag bounds the wait for a just-uploaded version to become
+// readable: wrangler reads it up to 5 times, 500 ms apart.
+var VersionLag = LagPolicy{Attempts: 5, Delay: 500 * time.Millisecond}
+
+// LagPolicy bounds re-reading something that was just written and is not
+// visible yet (eventual consistency, not a failure).
+type LagPolicy struct {
+	Attempts int
+	Delay    time.Duration
+}
+
+// await calls read until it succeeds, fails with something other than
+// lagging, or the attempts run out.
+func (p LagPolicy) await(ctx context.Context, lagging func(error) bool, read func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := read()
+		if err == nil || attempt >= p.Attempts || !lagging(err) {
+			return err
+		}
+		t := time.NewTimer(p.Delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// versionLagging reports whether err is the 404 the API answers for a
+// version that was just uploaded and is not readable yet.
+func versionLagging(err error) bool {
+	return IsStatus(err, http.StatusNotFound) && HasCode(err, CodeVersionNotFound)
+}
+
 // GetVersion reads version id of Worker script with its bindings (where
-// the Durable Object namespace ids are).
+// the Durable Object namespace ids are). Right after an upload the version
+// may not be readable yet; GetVersion waits for it as wrangler does.
 func (c *Client) GetVersion(ctx context.Context, script, id string) (*Version, error) {
 	var out struct {
 		ID        string `json:"id"`
@@ -224,7 +267,8 @@ func (c *Client) GetVersion(ctx context.Context, script, id string) (*Version, e
 			Bindings []Binding `json:"bindings"`
 		} `json:"resources"`
 	}
-	if err := c.Do(ctx, Request{Method: http.MethodGet, Path: c.AccountPath("workers/scripts/%s/versions/%s", url.PathEscape(script), url.PathEscape(id))}, &out); err != nil {
+	req := Request{Method: http.MethodGet, Path: c.AccountPath("workers/scripts/%s/versions/%s", url.PathEscape(script), url.PathEscape(id))}
+	if err := VersionLag.await(ctx, versionLagging, func() error { return c.Do(ctx, req, &out) }); err != nil {
 		return nil, err
 	}
 	return &Version{ID: out.ID, Number: out.Number, Bindings: out.Resources.Bindings}, nil
@@ -247,22 +291,36 @@ func (c *Client) GetScriptSettings(ctx context.Context, name string) (*ScriptSet
 	return &out, nil
 }
 
-// GetScriptSubdomain reports whether Worker name is served on workers.dev.
-func (c *Client) GetScriptSubdomain(ctx context.Context, name string) (bool, error) {
-	var out struct {
-		Enabled bool `json:"enabled"`
-	}
-	if err := c.Do(ctx, Request{Method: http.MethodGet, Path: c.AccountPath("workers/scripts/%s/subdomain", url.PathEscape(name))}, &out); err != nil {
-		return false, err
-	}
-	return out.Enabled, nil
+// ScriptSubdomain is whether a Worker is served on workers.dev and whether
+// its versions get preview URLs (<version>-<worker>.<subdomain>.workers.dev).
+type ScriptSubdomain struct {
+	Enabled         bool `json:"enabled"`
+	PreviewsEnabled bool `json:"previews_enabled"`
 }
 
-// EnableScriptSubdomain serves Worker name on workers.dev. Setting the same
-// value again changes nothing, so it is safe to retry.
+// ScriptAPIDate is the API version wrangler pins for the per-Worker
+// subdomain call (header Cloudflare-Workers-Script-Api-Date,
+// packages/deploy-helpers/src/triggers/deploy.ts): from it on,
+// previews_enabled is taken as sent rather than following enabled.
+const ScriptAPIDate = "2025-08-01"
+
+// GetScriptSubdomain reads whether Worker name is served on workers.dev and
+// has preview URLs.
+func (c *Client) GetScriptSubdomain(ctx context.Context, name string) (ScriptSubdomain, error) {
+	var out ScriptSubdomain
+	err := c.Do(ctx, Request{Method: http.MethodGet, Path: c.AccountPath("workers/scripts/%s/subdomain", url.PathEscape(name))}, &out)
+	return out, err
+}
+
+// EnableScriptSubdomain serves Worker name on workers.dev without preview
+// URLs: those are other hosts, which the Access application in front of
+// the Worker does not cover (and Durable Object Workers get none anyway).
+// Setting the same values again changes nothing, so it is safe to retry,
+// as wrangler retries it.
 func (c *Client) EnableScriptSubdomain(ctx context.Context, name string) error {
 	return c.Do(ctx, Request{Method: http.MethodPost, Path: c.AccountPath("workers/scripts/%s/subdomain", url.PathEscape(name)),
-		JSON: map[string]bool{"enabled": true, "previews_enabled": true}, Idempotent: true}, nil)
+		JSON:   ScriptSubdomain{Enabled: true, PreviewsEnabled: false},
+		Header: http.Header{"Cloudflare-Workers-Script-Api-Date": {ScriptAPIDate}}, Idempotent: true}, nil)
 }
 
 // ScriptInfo is one entry of the account's Worker list.

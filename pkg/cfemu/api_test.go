@@ -317,6 +317,11 @@ func TestScriptUpload(t *testing.T) {
 				Bindings []map[string]any
 			}
 		}
+		// A new version is not readable at once: the first read answers as
+		// Cloudflare does while it propagates.
+		if lag := apiJSON(t, srv, "GET", base+"w/versions/"+res.DeploymentID, nil); lag.Status != http.StatusNotFound || lag.code() != 100146 {
+			t.Fatalf("first read of a new version = %d %v, want 404 100146", lag.Status, lag.Errors)
+		}
 		apiJSON(t, srv, "GET", base+"w/versions/"+res.DeploymentID, nil).decode(t, &v)
 		var sawNS, sawSecret bool
 		for _, b := range v.Resources.Bindings {

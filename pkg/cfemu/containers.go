@@ -274,7 +274,7 @@ func (s *Server) publicListContainers(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		v := map[string]any{
-			"id": a.ID, "name": a.Name, "image": a.Image(), "instance_type": a.Configuration["instance_type"],
+			"id": a.ID, "name": a.Name, "image": a.Image(), "instance_type": instanceTypeOf(a.Configuration),
 			"max_instances": a.MaxInstances, "version": a.Version, "created_at": a.CreatedAt, "updated_at": a.UpdatedAt,
 			"health": map[string]any{"active": s.appHealth(a)["active"]},
 		}
@@ -348,6 +348,67 @@ func (s *Server) checkImage(w http.ResponseWriter, ref string) bool {
 	return true
 }
 
+// instanceTypes are the named sizes a configuration may ask for
+// (packages/wrangler/src/cloudchamber/instance-type/instance-type.ts).
+var instanceTypes = map[string]struct {
+	vcpu           float64
+	memMiB, diskMB int
+}{
+	"lite": {0.0625, 256, 2000}, "dev": {0.0625, 256, 2000}, "basic": {0.25, 1024, 4000},
+	"standard": {0.5, 4096, 8000}, "standard-1": {0.5, 4096, 8000}, "standard-2": {1, 6144, 12000},
+	"standard-3": {2, 8192, 16000}, "standard-4": {4, 12288, 20000},
+}
+
+// resolveInstanceType turns a configuration's instance_type into the
+// vcpu, memory_mib and disk.size_mb the API stores and answers with: the
+// API does not echo instance_type, which is why wrangler infers it back
+// from those three (inferInstanceType, and cleanApplicationFromAPI in
+// packages/wrangler/src/containers/deploy.ts). A configuration with
+// neither gets lite's sizes (the documented 2 GB default disk,
+// containers-shared/src/client/models/Disk.ts). It returns the problem with
+// an unknown type, "" when there is none.
+func resolveInstanceType(conf map[string]any) string {
+	it, named := conf["instance_type"].(string)
+	delete(conf, "instance_type")
+	if !named {
+		if _, has := conf["vcpu"]; has {
+			return ""
+		}
+		it = "lite"
+	}
+	size, ok := instanceTypes[it]
+	if !ok {
+		return "unknown instance type " + strconv.Quote(it)
+	}
+	conf["vcpu"], conf["memory_mib"], conf["disk"] = size.vcpu, size.memMiB, map[string]any{"size_mb": size.diskMB}
+	return ""
+}
+
+// number reads a JSON number that may have been decoded (float64) or set
+// here (int).
+func number(v any) float64 {
+	switch n := v.(type) {
+	case float64:
+		return n
+	case int:
+		return float64(n)
+	}
+	return -1
+}
+
+// instanceTypeOf names a stored configuration's size, "" when it is none of
+// the named ones (the dashboard's list shows the name).
+func instanceTypeOf(conf map[string]any) string {
+	disk, _ := conf["disk"].(map[string]any)
+	vcpu, mem, size := number(conf["vcpu"]), number(conf["memory_mib"]), number(disk["size_mb"])
+	for _, n := range []string{"lite", "basic", "standard-1", "standard-2", "standard-3", "standard-4"} {
+		if t := instanceTypes[n]; t.vcpu == vcpu && float64(t.memMiB) == mem && float64(t.diskMB) == size {
+			return n
+		}
+	}
+	return ""
+}
+
 func (s *Server) createContainerApp(w http.ResponseWriter, r *http.Request) {
 	var req appRequest
 	if !decodeJSON(w, r, &req) {
@@ -392,6 +453,10 @@ func (s *Server) createContainerApp(w http.ResponseWriter, r *http.Request) {
 	}
 	img, _ := req.Configuration["image"].(string)
 	if !s.checkImage(w, img) {
+		return
+	}
+	if msg := resolveInstanceType(req.Configuration); msg != "" {
+		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"configuration.instance_type": msg})
 		return
 	}
 	now := s.opts.Now().UTC()
@@ -441,6 +506,15 @@ func (s *Server) modifyContainerApp(w http.ResponseWriter, r *http.Request) {
 			req.Configuration["image"] = img
 		}
 		if !s.checkImage(w, img) {
+			return
+		}
+		if _, has := req.Configuration["vcpu"]; !has {
+			if _, named := req.Configuration["instance_type"]; !named {
+				req.Configuration["vcpu"], req.Configuration["memory_mib"], req.Configuration["disk"] = a.Configuration["vcpu"], a.Configuration["memory_mib"], a.Configuration["disk"]
+			}
+		}
+		if msg := resolveInstanceType(req.Configuration); msg != "" {
+			failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"configuration.instance_type": msg})
 			return
 		}
 		a.Configuration = req.Configuration
@@ -522,6 +596,10 @@ func (s *Server) createRollout(w http.ResponseWriter, r *http.Request) {
 	}
 	img, _ := target["image"].(string)
 	if !s.checkImage(w, img) {
+		return
+	}
+	if msg := resolveInstanceType(target); msg != "" {
+		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"target_configuration.instance_type": msg})
 		return
 	}
 	if req.Kind == "" {

@@ -40,6 +40,10 @@ type Options struct {
 	Log io.Writer
 	// ColdStart is how long the deployed gateway takes to start (default 3s).
 	ColdStart time.Duration
+	// VersionLag is how many reads of a just-uploaded Worker version answer
+	// 404 with code 100146 before it is readable, as on Cloudflare, where a
+	// new version takes a moment to appear: 0 means 1, negative means none.
+	VersionLag int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// ListenAny lets Listen use an address other than loopback. The

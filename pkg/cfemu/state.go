@@ -143,6 +143,8 @@ type ScriptVersion struct {
 	Bindings []Binding         `json:"bindings"`
 	Secrets  map[string]string `json:"secrets,omitempty"`
 	Assets   *ScriptAssets     `json:"assets,omitempty"`
+	// lagReads counts reads answered "not found" while the version was new.
+	lagReads int
 }
 
 // ScriptDeployment routes traffic to versions.

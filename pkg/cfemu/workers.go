@@ -702,6 +702,25 @@ func (s *Server) getService(w http.ResponseWriter, _ *http.Request, sc *Script) 
 
 // --- versions and deployments ---
 
+// The answer to reading a version the API does not know, or not yet
+// (packages/wrangler/src/__tests__/containers/deploy.test.ts,
+// mockGetVersionNotFoundOnce).
+const (
+	codeVersionNotFound = 100146
+	msgVersionNotFound  = "The requested Worker version could not be found, please check the ID being passed and try again."
+)
+
+// versionLag is how many reads of a new version answer 100146 first.
+func (s *Server) versionLag() int {
+	switch {
+	case s.opts.VersionLag < 0:
+		return 0
+	case s.opts.VersionLag == 0:
+		return 1
+	}
+	return s.opts.VersionLag
+}
+
 func (s *Server) uploadVersion(w http.ResponseWriter, r *http.Request, sc *Script) {
 	meta, mods, err := readUpload(r)
 	if err != nil {
@@ -777,7 +796,13 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, sc *Script
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request, sc *Script) {
 	v := s.findVersion(sc, r.PathValue("version"))
 	if v == nil {
-		fail(w, http.StatusNotFound, 10235, "The version %s could not be found.", r.PathValue("version"))
+		fail(w, http.StatusNotFound, codeVersionNotFound, msgVersionNotFound)
+		return
+	}
+	// A just-uploaded version is not readable at once on Cloudflare.
+	if v.lagReads < s.versionLag() {
+		v.lagReads++
+		fail(w, http.StatusNotFound, codeVersionNotFound, msgVersionNotFound)
 		return
 	}
 	ok(w, http.StatusOK, s.versionJSON(sc, v))
@@ -813,7 +838,7 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, sc *Sc
 	}
 	v := s.findVersion(sc, body.Versions[0].VersionID)
 	if v == nil {
-		fail(w, http.StatusNotFound, 10235, "The version %s could not be found.", body.Versions[0].VersionID)
+		fail(w, http.StatusNotFound, codeVersionNotFound, msgVersionNotFound)
 		return
 	}
 	sc.MainModule, sc.CompatibilityDate, sc.CompatibilityFlags = v.MainModule, v.CompatibilityDate, v.CompatibilityFlags
@@ -962,7 +987,11 @@ func (s *Server) postScriptSubdomain(w http.ResponseWriter, r *http.Request, sc 
 		return
 	}
 	sc.WorkersDevEnabled = *body.Enabled
-	if body.PreviewsEnabled != nil {
+	// wrangler pins the API date 2025-08-01 on this call
+	// (packages/deploy-helpers/src/triggers/deploy.ts). Without it, or
+	// without previews_enabled, the emulator lets preview URLs follow
+	// enabled: a guess at the older behaviour, which moltctl never relies on.
+	if body.PreviewsEnabled != nil && r.Header.Get("Cloudflare-Workers-Script-Api-Date") >= "2025-08-01" {
 		sc.PreviewsEnabled = *body.PreviewsEnabled
 	} else {
 		sc.PreviewsEnabled = *body.Enabled

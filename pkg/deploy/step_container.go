@@ -47,7 +47,9 @@ func appCurrent(app, want cfapi.ContainerApp) bool {
 	if app.Image() != want.Image() || app.MaxInstances != want.MaxInstances {
 		return false
 	}
-	if app.Configuration["instance_type"] != want.Configuration["instance_type"] {
+	// The API answers with vcpu, memory_mib and disk, not instance_type.
+	wantType, _ := want.Configuration["instance_type"].(string)
+	if cfapi.InstanceType(app.Configuration) != cfapi.CanonicalInstanceType(wantType) {
 		return false
 	}
 	wo, _ := want.Configuration["observability"]

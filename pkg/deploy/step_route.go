@@ -46,7 +46,9 @@ func (*routeStep) Skip(ctx context.Context, st *State) (bool, string) {
 	if _, err := st.subdomain(ctx); err != nil {
 		return false, "enable workers.dev"
 	}
-	if on, err := st.API.GetScriptSubdomain(ctx, st.WorkerName()); err == nil && on {
+	// Preview URLs are hosts the Access application does not cover: a
+	// Worker that has them (an older deploy, the dashboard) is set again.
+	if sub, err := st.API.GetScriptSubdomain(ctx, st.WorkerName()); err == nil && sub.Enabled && !sub.PreviewsEnabled {
 		return true, "served at " + st.URL
 	}
 	return false, "enable " + st.WorkerHost()

@@ -142,7 +142,7 @@ func endState(srv *cfemu.Server) string {
 			names = append(names, k)
 		}
 		sort.Strings(names)
-		fmt.Fprintf(&b, "secrets=%s workers_dev=%v migration=%s ", strings.Join(names, ","), sc.WorkersDevEnabled, sc.MigrationTag)
+		fmt.Fprintf(&b, "secrets=%s workers_dev=%v previews=%v migration=%s ", strings.Join(names, ","), sc.WorkersDevEnabled, sc.PreviewsEnabled, sc.MigrationTag)
 		fmt.Fprintf(&b, "buckets=%d apps=%d access_apps=%d service_tokens=%d ", len(s.Buckets), len(s.Containers.Applications), len(s.Access.Apps), len(s.Access.ServiceTokens))
 		r2 := 0
 		for _, tk := range s.Tokens {
@@ -219,6 +219,11 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 		}
 	}
 	first := endState(srv)
+	// Preview URLs are hosts outside the Access application: off, as the
+	// emulator only takes with wrangler's API date header.
+	if !strings.Contains(first, "workers_dev=true previews=false") {
+		t.Errorf("after deploy: %s; want workers.dev on and preview URLs off", first)
+	}
 
 	// A second deploy sends no layers, assets, secrets or Worker upload.
 	mark := len(log.lines())
