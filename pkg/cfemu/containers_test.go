@@ -155,6 +155,13 @@ func TestContainerApplications(t *testing.T) {
 		t.Fatalf("create: %d %v", code, env)
 	}
 	id := rtResult(env)["id"].(string)
+	// The API answers with the size an instance type stands for, not its
+	// name; wrangler infers the name back (inferInstanceType).
+	conf := rtResult(env)["configuration"].(map[string]any)
+	if _, echoed := conf["instance_type"]; echoed || conf["vcpu"] != 0.5 || conf["memory_mib"] != float64(4096) ||
+		conf["disk"].(map[string]any)["size_mb"] != float64(8000) {
+		t.Errorf("created configuration = %v; want standard-1's vcpu, memory_mib and disk, no instance_type", conf)
+	}
 	if code, env := rtCall(t, srv, "POST", apps, app(ref, "ns-molt")); code != 400 {
 		t.Errorf("second app for the namespace: %d %v", code, env)
 	}
