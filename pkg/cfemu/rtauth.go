@@ -15,9 +15,6 @@ func (s *Server) rtToken(r *http.Request) *Token {
 	return s.state.Tokens[strings.TrimSpace(strings.TrimPrefix(v, "Bearer "))]
 }
 
-// tokenHas reports whether t grants permission; a Write grant covers Read.
-func tokenHas(t *Token, permission string) bool { return hasPermission(t, permission) }
-
 // rtAuthorize checks the request's API token for permission (accounts.go's
 // authorize). The caller holds s.mu.
 func (s *Server) rtAuthorize(w http.ResponseWriter, r *http.Request, permission string) (*Token, bool) {

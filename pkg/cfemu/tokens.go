@@ -7,7 +7,20 @@ import (
 	"time"
 )
 
-const permAPITokens = "API Tokens Write"
+// The token endpoints' permissions, as the API spells them: user tokens
+// (/user/tokens) need the user permission "API Tokens …", account tokens
+// (/accounts/{id}/tokens) the account permission "Account API Tokens …"
+// (terraform-provider-cloudflare docs/resources/api_token.md and
+// account_token.md). Reading a token, even the caller itself, needs Read.
+const (
+	permAPITokensWrite        = "API Tokens Write"
+	permAPITokensRead         = "API Tokens Read"
+	permAccountAPITokensWrite = "Account API Tokens Write"
+	permAccountAPITokensRead  = "Account API Tokens Read"
+)
+
+// userScope marks the permission groups that only a user token can hold.
+const userScope = "com.cloudflare.api.user"
 
 // PermissionGroup is an API token permission group.
 type PermissionGroup struct {
@@ -30,7 +43,8 @@ var PermissionGroupNames = []string{
 	"Workers R2 Storage Bucket Item Write", "Workers R2 Storage Bucket Item Read", "Cloudflare Containers Write",
 	"Access: Apps and Policies Write", "Access: Service Tokens Write",
 	"Access: Organizations, Identity Providers, and Groups Read", "Access: Organizations, Identity Providers, and Groups Write",
-	"API Tokens Write", "Account Settings Read", "Billing Read",
+	permAPITokensWrite, permAPITokensRead, permAccountAPITokensWrite, permAccountAPITokensRead,
+	"Account Settings Read", "Billing Read",
 }
 
 // PermissionGroups lists every group with its id and scope.
@@ -42,8 +56,11 @@ func PermissionGroups() []PermissionGroup {
 			id = fullHash("permission group " + n)[:32]
 		}
 		scope := "com.cloudflare.api.account"
-		if n == "Workers R2 Storage Bucket Item Write" || n == "Workers R2 Storage Bucket Item Read" {
+		switch n {
+		case "Workers R2 Storage Bucket Item Write", "Workers R2 Storage Bucket Item Read":
 			scope = "com.cloudflare.edge.r2.bucket"
+		case permAPITokensWrite, permAPITokensRead:
+			scope = userScope
 		}
 		out = append(out, PermissionGroup{ID: id, Name: n, Scopes: []string{scope}})
 	}
@@ -68,15 +85,15 @@ type tokenPolicy struct {
 
 func (s *Server) registerTokens() {
 	for _, base := range []string{"/user/tokens", "/accounts/{account_id}/tokens"} {
-		owner := "user"
+		owner, write, read := "user", permAPITokensWrite, permAPITokensRead
 		if base != "/user/tokens" {
-			owner = "account"
+			owner, write, read = "account", permAccountAPITokensWrite, permAccountAPITokensRead
 		}
-		s.handle("GET", base+"/permission_groups", s.tokensGuard(permAPITokens, s.listPermissionGroups))
-		s.handle("POST", base, s.tokensGuard(permAPITokens, s.createAPIToken(owner)))
-		s.handle("GET", base, s.tokensGuard(permAPITokens, s.listAPITokens(owner)))
-		s.handle("GET", base+"/{token_id}", s.tokensGuard("", s.getAPIToken(owner)))
-		s.handle("DELETE", base+"/{token_id}", s.tokensGuard(permAPITokens, s.deleteAPIToken(owner)))
+		s.handle("GET", base+"/permission_groups", s.tokensGuard(read, s.listPermissionGroups))
+		s.handle("POST", base, s.tokensGuard(write, s.createAPIToken(owner)))
+		s.handle("GET", base, s.tokensGuard(read, s.listAPITokens(owner)))
+		s.handle("GET", base+"/{token_id}", s.tokensGuard(read, s.getAPIToken(owner)))
+		s.handle("DELETE", base+"/{token_id}", s.tokensGuard(write, s.deleteAPIToken(owner)))
 	}
 }
 
@@ -117,6 +134,9 @@ func tokenPolicies(t *Token) []tokenPolicy {
 	}
 	var groups []PermissionGroup
 	for _, g := range PermissionGroups() {
+		if t.Owner == "account" && g.Scopes[0] == userScope {
+			continue // an account token cannot hold a user permission
+		}
 		for _, n := range names {
 			if g.Name == n {
 				groups = append(groups, g)
@@ -219,15 +239,11 @@ func (s *Server) tokenByID(owner, id string) (string, *Token) {
 	return "", nil
 }
 
-// getAPIToken needs API Tokens Write, except for a token reading itself.
+// getAPIToken reads one token; tokensGuard has checked the Read
+// permission, which Cloudflare asks even of a token reading itself.
 func (s *Server) getAPIToken(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		caller := s.rtToken(r)
 		_, t := s.tokenByID(owner, r.PathValue("token_id"))
-		if caller != nil && (t == nil || caller.ID != t.ID) && !tokenHas(caller, permAPITokens) {
-			fail(w, http.StatusForbidden, 10000, "Authentication error")
-			return
-		}
 		if t == nil {
 			fail(w, http.StatusNotFound, 1003, "Invalid token id")
 			return

@@ -14,6 +14,9 @@ type Permission struct {
 	Key, Type string
 	// Why says what deploy uses it for.
 	Why string
+	// Unconfirmed marks a name no Cloudflare source confirms: a token
+	// whose list lacks it is reported unverified, not blocked.
+	Unconfirmed bool
 }
 
 // Dashboard returns the permission as the dashboard shows it: "Write" is "Edit".
@@ -27,12 +30,15 @@ func (p Permission) Dashboard() string {
 // RequiredPermissions are what `moltctl deploy` needs from the API token.
 var RequiredPermissions = []Permission{
 	{Name: "Workers Scripts Write", Key: "workers_scripts", Type: "edit", Why: "upload the Worker, its secrets and workers.dev route"},
-	{Name: "Cloudflare Containers Write", Key: "containers", Type: "edit", Why: "push the image and create the container application"},
+	{Name: "Cloudflare Containers Write", Key: "containers", Type: "edit", Why: "push the image and create the container application", Unconfirmed: true},
 	{Name: "Workers R2 Storage Write", Key: "workers_r2", Type: "edit", Why: "create the bucket the assistant persists to"},
 	{Name: "Access: Apps and Policies Write", Key: "access", Type: "edit", Why: "protect the Worker with an Access application"},
 	{Name: "Access: Service Tokens Write", Key: "access_service_tokens", Type: "edit", Why: "create moltctl's service token for status and devices"},
 	{Name: "Access: Organizations, Identity Providers, and Groups Read", Key: "access_organizations", Type: "read", Why: "read the team domain (CF_ACCESS_TEAM_DOMAIN)"},
-	{Name: "API Tokens Write", Key: "account_api_tokens", Type: "edit", Why: "create the bucket-scoped R2 token for the container"},
+	// POST /accounts/{id}/tokens needs the account permission; "API Tokens
+	// Write" is the user permission for /user/tokens (terraform-provider-
+	// cloudflare docs/resources/account_token.md and api_token.md).
+	{Name: "Account API Tokens Write", Key: "account_api_tokens", Type: "edit", Why: "create the bucket-scoped R2 token for the container"},
 	{Name: "Account Settings Read", Key: "account_settings", Type: "read", Why: "resolve the account"},
 }
 

@@ -8,6 +8,7 @@ package preflight
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -114,6 +115,13 @@ func (r *Report) Count(s Status) int {
 		}
 	}
 	return n
+}
+
+// PermissionsUnverified reports whether the token's permissions could not
+// be checked: deploy may go on, but a missing one stops it part-way.
+func (r *Report) PermissionsUnverified() bool {
+	c, ok := r.Get(IDPermissions)
+	return ok && c.Status == StatusWarn && strings.HasPrefix(c.Message, PermissionsUnverified)
 }
 
 // Get returns the outcome of check id.

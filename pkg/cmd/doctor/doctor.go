@@ -227,6 +227,8 @@ func Render(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report) {
 	switch {
 	case fail > 0:
 		fmt.Fprintln(w, cs.Red(summary)+" — fix the failures above, then run moltctl doctor again")
+	case r.PermissionsUnverified():
+		fmt.Fprintln(w, cs.Yellow(summary)+" — ready, permissions unverified")
 	case warn > 0:
 		fmt.Fprintln(w, cs.Yellow(summary)+" — ready to deploy")
 	default:
