@@ -92,6 +92,7 @@ func (e *emu) run(dir, stdin string, extra []string, name string, args ...string
 	err := cmd.Run()
 	d := time.Since(start)
 	t := e.log.snapshot().sub(before)
+	t.PeakMiB = peakMiB(cmd.ProcessState)
 	if err != nil {
 		return d, t, stdout.Bytes(), fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, tail(stdout.String()+stderr.String(), 25))
 	}
@@ -114,10 +115,14 @@ type traffic struct {
 	RegRequests   int   // registry (/v2/) requests
 	RegBytes      int64 // request bytes sent to the registry (pushed)
 	WorkerRequest int   // requests to deployed Workers (not counted above)
+	// PeakMiB is the peak resident memory of the command that was run (its
+	// largest process, as the kernel accounts it), set by emu.run.
+	PeakMiB float64
 }
 
 func (a traffic) sub(b traffic) traffic {
-	return traffic{a.Requests - b.Requests, a.Bytes - b.Bytes, a.RegRequests - b.RegRequests, a.RegBytes - b.RegBytes, a.WorkerRequest - b.WorkerRequest}
+	return traffic{Requests: a.Requests - b.Requests, Bytes: a.Bytes - b.Bytes, RegRequests: a.RegRequests - b.RegRequests,
+		RegBytes: a.RegBytes - b.RegBytes, WorkerRequest: a.WorkerRequest - b.WorkerRequest}
 }
 
 // reqLog counts the emulator's JSON-lines request log as it is written.

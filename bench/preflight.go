@@ -60,14 +60,14 @@ func benchPreflight(c config) ([]Row, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	var doc []float64
+	var doc, docMem []float64
 	doctor := func() error {
-		d, _, _, err := e.run(dir, "", []string{"ANTHROPIC_API_KEY=" + moltworkerSecrets["ANTHROPIC_API_KEY"]}, c.moltctl, "doctor")
+		d, t, _, err := e.run(dir, "", []string{"ANTHROPIC_API_KEY=" + moltworkerSecrets["ANTHROPIC_API_KEY"]}, c.moltctl, "doctor")
 		var ee *exec.ExitError
 		if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 3) && !strings.Contains(err.Error(), "exit status 3") {
 			return err
 		}
-		doc = append(doc, ms(d))
+		doc, docMem = append(doc, ms(d)), append(docMem, t.PeakMiB)
 		return nil
 	}
 	var conc, seq []float64
@@ -94,6 +94,8 @@ func benchPreflight(c config) ([]Row, error) {
 			Ratio: ratio(msq, md), Unit: "ms", Note: "whole process, on a copy of examples/moltworker"},
 		{Name: "preflight: moltctl doctor", Metric: "time / injected latency", Moltctl: md / lat, AltName: "its checks one after another", Alternative: msq / lat,
 			Ratio: ratio(msq, md), Unit: "× latency"},
+		{Name: "preflight: moltctl doctor", Metric: "peak memory", Moltctl: median(docMem), AltName: "limit", Alternative: 25,
+			Ratio: ratio(25, median(docMem)), Unit: "MiB", Note: "target: ≤ 25 MiB"},
 		{Name: "preflight: all checks", Metric: "wall time", Moltctl: mc, AltName: "same checks one after another", Alternative: msq,
 			Ratio: ratio(msq, mc), Unit: "ms", Note: fmt.Sprintf("%d checks, %s per API request", n, c.latency)},
 		{Name: "preflight: all checks", Metric: "time / injected latency", Moltctl: mc / lat, AltName: "same checks one after another", Alternative: msq / lat,

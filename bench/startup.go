@@ -132,12 +132,19 @@ func runMeasured(name string, args ...string) (time.Duration, float64, error) {
 	if err := cmd.Run(); err != nil {
 		return 0, 0, err
 	}
-	d := time.Since(start)
-	var rss float64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = float64(ru.Maxrss) / 1024 // Linux reports KiB
+	return time.Since(start), peakMiB(cmd.ProcessState), nil
+}
+
+// peakMiB is a finished process's peak resident memory in MiB (from the
+// kernel's accounting, not Go's heap statistics).
+func peakMiB(ps *os.ProcessState) float64 {
+	if ps == nil {
+		return 0
 	}
-	return d, rss, nil
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return float64(ru.Maxrss) / 1024 // Linux reports KiB
+	}
+	return 0
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
