@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,6 +57,7 @@ type env struct {
 	srv    *cfemu.Server
 	log    *bytes.Buffer
 	vars   map[string]string
+	mu     sync.Mutex
 	output []string // every stdout and stderr
 }
 
@@ -130,7 +132,9 @@ func (e *env) run(stdin string, args ...string) (int, string, string) {
 			}
 		}
 	}
+	e.mu.Lock()
 	e.output = append(e.output, out.String(), errOut.String())
+	e.mu.Unlock()
 	return cmdutil.ExitCodeOf(err), out.String(), errOut.String()
 }
 
@@ -417,5 +421,123 @@ func TestNoLeaks(t *testing.T) {
 	})
 	if files < 8 {
 		t.Fatalf("only %d files found", files)
+	}
+}
+
+// TestConcurrentSetOnFreshProject runs several secrets set at once on a
+// fresh project, where the gateway token is generated on first use: every
+// time, the token kept locally must be the one the Worker has.
+func TestConcurrentSetOnFreshProject(t *testing.T) {
+	t.Parallel()
+	for round := 0; round < 6; round++ {
+		e := newEnv(t, true)
+		var wg sync.WaitGroup
+		codes := make([]int, 4)
+		errs := make([]string, 4)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], _, errs[i] = e.run("", "set")
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for i, c := range codes {
+			switch {
+			case c == 0:
+				ok++
+			case !strings.Contains(errs[i], "another moltctl"):
+				t.Fatalf("round %d: exit %d: %s", round, c, errs[i])
+			}
+		}
+		local, remote := e.generatedToken(), e.remote()["MOLTBOT_GATEWAY_TOKEN"]
+		if ok == 0 || local == "" || local != remote {
+			t.Fatalf("round %d: %d runs succeeded; local token %.8q…, Worker's %.8q…", round, ok, local, remote)
+		}
+	}
+}
+
+func TestSetAssignments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	code, out, errOut := e.run("", "set", "ANTHROPIC_API_KEY="+sentAnthro2, "TELEGRAM_BOT_TOKEN")
+	if code != 0 || e.remote()["ANTHROPIC_API_KEY"] != sentAnthro2 || e.remote()["TELEGRAM_BOT_TOKEN"] != sentTelegram {
+		t.Fatalf("NAME=VALUE: %d\n%s%s", code, out, errOut)
+	}
+	if strings.Count(errOut, "shell's history") != 1 || e.remote()["SLACK_BOT_TOKEN"] != "" {
+		t.Fatalf("want one warning and only the named secrets sent:\n%s", errOut)
+	}
+	code, _, errOut = e.run(sentSlackBot+"\n", "set", "SLACK_BOT_TOKEN=-")
+	if code != 0 || e.remote()["SLACK_BOT_TOKEN"] != sentSlackBot || strings.Contains(errOut, "history") {
+		t.Fatalf("NAME=-: %d %s", code, errOut)
+	}
+	code, _, errOut = e.run("", "set", "DISCORD_BOT_TOKEN="+sentDiscord)
+	if code != 0 || e.remote()["DISCORD_BOT_TOKEN"] != sentDiscord || !strings.Contains(errOut, "not in moltctl.yaml") {
+		t.Fatalf("undeclared NAME=VALUE: %d %s", code, errOut)
+	}
+	for _, tt := range []struct {
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"", []string{"A=-", "B=-"}, "only one value can come from standard input"},
+		{"", []string{"ANTHROPIC_API_KEY=-"}, "nothing on standard input"},
+		{"", []string{sentAnthropic}, "argument 1 is not NAME (not shown"},
+		{"", []string{"ANTHROPIC_API_KEY", sentAnthropic + "=x"}, "argument 2 is not NAME=VALUE"},
+		{"", []string{"ANTHROPIC_API_KEY=" + sentOpenAI}, "ANTHROPIC_API_KEY"}, // a swapped value: refused, not shown
+		{"", []string{"CF_ACCESS_AUD=x"}, "comes from Cloudflare"},
+	} {
+		code, out, errOut := e.run(tt.stdin, append([]string{"set"}, tt.args...)...)
+		if code != 2 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d\n%s%s", tt.args, code, out, errOut)
+		}
+	}
+	if s := strings.Join(e.output, ""); strings.Contains(s, "SENTINEL") {
+		t.Fatalf("a value was printed:\n%s", s)
+	}
+}
+
+// TestNoLeaksOnErrorPaths provokes every error about a value's source
+// that the secrets commands can meet, with sentinel values where the
+// mistake puts them, and searches all output.
+func TestNoLeaksOnErrorPaths(t *testing.T) {
+	t.Parallel()
+	pem := "-----BEGIN PRIVATE KEY-----\nMIIEvSENTINELpemBody0123456789+/abcdefghij==\n-----END PRIVATE KEY-----\n"
+	tests := []struct {
+		name, manifest string
+		files          map[string]string
+		stdin          string
+		args           []string
+	}{
+		{"pasted PEM in dotenv source", "secrets:\n  ANTHROPIC_API_KEY: {dotenv: .dev.vars}\n", map[string]string{".dev.vars": "ANTHROPIC_API_KEY=x\n" + pem}, "", []string{"check"}},
+		{"pasted PEM in import", manifestYAML, map[string]string{"bad.env": "A=1\nSENTINELbase64tail+/0123456789abcdef==\n" + pem}, "", []string{"import", "bad.env"}},
+		{"bad line on multi-secret stdin", "secrets:\n  ANTHROPIC_API_KEY: stdin\n  OPENAI_API_KEY: stdin\n", nil, "ANTHROPIC_API_KEY=" + sentAnthropic + "\n" + sentOpenAI + "\n", []string{"set", "--verbose"}},
+		{"value as env name", "secrets:\n  ANTHROPIC_API_KEY: {env: " + sentAnthropic + "}\n", nil, "", []string{"check"}},
+		{"value as generate format", "secrets:\n  MOLTBOT_GATEWAY_TOKEN: {generate: " + sentAnthro2 + "}\n", nil, "", []string{"set"}},
+		{"value as source key", "secrets:\n  ANTHROPIC_API_KEY: {" + sentAnthropic + "}\n", nil, "", []string{"check", "--json"}},
+		{"value as secret name", "secrets:\n  " + sentAnthropic + ": {env: A}\n", nil, "", []string{"list"}},
+		{"failing command echoing the value", "secrets:\n  SLACK_BOT_TOKEN: {command: [sh, -c, \"cat slack-bot.token >&2; exit 1\"]}\n", nil, "", []string{"check"}},
+		{"failing command after partial output", "secrets:\n  SLACK_BOT_TOKEN: {command: [sh, -c, \"cat slack-bot.token; echo oops >&2; exit 1\"]}\n", nil, "", []string{"set", "SLACK_BOT_TOKEN"}},
+		{"value typed as a name", manifestYAML, nil, "", []string{"set", sentTelegram}},
+		{"value typed as a name to unset", manifestYAML, nil, "", []string{"unset", sentTelegram, "--yes"}},
+		{"swapped NAME=VALUE", manifestYAML, nil, "", []string{"set", "ANTHROPIC_API_KEY=" + sentOpenAI}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, true)
+			write(t, filepath.Join(e.dir, "moltctl.yaml"), tt.manifest, 0o644)
+			for p, c := range tt.files {
+				write(t, filepath.Join(e.dir, p), c, 0o600)
+			}
+			code, out, errOut := e.run(tt.stdin, tt.args...)
+			if code == 0 {
+				t.Fatalf("succeeded:\n%s%s", out, errOut)
+			}
+			if strings.Contains(out+errOut, "SENTINEL") || strings.Contains(out+errOut, "MIIEv") {
+				t.Fatalf("a value was printed:\n%s%s", out, errOut)
+			}
+		})
 	}
 }

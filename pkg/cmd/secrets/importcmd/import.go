@@ -79,13 +79,18 @@ DEV_MODE and E2E_TEST_MODE are not imported: they turn off Cloudflare Access.`,
 }
 
 func importRun(ctx context.Context, opts *ImportOptions) error {
-	_ = ctx
 	f := opts.Factory
 	io := f.IOStreams
 	p, err := shared.LoadProject(f)
 	if err != nil {
 		return err
 	}
+	// Locked before the values file and moltctl.yaml are read and written.
+	unlock, err := p.Store.Lock(ctx, "moltctl secrets import", false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	src := opts.File
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(f.WorkingDir, src)

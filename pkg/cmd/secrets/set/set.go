@@ -4,6 +4,8 @@ package set
 import (
 	"context"
 	"fmt"
+	stdio "io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,6 +13,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/secrets"
 )
 
@@ -34,7 +37,7 @@ type Result struct {
 func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
 	opts := &SetOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "set [NAME...]",
+		Use:   "set [NAME | NAME=VALUE | NAME=- ...]",
 		Short: "Send secrets from moltctl.yaml's sources to the Worker",
 		Long: `Read each secret from its source in moltctl.yaml, validate every value
 (format, swapped names, required names and groups), and send the ones that
@@ -45,6 +48,12 @@ On a terminal, a secret whose value is missing (an unset environment
 variable, empty standard input) is asked for with a masked prompt that
 validates as you type. Otherwise the command fails naming the source to fix.
 
+NAME=VALUE sends VALUE for NAME in place of its source, the way fly and
+wrangler users type it; a value on the command line stays in your shell's
+history, so prefer NAME=-, which reads the value from standard input (or
+asks for it on a terminal). A NAME not in moltctl.yaml is sent too, and
+then listed as extra: give it a source to keep it current.
+
 Secrets whose source is deploy are set by moltctl deploy.`,
 		Example: `  # send every changed secret
   $ moltctl secrets set
@@ -53,7 +62,10 @@ Secrets whose source is deploy are set by moltctl deploy.`,
   $ moltctl secrets set ANTHROPIC_API_KEY --force
 
   # a secret with source stdin
-  $ op read op://private/anthropic/key | moltctl secrets set ANTHROPIC_API_KEY`,
+  $ op read op://private/anthropic/key | moltctl secrets set ANTHROPIC_API_KEY
+
+  # a value from standard input, whatever the source
+  $ pbpaste | moltctl secrets set TELEGRAM_BOT_TOKEN=-`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
 			if runF != nil {
@@ -73,28 +85,52 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	if err != nil {
 		return err
 	}
+	// The lock comes before anything is resolved, generated or written: a
+	// second run must not generate a value of its own meanwhile.
+	unlock, err := p.Store.Lock(ctx, "moltctl secrets set", false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	m, err := p.Manifest()
 	if err != nil {
 		return err
 	}
 	res := &Result{Worker: p.Worker, Sent: []string{}, Unchanged: []string{}, Warnings: []secrets.Problem{}}
-	names := opts.Names
-	for _, n := range names {
+	names, given, err := splitArgs(opts.Names)
+	if err != nil {
+		return err
+	}
+	for _, n := range append(append([]string{}, names...), given.Names()...) {
 		s, ok := m.Secret(n)
+		if !ok && given.Has(n) {
+			io.WarnOnce(fmt.Sprintf("%s is not in %s: it is sent, and listed as extra until you give it a source there", n, manifest.FileName))
+			continue
+		}
 		if !ok {
 			return &cmdutil.UsageError{Err: fmt.Errorf("%s is not declared under secrets in %s", n, m.Path),
-				Fix: fmt.Sprintf("add it with a source, e.g. %s: {env: %s}, or run moltctl secrets import", n, n)}
+				Fix: fmt.Sprintf("add it with a source, e.g. %s: {env: %s}, or pass %s=- and pipe the value in", n, n, n)}
 		}
 		if s.Source.Kind == manifest.SourceDeploy {
 			return &cmdutil.UsageError{Err: fmt.Errorf("%s comes from Cloudflare (source deploy)", n), Fix: "run moltctl deploy to set it"}
 		}
 	}
-	values, err := shared.Resolve(ctx, f, p, m, names)
-	if err != nil {
+	if err := readGiven(f, &given); err != nil {
 		return err
 	}
+	var values secrets.Values
+	if len(names) > 0 || given.Len() == 0 {
+		values, err = shared.Resolve(ctx, f, p, m, names)
+		if err != nil {
+			return err
+		}
+	}
+	for _, n := range given.Names() {
+		v, _ := given.Get(n)
+		values.Set(n, v)
+	}
 	var report *secrets.Report
-	if len(names) > 0 {
+	if len(opts.Names) > 0 {
 		report = secrets.Validate(secrets.Input{Secrets: values, Vars: m.Vars, Partial: true})
 	} else {
 		report = m.Check(values)
@@ -108,11 +144,6 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 		return err
 	}
 
-	unlock, err := p.Store.Lock(ctx, "moltctl secrets set", false)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	rs, err := shared.LoadRemoteState(ctx, f, p)
 	if err != nil {
 		return err
@@ -178,4 +209,79 @@ func plural(n int) string {
 		return "secret"
 	}
 	return "secrets"
+}
+
+// fromStdin is the value of NAME=-: read it from standard input.
+const fromStdin = "-"
+
+// splitArgs separates NAME arguments (resolved from moltctl.yaml) from
+// NAME=VALUE and NAME=- ones (given). An argument is never repeated in an
+// error unless it is a plausible name: it may be a value typed in the
+// wrong place.
+func splitArgs(args []string) (names []string, given secrets.Values, err error) {
+	stdin := ""
+	for i, a := range args {
+		name, value, isAssign := strings.Cut(a, "=")
+		if !secrets.ValidName(name) || len(name) > 40 {
+			what := "NAME"
+			if isAssign {
+				what = "NAME=VALUE"
+			}
+			return nil, given, &cmdutil.UsageError{Err: fmt.Errorf("argument %d is not %s (not shown: it may be a value)", i+1, what),
+				Fix: "pass secret names as in moltctl.yaml, e.g. moltctl secrets set ANTHROPIC_API_KEY, or ANTHROPIC_API_KEY=- to read the value from standard input"}
+		}
+		if !isAssign {
+			names = append(names, name)
+			continue
+		}
+		if value == fromStdin {
+			if stdin != "" {
+				return nil, given, &cmdutil.UsageError{Err: fmt.Errorf("%s=- and %s=-: only one value can come from standard input", stdin, name),
+					Fix: "set them one at a time, or give them sources in moltctl.yaml"}
+			}
+			stdin = name
+		}
+		given.Set(name, value)
+	}
+	// A name given a value is not also resolved.
+	names = slices.DeleteFunc(names, given.Has)
+	return names, given, nil
+}
+
+// readGiven warns once when values came on the command line, and reads
+// the NAME=- value from standard input (asking for it on a terminal).
+func readGiven(f *cmdutil.Factory, given *secrets.Values) error {
+	io := f.IOStreams
+	for _, n := range given.Names() {
+		v, _ := given.Get(n)
+		if v != fromStdin {
+			io.WarnOnce("a value on the command line stays in your shell's history: prefer NAME=- and pipe it in, or a source in moltctl.yaml")
+			continue
+		}
+		if io.IsStdinTTY() {
+			p := f.Prompter()
+			if _, no := p.(prompt.NoPrompt); no {
+				return &cmdutil.UsageError{Err: fmt.Errorf("%s=-: nothing on standard input", n), Fix: fmt.Sprintf("pipe the value in: … | moltctl secrets set %s=-", n)}
+			}
+			v, err := p.Password(n, func(v string) error { return secrets.ValidateValue(n, v) })
+			if err != nil {
+				return fmt.Errorf("read %s: %w", n, err)
+			}
+			given.Set(n, v)
+			continue
+		}
+		b, err := stdio.ReadAll(stdio.LimitReader(io.In, manifest.MaxFileSize+1))
+		if err != nil {
+			return fmt.Errorf("read standard input: %w", err)
+		}
+		if len(b) > manifest.MaxFileSize {
+			return &cmdutil.UsageError{Err: fmt.Errorf("%s=-: standard input is larger than %d KiB", n, manifest.MaxFileSize>>10)}
+		}
+		v = strings.TrimSpace(string(b))
+		if v == "" {
+			return &cmdutil.UsageError{Err: fmt.Errorf("%s=-: nothing on standard input", n), Fix: fmt.Sprintf("pipe the value in: … | moltctl secrets set %s=-", n)}
+		}
+		given.Set(n, v)
+	}
+	return nil
 }

@@ -40,9 +40,10 @@ moltctl.yaml is sent again by the next secrets set or deploy: remove it there to
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
-			for _, n := range args {
+			for i, n := range args {
 				if !secrets.ValidName(n) {
-					return cmdutil.Usagef("%q is not a secret name", n)
+					// Not repeated: it may be a value typed in the wrong place.
+					return cmdutil.Usagef("argument %d is not a secret name (not shown: it may be a value)", i+1)
 				}
 			}
 			if runF != nil {
@@ -60,6 +61,13 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	if err != nil {
 		return err
 	}
+	// Locked before the Worker's secrets are read, so the state written
+	// at the end matches what this run saw and did.
+	unlock, err := p.Store.Lock(ctx, "moltctl secrets unset", false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	c, on, err := shared.RemoteSecrets(ctx, f, p)
 	if err != nil {
 		return err
@@ -90,11 +98,6 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 			return cmdutil.ErrCancelled
 		}
 	}
-	unlock, err := p.Store.Lock(ctx, "moltctl secrets unset", false)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	if err := c.BulkSecrets(ctx, p.Worker, nil, res.Deleted); err != nil {
 		return shared.WorkerMissing(err, p.Worker)
 	}
