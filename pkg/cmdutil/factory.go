@@ -1,3 +1,7 @@
+// Package cmdutil holds what every command shares: the Factory of
+// dependencies, the global options and the shared flags. It is for
+// commands (pkg/cmd/...) only; libraries take explicit inputs and return
+// the errors of pkg/clierr.
 package cmdutil
 
 import (
