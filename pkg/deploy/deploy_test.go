@@ -10,7 +10,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cfemu"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/state"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
@@ -131,8 +131,8 @@ func TestRunnerStopsWhenInterrupted(t *testing.T) {
 	b := &fakeStep{name: "b"}
 	st := testState(t)
 	_, err := (&Runner{Steps: []Step{a, b}}).Run(ctx, st)
-	var ie *cmdutil.InterruptedError
-	if !errors.As(err, &ie) || ie.Step != "a" || b.runs != 0 || cmdutil.ExitCodeOf(err) != cmdutil.ExitInterrupted {
+	var ie *clierr.InterruptedError
+	if !errors.As(err, &ie) || ie.Step != "a" || b.runs != 0 || clierr.ExitCodeOf(err) != clierr.ExitInterrupted {
 		t.Fatalf("err = %v, b ran %d times", err, b.runs)
 	}
 	if _, err := os.Stat(filepath.Join(st.Store.Dir, "state.json")); err != nil {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/manifest"
 )
 
@@ -34,7 +34,7 @@ func (st *State) RotateSteps(name string) ([]Step, error) {
 			s, ok = st.Manifest.Secret(name)
 		}
 		if !ok || s.Source.Kind != manifest.SourceGenerate {
-			return nil, cmdutil.WithHint(fmt.Errorf("moltctl did not generate %s, so it cannot rotate it", name),
+			return nil, clierr.WithHint(fmt.Errorf("moltctl did not generate %s, so it cannot rotate it", name),
 				"change the value where moltctl.yaml reads it from, then run `moltctl secrets set "+name+"`")
 		}
 		delete(st.Creds.Generated, name)
@@ -42,12 +42,12 @@ func (st *State) RotateSteps(name string) ([]Step, error) {
 		st.Creds.ServiceTokenClientSecret = ""
 	case RotateR2Token:
 		if !st.wantsR2() {
-			return nil, cmdutil.WithHint(fmt.Errorf("the assistant has no R2 token: persistence to R2 is off"), "turn on persistence.r2 in moltctl.yaml and deploy")
+			return nil, clierr.WithHint(fmt.Errorf("the assistant has no R2 token: persistence to R2 is off"), "turn on persistence.r2 in moltctl.yaml and deploy")
 		}
 		delete(st.Creds.Generated, credR2KeyID)
 		delete(st.Creds.Generated, credR2Secret)
 	default:
-		return nil, &cmdutil.UsageError{Err: fmt.Errorf("moltctl cannot rotate %q", name), Fix: "name one of " + strings.Join(Rotatable(), ", ")}
+		return nil, &clierr.UsageError{Err: fmt.Errorf("moltctl cannot rotate %q", name), Fix: "name one of " + strings.Join(Rotatable(), ", ")}
 	}
 	return []Step{&accessStep{}, &r2CredentialsStep{}, &secretsStep{}, &restartStep{}, &waitStep{}}, nil
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -68,7 +68,7 @@ func (e *StepError) Unwrap() error { return e.Err }
 // Hint names what was applied and how to continue.
 func (e *StepError) Hint() string {
 	var b strings.Builder
-	if h := cmdutil.HintOf(e.Err); h != "" {
+	if h := clierr.HintOf(e.Err); h != "" {
 		b.WriteString(h)
 		b.WriteString("\n")
 	}
@@ -83,10 +83,10 @@ func (e *StepError) Hint() string {
 }
 
 // ExitCode follows the underlying error (3 for a failed preflight).
-func (e *StepError) ExitCode() int { return cmdutil.ExitCodeOf(e.Err) }
+func (e *StepError) ExitCode() int { return clierr.ExitCodeOf(e.Err) }
 
 // Run runs every step. Results cover the steps that ran (and the one that
-// failed). A cancelled ctx stops at once with *cmdutil.InterruptedError.
+// failed). A cancelled ctx stops at once with *clierr.InterruptedError.
 func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 	attempts := r.Attempts
 	if attempts == 0 {
@@ -179,7 +179,7 @@ func (r *Runner) record(st *State, results []StepResult, ok bool, failed string)
 }
 
 func (r *Runner) interrupted(st *State, step string) error {
-	return &cmdutil.InterruptedError{Step: step, Resume: st.Options.Resume}
+	return &clierr.InterruptedError{Step: step, Resume: st.Options.Resume}
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

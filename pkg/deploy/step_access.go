@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/remotestate"
 )
 
@@ -59,7 +59,7 @@ func (*accessStep) Run(ctx context.Context, st *State) error {
 	org, err := st.API.GetAccessOrganization(ctx)
 	if err != nil {
 		if cfapi.NotFound(err) {
-			return &cmdutil.HintError{Err: errors.New("the account has no Zero Trust organization (team domain)"),
+			return &clierr.HintError{Err: errors.New("the account has no Zero Trust organization (team domain)"),
 				Fix: "open Zero Trust in the Cloudflare dashboard once and choose a team name, then run the same command again"}
 		}
 		return fmt.Errorf("read the Zero Trust organization: %w", err)
@@ -241,6 +241,6 @@ func normalise(rules []map[string]any) []string {
 // errLocked is the failure of a step that would have to make a credential
 // it could not seal into the account without the key.
 func errLocked(what string) error {
-	return &cmdutil.HintError{Err: fmt.Errorf("%s, and this machine lacks the key that seals moltctl's credentials in the account", what),
+	return &clierr.HintError{Err: fmt.Errorf("%s, and this machine lacks the key that seals moltctl's credentials in the account", what),
 		Fix: "deploy from a machine with the key, or set $" + remotestate.EnvKey + " (moltctl ci setup prints it there)"}
 }

@@ -6,7 +6,7 @@ import (
 	"reflect"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // containerStep creates the container application for the Worker's
@@ -107,7 +107,7 @@ func (*containerStep) Run(ctx context.Context, st *State) error {
 	}
 	st.Dep.ContainerApp.ID, st.Dep.ContainerApp.Name = app.ID, app.Name
 	if app.DurableObjects == nil || app.DurableObjects.NamespaceID != st.NamespaceID {
-		return &cmdutil.HintError{Err: fmt.Errorf("container application %s belongs to another Durable Object namespace", app.Name),
+		return &clierr.HintError{Err: fmt.Errorf("container application %s belongs to another Durable Object namespace", app.Name),
 			Fix: "it was made for an earlier copy of this Worker; delete it (moltctl destroy, or the Containers dashboard) and deploy again"}
 	}
 	if appCurrent(*app, want) {

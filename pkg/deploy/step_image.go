@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -52,7 +52,7 @@ func (*imageStep) Skip(_ context.Context, st *State) (bool, string) {
 func (*imageStep) Run(ctx context.Context, st *State) error {
 	ct, _ := st.container()
 	if st.Image == nil {
-		return &cmdutil.HintError{Err: errors.New("no image builder is available"), Fix: "pass --skip-build --image REF to deploy an image pushed earlier"}
+		return &clierr.HintError{Err: errors.New("no image builder is available"), Fix: "pass --skip-build --image REF to deploy an image pushed earlier"}
 	}
 	dockerfile := st.Config.Resolve(ct.Image)
 	ctxDir := filepath.Dir(dockerfile)
@@ -67,7 +67,7 @@ func (*imageStep) Run(ctx context.Context, st *State) error {
 	res, err := st.Image.BuildAndPush(ctx, ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Exclude: exclude, Repository: repo, Progress: st.Log})
 	if err != nil {
 		err = fmt.Errorf("build and push %s: %w", repo, err)
-		if cmdutil.HintOf(err) == "" && cmdutil.ExitCodeOf(err) == cmdutil.ExitError {
+		if clierr.HintOf(err) == "" && clierr.ExitCodeOf(err) == clierr.ExitError {
 			// The content tag makes building and pushing again harmless.
 			return Retryable(err)
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/manifest"
 )
 
@@ -28,8 +28,8 @@ func (*preflightStep) Run(ctx context.Context, st *State) error {
 		}
 		if len(blocking) > 0 {
 			st.logf("%s", report)
-			return &cmdutil.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(blocking, ", ")),
-				Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: cmdutil.ExitPreflight}
+			return &clierr.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(blocking, ", ")),
+				Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: clierr.ExitPreflight}
 		}
 	}
 	if err := st.resolveValues(ctx); err != nil {

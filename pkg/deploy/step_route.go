@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // routeStep serves the Worker on <name>.<subdomain>.workers.dev.
@@ -23,7 +23,7 @@ func (st *State) subdomain(ctx context.Context) (string, error) {
 	sub, err := st.API.GetSubdomain(ctx)
 	if err != nil {
 		if cfapi.NotFound(err) || cfapi.HasCode(err, cfapi.CodeNotFound) {
-			return "", &cmdutil.HintError{Err: errors.New("the account has no workers.dev subdomain"),
+			return "", &clierr.HintError{Err: errors.New("the account has no workers.dev subdomain"),
 				Fix: "open Workers & Pages in the Cloudflare dashboard once (it registers one), or run moltctl doctor"}
 		}
 		return "", fmt.Errorf("read the workers.dev subdomain: %w", err)

@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/secrets"
 )
 
@@ -66,7 +66,7 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 		checkErr = secrets.Validate(secrets.Input{Secrets: secrets.NewValues(want), Pending: kept}).Err()
 	}
 	if checkErr != nil {
-		return &cmdutil.UsageError{Err: fmt.Errorf("check secrets: %w", checkErr), Fix: cmdutil.HintOf(checkErr)}
+		return &clierr.UsageError{Err: fmt.Errorf("check secrets: %w", checkErr), Fix: clierr.HintOf(checkErr)}
 	}
 	set := map[string]string{}
 	var unknown []string

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // restartStep restarts the gateway when secrets changed under a running
@@ -90,7 +90,7 @@ func (*waitStep) Run(ctx context.Context, st *State) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return cmdutil.WithHint(fmt.Errorf("the assistant did not answer as running within %s: %w", timeout, err),
+		return clierr.WithHint(fmt.Errorf("the assistant did not answer as running within %s: %w", timeout, err),
 			"check moltctl status and moltctl logs; cold starts can take 2 minutes: run again with a longer --timeout, or --no-wait")
 	}
 	st.Running, st.Waited = true, true

@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // workerStep uploads the Worker as wrangler does: static assets first
@@ -58,17 +58,17 @@ func moduleType(name string) string {
 func (st *State) bundle() (*workerBundle, error) {
 	cfg := st.Config
 	if cfg.Main == "" {
-		return nil, &cmdutil.UsageError{Err: fmt.Errorf("%s has no \"main\"", filepath.Base(cfg.Path)), Fix: "set main to the Worker's built entry module"}
+		return nil, &clierr.UsageError{Err: fmt.Errorf("%s has no \"main\"", filepath.Base(cfg.Path)), Fix: "set main to the Worker's built entry module"}
 	}
 	mainPath := cfg.Resolve(cfg.Main)
 	switch strings.ToLower(filepath.Ext(mainPath)) {
 	case ".js", ".mjs":
 	default:
-		return nil, &cmdutil.HintError{Err: fmt.Errorf("the Worker's entry %s is not built JavaScript", cfg.Main),
+		return nil, &clierr.HintError{Err: fmt.Errorf("the Worker's entry %s is not built JavaScript", cfg.Main),
 			Fix: "build the project first (npm run build), or set build.command in wrangler.jsonc so moltctl runs it"}
 	}
 	if _, err := os.Stat(mainPath); err != nil {
-		return nil, &cmdutil.HintError{Err: fmt.Errorf("the Worker's entry module: %w", err), Fix: "build the project first (npm run build)"}
+		return nil, &clierr.HintError{Err: fmt.Errorf("the Worker's entry module: %w", err), Fix: "build the project first (npm run build)"}
 	}
 	b := &workerBundle{}
 	root := filepath.Dir(mainPath)
@@ -316,7 +316,7 @@ func (*workerStep) Run(ctx context.Context, st *State) error {
 	res, err := st.API.UploadScript(ctx, name, up)
 	if err != nil {
 		if cfapi.HasCode(err, cfapi.CodeMigrationTag) {
-			return cmdutil.WithHint(fmt.Errorf("upload Worker %q: %w", name, err), "the deployed Durable Object migrations differ from wrangler.jsonc's; check the migrations list")
+			return clierr.WithHint(fmt.Errorf("upload Worker %q: %w", name, err), "the deployed Durable Object migrations differ from wrangler.jsonc's; check the migrations list")
 		}
 		return fmt.Errorf("upload Worker %q: %w", name, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/docker/docker/client"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // Describe returns what the user can do about err, an error from Connect
@@ -69,7 +69,7 @@ func Explain(err error, doing string) error {
 		err = fmt.Errorf("%s: %w", doing, err)
 	}
 	if fix := Describe(err); fix != "" {
-		return &cmdutil.HintError{Err: err, Fix: fix}
+		return &clierr.HintError{Err: err, Fix: fix}
 	}
 	return err
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	dimage "github.com/docker/docker/api/types/image"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // InstanceType is a Cloudflare Containers instance type.
@@ -90,14 +90,14 @@ func CheckImage(ins dimage.InspectResponse, opts CheckOptions) (*CheckReport, er
 		sort.Strings(r.Ports)
 	}
 	if r.Arch != arch || (r.OS != "" && r.OS != "linux") {
-		return r, &cmdutil.HintError{
+		return r, &clierr.HintError{
 			Err: fmt.Errorf("image is %s/%s; Cloudflare Containers run only linux/%s", r.OS, r.Arch, arch),
 			Fix: "build with --platform linux/amd64 (moltctl build does) and check the Dockerfile's FROM image has an amd64 variant"}
 	}
 	if t, ok := InstanceTypes[it]; ok {
 		r.Disk = t.DiskMB * 1000 * 1000
 		if r.RequiredDisk > r.Disk {
-			return r, &cmdutil.HintError{
+			return r, &clierr.HintError{
 				Err: fmt.Errorf("image needs %s of disk (%s in %d layers, plus overhead) but instance type %s has %s",
 					HumanBytes(r.RequiredDisk), HumanBytes(r.Size), r.Layers, it, HumanBytes(r.Disk)),
 				Fix: "set a larger instance_type for the container in wrangler.jsonc (" + largerThan(r.RequiredDisk) + "), or make the image smaller"}

@@ -19,7 +19,7 @@ import (
 	dimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 )
@@ -250,7 +250,7 @@ func TestBuildFailure(t *testing.T) {
 	if !strings.Contains(be.Step, "Step 3/") || !strings.Contains(be.Step, ": COPY missing-") || !strings.Contains(err.Error(), "build failed at Step 3/") || be.Message == "" {
 		t.Errorf("build error: step %q message %q", be.Step, be.Message)
 	}
-	if cmdutil.HintOf(err) == "" {
+	if clierr.HintOf(err) == "" {
 		t.Error("no hint")
 	}
 }
@@ -264,7 +264,7 @@ func TestPushUnauthorized(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Status != http.StatusUnauthorized {
 		t.Fatalf("err = %v, want *RegistryAuthError 401", err)
 	}
-	if h := cmdutil.HintOf(err); !strings.Contains(h, "Workers Paid") || !strings.Contains(h, "Containers") {
+	if h := clierr.HintOf(err); !strings.Contains(h, "Workers Paid") || !strings.Contains(h, "Containers") {
 		t.Errorf("hint %q", h)
 	}
 	if strings.Contains(err.Error(), "wrong") {

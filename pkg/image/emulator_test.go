@@ -8,7 +8,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cfemu"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // The emulator's registry, with credentials from its Containers API, is
@@ -50,7 +50,7 @@ func TestLoginWithoutContainers(t *testing.T) {
 	defer srv.Close()
 	cf := cfapi.New(cfapi.Options{BaseURL: srv.APIURL(), Token: srv.Token(), AccountID: srv.AccountID()})
 	_, err := Login(context.Background(), cf, srv.RegistryHost())
-	if err == nil || !strings.Contains(cmdutil.HintOf(err), "Workers Paid") || cmdutil.ExitCodeOf(err) != cmdutil.ExitPreflight {
-		t.Fatalf("err = %v, hint %q", err, cmdutil.HintOf(err))
+	if err == nil || !strings.Contains(clierr.HintOf(err), "Workers Paid") || clierr.ExitCodeOf(err) != clierr.ExitPreflight {
+		t.Fatalf("err = %v, hint %q", err, clierr.HintOf(err))
 	}
 }

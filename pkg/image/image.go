@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
@@ -151,7 +151,7 @@ type Target struct {
 // directory, build args = image_vars, platform linux/amd64.
 func TargetFor(cfg *wrangler.Config, className string) (*Target, error) {
 	if len(cfg.Containers) == 0 {
-		return nil, &cmdutil.UsageError{Err: fmt.Errorf("%s: %w", cfg.Path, ErrNoContainer),
+		return nil, &clierr.UsageError{Err: fmt.Errorf("%s: %w", cfg.Path, ErrNoContainer),
 			Fix: "add the container (class_name, image: \"./Dockerfile\", instance_type) to wrangler.jsonc as moltworker's has"}
 	}
 	ct := cfg.Containers[0]
@@ -164,13 +164,13 @@ func TargetFor(cfg *wrangler.Config, className string) (*Target, error) {
 			}
 		}
 		if !found {
-			return nil, cmdutil.Usagef("no container with class_name %q in %s", className, cfg.Path)
+			return nil, clierr.Usagef("no container with class_name %q in %s", className, cfg.Path)
 		}
 	}
 	df := cfg.Resolve(ct.Image)
 	st, err := os.Stat(df)
 	if err != nil || st.IsDir() {
-		return nil, &cmdutil.UsageError{Err: fmt.Errorf("container %s: image %q is not a Dockerfile in %s", ct.ClassName, ct.Image, cfg.Dir()),
+		return nil, &clierr.UsageError{Err: fmt.Errorf("container %s: image %q is not a Dockerfile in %s", ct.ClassName, ct.Image, cfg.Dir()),
 			Fix: "set containers[].image in wrangler.jsonc to the Dockerfile's path (moltworker: \"./Dockerfile\")"}
 	}
 	ctxDir := filepath.Dir(df)
@@ -198,7 +198,7 @@ func Login(ctx context.Context, cf *cfapi.Client, host string) (Auth, error) {
 	cred, err := cf.RegistryCredentials(ctx, host, cfapi.RegistryPush, 15)
 	if err != nil {
 		if cfapi.ContainersUnavailable(err) {
-			return Auth{}, &cmdutil.HintError{Err: err, Fix: cfapi.ContainersFix, Code: cmdutil.ExitPreflight}
+			return Auth{}, &clierr.HintError{Err: err, Fix: cfapi.ContainersFix, Code: clierr.ExitPreflight}
 		}
 		return Auth{}, err
 	}
