@@ -17,6 +17,14 @@ import (
 //go:embed *.tmpl
 var files embed.FS
 
+// The shell steps the CI templates share.
+var (
+	//go:embed ci-install.sh
+	installScript string
+	//go:embed ci-deps.sh
+	depsScript string
+)
+
 // Names of the embedded templates.
 const (
 	ManifestTemplate = "moltctl.yaml.tmpl"
@@ -67,13 +75,20 @@ type CIData struct {
 	SecretEnv []string
 	// Install is the moltctl version to install ("latest" or vX.Y.Z).
 	Install string
+	// PinNote explains Install when it is not the version that wrote the file.
+	PinNote string
+	// Unavailable lists secrets read from sources a runner will not have.
+	Unavailable []string
 }
 
 // Render executes the named template with data.
 func Render(name string, data any) ([]byte, error) {
 	t, err := template.New(name).Delims("[[", "]]").Funcs(template.FuncMap{
-		"quote": quote,
-		"join":  strings.Join,
+		"quote":   quote,
+		"join":    strings.Join,
+		"install": func() string { return installScript },
+		"deps":    func() string { return depsScript },
+		"indent":  indent,
 	}).ParseFS(files, name)
 	if err != nil {
 		return nil, fmt.Errorf("parse template %s: %w", name, err)
@@ -102,4 +117,17 @@ func quote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// indent prefixes every non-empty line of s with n spaces and drops the
+// final newline, for a script inside a YAML block scalar.
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = pad + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -57,7 +57,8 @@ func TestRenderCIIsYAML(t *testing.T) {
 					t.Fatalf("not YAML: %v\n%s", err, out)
 				}
 				s := string(out)
-				for _, w := range []string{"moltctl deploy --yes --skip-build", "--output json", "deploy.json", "TELEGRAM_BOT_TOKEN"} {
+				for _, w := range []string{"moltctl deploy --yes --skip-build", "--output json", "deploy.json", "TELEGRAM_BOT_TOKEN",
+					"MOLTCTL_AGE_KEY", "moltctl ci setup", "sha256sum -c", "releases/download/", "npm ci --no-audit --no-fund || npm install"} {
 					if !strings.Contains(s, w) {
 						t.Errorf("missing %q", w)
 					}
@@ -79,6 +80,33 @@ func TestRenderCIIsYAML(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// The workflows install the release moltctl wrote them for, checked, and
+// never build it or install dependencies blindly; what a runner lacks is named.
+func TestCIInstallsThePinnedRelease(t *testing.T) {
+	for _, name := range []string{GitHubTemplate, GitLabTemplate} {
+		out, err := Render(name, CIData{Worker: "w", Install: "v1.4.2", SecretEnv: []string{"ANTHROPIC_API_KEY"},
+			Unavailable: []string{"TELEGRAM_BOT_TOKEN (dotenv source, moltctl.yaml:5)"}, PinNote: "pinned because"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(out)
+		for _, bad := range []string{"go install", "setup-go", "\n      - run: npm ci", "cache: npm"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("%s: has %q", name, bad)
+			}
+		}
+		for _, w := range []string{"MOLTCTL_VERSION: v1.4.2", "TELEGRAM_BOT_TOKEN (dotenv source", "# pinned because"} {
+			if !strings.Contains(s, w) {
+				t.Errorf("%s: missing %q", name, w)
+			}
+		}
+		var v map[string]any
+		if err := yaml.Unmarshal(out, &v); err != nil {
+			t.Fatalf("%s: not YAML: %v", name, err)
 		}
 	}
 }

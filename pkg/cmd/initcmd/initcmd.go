@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -225,6 +226,9 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		content, err = renderManifest(cfg.Name, &a)
 		res.Action = "created"
 	} else {
+		if len(opts.CI) > 0 {
+			offerEnvSources(f, doc, manifestPath, interactive)
+		}
 		editManifest(doc, &a)
 		content, err = encode(doc)
 		res.Action = "updated"
@@ -241,12 +245,24 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		return fmt.Errorf("write %s: %w", manifestPath, err)
 	}
 
-	for _, c := range opts.CI {
-		fr, err := writeCI(projectDir, c, cfg.Name, f.Global.Env, &a, opts.Force)
+	if len(opts.CI) > 0 {
+		data, err := ciData(manifestPath, cfg.Name, f.Global.Env)
 		if err != nil {
 			return err
 		}
-		res.CIFiles = append(res.CIFiles, *fr)
+		if data.PinNote != "" {
+			io.Warn(data.PinNote)
+		}
+		for _, u := range data.Unavailable {
+			io.Warn(u + ": a CI runner will not have this source; the deploy there fails until it comes from an environment variable")
+		}
+		for _, c := range opts.CI {
+			fr, err := writeCI(projectDir, c, data, opts.Force)
+			if err != nil {
+				return err
+			}
+			res.CIFiles = append(res.CIFiles, *fr)
+		}
 	}
 
 	res.Next = nextSteps(f, &a)
@@ -378,14 +394,59 @@ func detectAccounts(ctx context.Context, f *cmdutil.Factory) ([]Account, string)
 	return accounts, accountID
 }
 
-// writeCI writes one CI pipeline file unless a different one is there.
-func writeCI(projectDir, kind, worker, env string, a *Answers, force bool) (*FileResult, error) {
-	spec := ciFiles[kind]
-	install := "latest"
+// ciData is what the CI templates need: the environment variables the
+// manifest reads (each a CI secret), the sources a runner will not have,
+// and the moltctl version to install.
+func ciData(manifestPath, worker, env string) (templates.CIData, error) {
+	d := templates.CIData{Worker: worker, Env: env, Install: "latest"}
 	if v, _, _ := buildinfo.Resolved(); strings.HasPrefix(v, "v") && !strings.Contains(v, "-") {
-		install = v
+		d.Install = v
+	} else {
+		d.PinNote = fmt.Sprintf("this moltctl (%s) is not a release: the workflow installs the latest release; set MOLTCTL_VERSION in it to pin one", v)
 	}
-	content, err := templates.Render(spec.template, templates.CIData{Worker: worker, Env: env, SecretEnv: a.EnvSecrets(), Install: install})
+	m, err := manifest.Load(manifestPath)
+	if err != nil {
+		return d, fmt.Errorf("read %s: %w", manifestPath, err)
+	}
+	for _, s := range m.Secrets {
+		switch s.Source.Kind {
+		case manifest.SourceEnv:
+			d.SecretEnv = append(d.SecretEnv, s.Source.Env)
+		case manifest.SourceFile, manifest.SourceDotenv, manifest.SourceStdin, manifest.SourceCommand:
+			d.Unavailable = append(d.Unavailable, fmt.Sprintf("%s (%s source, %s:%d)", s.Name, s.Source.Kind, filepath.Base(m.Path), s.Line))
+		}
+	}
+	return d, nil
+}
+
+// offerEnvSources offers, on a terminal, to give an env source to each
+// secret whose source a CI runner will not have (a git-ignored dotenv file,
+// a local file, a command, standard input); the runner then reads it from
+// a CI secret of the same name. Without a terminal it changes nothing: the
+// workflow lists them and init warns.
+func offerEnvSources(f *cmdutil.Factory, doc *yaml.Node, manifestPath string, interactive bool) {
+	m, err := manifest.Load(manifestPath)
+	if err != nil || !interactive {
+		return
+	}
+	secrets := lookup(doc.Content[0], "secrets")
+	for _, s := range m.Secrets {
+		switch s.Source.Kind {
+		case manifest.SourceFile, manifest.SourceDotenv, manifest.SourceStdin, manifest.SourceCommand:
+		default:
+			continue
+		}
+		q := fmt.Sprintf("%s comes from a %s source a CI runner will not have. Read it from $%s instead (a CI secret there; export it here)?", s.Name, s.Source.Kind, s.Name)
+		if ok, err := f.Prompter().Confirm(q, true); err == nil && ok {
+			set(secrets, s.Name, envSource(s.Name).node(), "")
+		}
+	}
+}
+
+// writeCI writes one CI pipeline file unless a different one is there.
+func writeCI(projectDir, kind string, data templates.CIData, force bool) (*FileResult, error) {
+	spec := ciFiles[kind]
+	content, err := templates.Render(spec.template, data)
 	if err != nil {
 		return nil, err
 	}

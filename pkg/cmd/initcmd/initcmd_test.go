@@ -283,3 +283,32 @@ func TestParseAllow(t *testing.T) {
 		}
 	}
 }
+
+// A secret read from a git-ignored dotenv file is not on a CI runner: init
+// says so, and the workflow names it instead of a CI secret.
+func TestInitCIWarnsAboutSourcesARunnerLacks(t *testing.T) {
+	dir := project(t)
+	f, _, _ := testFactory(dir, nil, true)
+	if err := runInit(t, f, "--allow", "me@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, ManifestName)
+	m := strings.Replace(readFile(t, p), "ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}", "ANTHROPIC_API_KEY: {dotenv: .moltctl/secrets.env}", 1)
+	if !strings.Contains(m, "dotenv") {
+		t.Fatalf("the manifest has no env source to change:\n%s", m)
+	}
+	if err := os.WriteFile(p, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f2, _, errOut := testFactory(dir, nil, true)
+	if err := runInit(t, f2, "--ci", "github"); err != nil {
+		t.Fatal(err)
+	}
+	gh := readFile(t, filepath.Join(dir, ".github", "workflows", "moltctl-deploy.yml"))
+	if strings.Contains(gh, "${{ secrets.ANTHROPIC_API_KEY }}") || !strings.Contains(gh, "ANTHROPIC_API_KEY (dotenv source, moltctl.yaml:") {
+		t.Errorf("workflow does not name the dotenv source:\n%s", gh)
+	}
+	if !strings.Contains(errOut.String(), "a CI runner will not have this source") {
+		t.Errorf("no warning:\n%s", errOut)
+	}
+}
