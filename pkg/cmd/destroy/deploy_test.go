@@ -29,6 +29,7 @@ func TestDeployPairStatusDestroy(t *testing.T) {
 		"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token(), "CLOUDFLARE_ACCOUNT_ID": srv.AccountID(),
 		"CLOUDFLARE_CONTAINER_REGISTRY": srv.RegistryHost(), "MOLTCTL_WORKERS_DEV_URL": srv.WorkersDevURLTemplate(),
 		"ANTHROPIC_API_KEY": "sk-ant-api03-test-0000000000000000000000000000000000000000",
+		"MOLTCTL_CONFIG_DIR": t.TempDir(),
 	}
 	moltctl := func(args ...string) (int, string, string) {
 		t.Helper()
@@ -42,6 +43,19 @@ func TestDeployPairStatusDestroy(t *testing.T) {
 	if code, out, errOut := moltctl("deploy", "--yes"); code != 0 {
 		t.Fatalf("deploy: exit %d\n%s%s", code, out, errOut)
 	}
+	// Everything after the deploy runs from another checkout with the same
+	// key: the state is in the account, not in the first checkout.
+	dir = testenv.CopyExample(t)
+	if code, out, errOut := moltctl("open", "--no-browser", "--output", "json"); code != 0 || !strings.Contains(out, `"token_included": true`) {
+		t.Fatalf("open from a second checkout: exit %d\n%s%s", code, out, errOut)
+	}
+	// Without the key the admin API is out of reach, and it says why.
+	keyDir := env["MOLTCTL_CONFIG_DIR"]
+	env["MOLTCTL_CONFIG_DIR"] = t.TempDir()
+	if code, out, errOut := moltctl("devices", "list"); code == 0 || !strings.Contains(errOut, "sealed") {
+		t.Errorf("devices list without the key: exit %d\n%s%s", code, out, errOut)
+	}
+	env["MOLTCTL_CONFIG_DIR"] = keyDir
 	id, err := srv.AddPendingDevice(worker)
 	if err != nil {
 		t.Fatal(err)
