@@ -28,7 +28,7 @@ func TestDeployPairStatusDestroy(t *testing.T) {
 	env := map[string]string{
 		"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token(), "CLOUDFLARE_ACCOUNT_ID": srv.AccountID(),
 		"CLOUDFLARE_CONTAINER_REGISTRY": srv.RegistryHost(), "MOLTCTL_WORKERS_DEV_URL": srv.WorkersDevURLTemplate(),
-		"ANTHROPIC_API_KEY": "sk-ant-api03-test-0000000000000000000000000000000000000000",
+		"ANTHROPIC_API_KEY":  "sk-ant-api03-test-0000000000000000000000000000000000000000",
 		"MOLTCTL_CONFIG_DIR": t.TempDir(),
 	}
 	moltctl := func(args ...string) (int, string, string) {
