@@ -51,6 +51,11 @@ type ResolveOptions struct {
 	// CLOUDFLARE_* and CF_* variables they do not name in pass_env. Nil:
 	// this process's environment.
 	Environ []string
+	// Probe checks that each value could be obtained without obtaining
+	// the ones that have effects: a command source's executable is looked
+	// up, not run; generate and stdin sources are taken as available; no
+	// value is generated or kept.
+	Probe bool
 }
 
 // ResolveError is a secret whose value could not be obtained. It names the
@@ -205,8 +210,16 @@ func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Va
 			}
 			out.Set(s.Name, v)
 		case SourceStdin:
-			stdinNames = append(stdinNames, s)
+			if !opts.Probe {
+				stdinNames = append(stdinNames, s)
+			}
 		case SourceCommand:
+			if opts.Probe {
+				if err := findCommand(m.Dir(), src); err != nil {
+					fail(s, err, fmt.Sprintf("install %s or put it on PATH, or change the source of %s", src.Command[0], s.Name))
+				}
+				continue
+			}
 			v, err := runCommand(ctx, m.Dir(), src, opts.Environ)
 			if ctx.Err() != nil {
 				return out, ctx.Err()
@@ -217,6 +230,9 @@ func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Va
 			}
 			out.Set(s.Name, v)
 		case SourceGenerate:
+			if opts.Probe {
+				continue
+			}
 			if v := opts.Generated[s.Name]; v != "" {
 				out.Set(s.Name, v)
 				continue
@@ -271,7 +287,7 @@ func (m *Manifest) Resolve(ctx context.Context, opts ResolveOptions) (secrets.Va
 		var fix string
 		switch s.Source.Kind {
 		case SourceEnv:
-			fix = fmt.Sprintf("export %s, run on a terminal to be asked for it, or give %s another source in %s (line %d)", s.Source.Env, s.Name, filepath.Base(m.Path), s.Line)
+			fix = fmt.Sprintf("export %s, or give %s another source in %s (line %d); on a terminal, moltctl deploy and moltctl secrets set ask for it", s.Source.Env, s.Name, filepath.Base(m.Path), s.Line)
 			fail(s, fmt.Errorf("environment variable %s is not set", s.Source.Env), fix)
 		default:
 			fail(s, errors.New("nothing on standard input"), fmt.Sprintf("pipe the value into moltctl (several stdin secrets: KEY=VALUE lines), or run on a terminal to be asked for %s", s.Name))
@@ -380,6 +396,40 @@ func readStdin(r io.Reader, names []Secret, out *secrets.Values) error {
 		if v := m[s.Name]; v != "" {
 			out.Set(s.Name, v)
 		}
+	}
+	return nil
+}
+
+// Unavailable reports every secret whose value could not be obtained now (an
+// unset variable, a missing file or dotenv key, a command whose executable
+// is not found), without running a command, prompting or generating.
+func (m *Manifest) Unavailable(ctx context.Context, getenv func(string) string) ResolveErrors {
+	_, err := m.Resolve(ctx, ResolveOptions{Getenv: getenv, Probe: true})
+	var errs ResolveErrors
+	if errors.As(err, &errs) {
+		return errs
+	}
+	return nil
+}
+
+// findCommand checks that a command source's executable exists; a shell
+// command is only checked for the shell.
+func findCommand(dir string, src Source) error {
+	name := src.Command[0]
+	if src.Shell {
+		name = "/bin/sh"
+	}
+	if strings.ContainsRune(name, filepath.Separator) {
+		if !filepath.IsAbs(name) {
+			name = filepath.Join(dir, name)
+		}
+		if fi, err := os.Stat(name); err != nil || fi.IsDir() {
+			return fmt.Errorf("command %s not found", src.Command[0])
+		}
+		return nil
+	}
+	if _, err := exec.LookPath(name); err != nil {
+		return fmt.Errorf("command %s not found on PATH", name)
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func requiredNames(m *Manifest) []string {
 	return out
 }
 
-func checkSecretsManifest(_ context.Context, e *Env) Result {
+func checkSecretsManifest(ctx context.Context, e *Env) Result {
 	if e.ManifestErr != nil {
 		return Fail("fix moltctl.yaml at the position shown (moltctl secrets check explains each entry)", "%v", e.ManifestErr)
 	}
@@ -103,10 +103,24 @@ func checkSecretsManifest(_ context.Context, e *Env) Result {
 	case !providerOK:
 		return Fail(fmt.Sprintf("declare one AI provider in %s: ANTHROPIC_API_KEY, OPENAI_API_KEY, or the AI Gateway trio (moltctl secrets set ANTHROPIC_API_KEY)", rel),
 			"no AI provider is configured: the assistant could not answer")
+	}
+	// A source that is declared but gives nothing (an unset variable, a
+	// missing file or key, a command not installed) fails the deploy as
+	// surely as no source at all.
+	if m.parsed != nil && e.Getenv != nil {
+		if errs := m.parsed.Unavailable(ctx, e.Getenv); len(errs) > 0 {
+			var what []string
+			for _, err := range errs {
+				what = append(what, fmt.Sprintf("%s (%v)", err.Name, err.Err))
+			}
+			return Fail(errs.Hint(), "no value for %s", strings.Join(what, "; "))
+		}
+	}
+	switch {
 	case len(partial) > 0:
 		return Warn(fmt.Sprintf("declare the rest of each group in %s, or remove the group", rel), "incomplete: %s", strings.Join(partial, "; "))
 	}
-	return OK("%s: %d secret(s), every required one has a source", rel, len(m.Secrets))
+	return OK("%s: %d secret(s), every one has a source that gives a value", rel, len(m.Secrets))
 }
 
 func checkSecretsRemote(ctx context.Context, e *Env) Result {

@@ -14,6 +14,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cfemu"
 	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
+	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -162,7 +163,7 @@ func TestSecretsManifestAndSettings(t *testing.T) {
 		{"no provider", &Manifest{Path: "moltctl.yaml", Secrets: []ManifestSecret{{Name: "MOLTBOT_GATEWAY_TOKEN", Source: "generate"}}},
 			IDSecretsManifest, StatusFail, "AI provider"},
 		{"complete", &Manifest{Path: "moltctl.yaml", Secrets: []ManifestSecret{{Name: "MOLTBOT_GATEWAY_TOKEN", Source: "generate"}, {Name: "OPENAI_API_KEY", Source: "env"}}},
-			IDSecretsManifest, StatusOK, "every required"},
+			IDSecretsManifest, StatusOK, "gives a value"},
 		{"no-effect setting", &Manifest{Path: "moltctl.yaml", Vars: map[string]string{"TELEGRAM_DM_ALLOW_FROM": "123"}},
 			IDSecretsSettings, StatusWarn, "TELEGRAM_DM_ALLOW_FROM"},
 		{"dev mode", &Manifest{Path: "moltctl.yaml", Vars: map[string]string{"DEV_MODE": "true"}},
@@ -269,5 +270,41 @@ func TestTokenThatCannotReadItselfWarns(t *testing.T) {
 	got := runCheck(t, IDPermissions, &Env{API: api})
 	if got.Status != StatusWarn || !strings.Contains(got.Message, "cannot read its own permissions") || !strings.Contains(got.Fix, `"Cloudflare Containers Edit"`) {
 		t.Errorf("got %s %q fix %q", got.Status, got.Message, got.Fix)
+	}
+}
+
+// TestSecretsManifestSourcesGiveValues: a declared source that gives no
+// value fails the check, naming the secret, before a deploy would.
+func TestSecretsManifestSourcesGiveValues(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, ".env"), []byte("OTHER=x\n"), 0o600)
+	src := `secrets:
+  MOLTBOT_GATEWAY_TOKEN: {generate: hex32}
+  ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}
+  TELEGRAM_BOT_TOKEN: {dotenv: .env}
+  DISCORD_BOT_TOKEN: {command: [no-such-tool-moltctl, get]}
+`
+	m, err := manifest.Parse(filepath.Join(dir, "moltctl.yaml"), []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	got := runCheck(t, IDSecretsManifest, &Env{Manifest: FromManifest(m), Getenv: func(k string) string { return env[k] }})
+	for _, w := range []string{"ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"} {
+		if got.Status != StatusFail || !strings.Contains(got.Message, w) {
+			t.Errorf("got %s %q, want a failure naming %s", got.Status, got.Message, w)
+		}
+	}
+	if !strings.Contains(got.Fix, "TELEGRAM_BOT_TOKEN") {
+		t.Errorf("fix %q", got.Fix)
+	}
+
+	env["ANTHROPIC_API_KEY"] = "sk-ant-" + strings.Repeat("a", 40)
+	_ = os.WriteFile(filepath.Join(dir, ".env"), []byte("TELEGRAM_BOT_TOKEN=123456:"+strings.Repeat("A", 35)+"\n"), 0o600)
+	m.Secrets = m.Secrets[:3] // drop the command source
+	got = runCheck(t, IDSecretsManifest, &Env{Manifest: FromManifest(m), Getenv: func(k string) string { return env[k] }})
+	if got.Status == StatusFail {
+		t.Errorf("every source gives a value, got %s %q", got.Status, got.Message)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/state"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
@@ -124,6 +125,10 @@ type Manifest struct {
 	AccessAllowDomains []string
 	// R2 reports whether persistence to R2 is wanted.
 	R2 bool
+
+	// parsed is the manifest it came from, to look at each secret's source;
+	// nil in tests that build a Manifest by hand.
+	parsed *manifest.Manifest
 }
 
 // ManifestSecret is one declared secret and where its value comes from.

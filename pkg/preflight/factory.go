@@ -71,7 +71,7 @@ func FromManifest(m *manifest.Manifest) *Manifest {
 		return nil
 	}
 	out := &Manifest{Path: m.Path, Vars: m.Vars, AccessAllow: m.Access.Allow,
-		AccessAllowDomains: m.Access.AllowDomains, R2: m.Persistence.R2}
+		AccessAllowDomains: m.Access.AllowDomains, R2: m.Persistence.R2, parsed: m}
 	for _, s := range m.Secrets {
 		ref := s.Source.Env
 		if ref == "" {

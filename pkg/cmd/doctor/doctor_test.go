@@ -93,7 +93,8 @@ func run(t *testing.T, srv *cfemu.Server, token, dir string, docker preflight.Do
 	io, _, out, errOut := iostreams.Test()
 	io.SetTTY(tty)
 	io.SetColorEnabled(tty)
-	env := map[string]string{"CLOUDFLARE_API_BASE_URL": srv.APIURL()}
+	// The project's manifest reads the key from the environment.
+	env := map[string]string{"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "ANTHROPIC_API_KEY": "sk-ant-api03-" + strings.Repeat("a", 40)}
 	if token != "" {
 		env["CLOUDFLARE_API_TOKEN"] = token
 	}
