@@ -23,6 +23,11 @@ type Plan struct {
 	URL     string        `json:"url,omitempty"`
 	Steps   []PlanStep    `json:"steps"`
 	Cost    *CostEstimate `json:"cost,omitempty"`
+	// Blockers are the IDs of the failed checks that would stop the
+	// deploy at its preflight step (the dry run then exits 3).
+	Blockers []string `json:"blockers,omitempty"`
+	// Fixes are what the deploy would repair through the API first.
+	Fixes []string `json:"fixes,omitempty"`
 }
 
 // MakePlan asks every step whether it has something to do. It only reads:
@@ -101,5 +106,28 @@ func (p *Plan) WriteText(w io.Writer) {
 	if p.Cost != nil {
 		fmt.Fprintf(w, "Cost: %s\n", p.Cost)
 	}
+	for _, f := range p.Fixes {
+		fmt.Fprintf(w, "First: %s\n", f)
+	}
+	if len(p.Blockers) > 0 {
+		fmt.Fprintf(w, "Blocked: the deploy would stop at preflight (%s)\n", strings.Join(p.Blockers, ", "))
+	}
 	fmt.Fprintln(w, "(~ will change or be checked, = up to date; --dry-run changed nothing)")
+}
+
+// ConfirmLine is the one line a deploy shows before asking to go on: what
+// goes where, and what the container costs a month. It changes nothing.
+func ConfirmLine(ctx context.Context, st *State) string {
+	line := fmt.Sprintf("Deploy %s to account %s", st.WorkerName(), st.AccountID)
+	if st.Config.ServesWorkersDev() {
+		if _, err := st.subdomain(ctx); err == nil {
+			line += " at " + st.URL
+		}
+	}
+	if ct, ok := st.container(); ok {
+		if c, err := EstimateCost(ct.InstanceType, st.sleepAfter()); err == nil {
+			line += fmt.Sprintf("; the container costs ~$%.2f/month (sleep %s; Workers Paid's $5/month on top)", c.MonthlyUSD*float64(max(ct.MaxInstances, 1)), c.SleepAfter)
+		}
+	}
+	return line
 }

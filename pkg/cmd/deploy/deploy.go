@@ -21,7 +21,9 @@ import (
 	"github.com/moltctl/moltctl/pkg/lease"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/preflight"
+	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/remotestate"
+	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -199,12 +201,11 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		return err
 	}
 	if !o.DryRun {
-		if !f.Global.Yes {
-			q := fmt.Sprintf("Deploy %s to account %s?", cfg.Name, accountID)
-			if o.Rotate != "" {
-				q = fmt.Sprintf("Replace %s of %s (the old one stops working at once) and restart the gateway?", o.Rotate, cfg.Name)
-			}
-			ok, err := f.Prompter().Confirm(q, o.Rotate == "")
+		// Rotating cannot be undone: it is confirmed here, or needs --yes.
+		// A deploy is confirmed after its checks, below, on a terminal.
+		if !f.Global.Yes && o.Rotate != "" {
+			q := fmt.Sprintf("Replace %s of %s (the old one stops working at once) and restart the gateway?", o.Rotate, cfg.Name)
+			ok, err := f.Prompter().Confirm(q, false)
 			if err != nil {
 				return err
 			}
@@ -248,10 +249,33 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	if st.Image == nil {
 		st.Image = &deploy.DockerImages{API: api, Getenv: f.Getenv, RegistryHost: f.RegistryHost()}
 	}
-	st.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
+	// On a terminal, a secret whose variable is unset is asked for now, as
+	// moltctl secrets set does, and read from memory by the checks and the
+	// secrets step; the value never reaches the environment or a file.
+	getenv := f.Getenv
+	interactive := !f.Global.Yes && ios.CanPrompt()
+	if man != nil && interactive && !f.Global.JSON() {
+		asked, err := askMissing(ctx, man, f.Getenv, f.Prompter())
+		if err != nil {
+			return err
+		}
+		if len(asked) > 0 {
+			getenv = func(k string) string {
+				if v, ok := asked[k]; ok {
+					return v
+				}
+				return f.Getenv(k)
+			}
+			st.Getenv = getenv
+		}
+	}
+	// check runs the doctor's checks; with fix, it first repairs through
+	// the API what blocks, but only when that clears every blocker.
+	check := func(ctx context.Context, fix bool) (*preflight.Report, string) {
 		// A fresh Env each run: it remembers the facts the checks share.
 		newEnv := func() *preflight.Env {
 			env := preflight.NewEnv(f)
+			env.Getenv = getenv
 			env.API = api
 			env.AccountID = accountID
 			if o.SkipBuild {
@@ -262,9 +286,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		env := newEnv()
 		r := preflight.Run(ctx, preflight.Standard(), env)
 		var b bytes.Buffer
-		// What doctor --fix would do through the API, deploy does, but only
-		// when that clears every blocker: otherwise it changes nothing.
-		if fixes := apiFixes(r); len(fixes) > 0 {
+		if fixes := apiFixes(r); fix && len(fixes) > 0 {
 			for _, c := range fixes {
 				if err := c.Action.Apply(ctx, env); err != nil {
 					fmt.Fprintf(&b, "%s %s: %v\n", cs.FailureIcon(), c.Action.Summary, err)
@@ -275,7 +297,11 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 			r = preflight.Run(ctx, preflight.Standard(), newEnv())
 		}
 		doctorcmd.Render(&b, cs, r)
-		return blocking(r), b.String(), nil
+		return r, b.String()
+	}
+	st.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
+		r, report := check(ctx, true)
+		return blocking(r), report, nil
 	}
 	steps := o.Steps
 	if steps == nil {
@@ -287,16 +313,67 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		}
 	}
 
+	// The dry run and the confirmation both come after the checks (which
+	// change nothing here), so neither shows a plan that cannot happen.
+	var stop []string // blockers the API cannot fix
+	var willFix []string
+	if o.DryRun || interactive {
+		ios.StartProgress("Running the preflight checks")
+		r, report := check(ctx, false)
+		ios.StopProgress()
+		fixes := apiFixes(r)
+		for _, c := range fixes {
+			willFix = append(willFix, c.Action.Summary)
+		}
+		if len(fixes) == 0 {
+			stop = blocking(r)
+		}
+		if len(stop) > 0 && !f.Global.JSON() {
+			fmt.Fprint(ios.ErrOut, report)
+		}
+	}
+	preflightErr := func() error {
+		return &cmdutil.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(stop, ", ")),
+			Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: cmdutil.ExitPreflight}
+	}
+
 	if o.DryRun {
 		plan, err := deploy.MakePlan(ctx, steps, st)
 		if err != nil {
 			return err
 		}
+		plan.Blockers, plan.Fixes = stop, willFix
 		if f.Global.JSON() {
-			return cmdutil.WriteJSON(ios.Out, plan)
+			if err := cmdutil.WriteJSON(ios.Out, plan); err != nil {
+				return err
+			}
+		} else {
+			plan.WriteText(ios.Out)
 		}
-		plan.WriteText(ios.Out)
+		if len(stop) > 0 {
+			if f.Global.JSON() {
+				return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+			}
+			return preflightErr()
+		}
 		return nil
+	}
+
+	if interactive && o.Rotate == "" {
+		if len(stop) > 0 {
+			return preflightErr()
+		}
+		fmt.Fprintln(ios.ErrOut, deploy.ConfirmLine(ctx, st))
+		for _, w := range willFix {
+			fmt.Fprintf(ios.ErrOut, "  and first: %s\n", w)
+		}
+		ok, err := f.Prompter().Confirm("Deploy?", true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return cmdutil.ErrCancelled
+		}
 	}
 
 	runner := &deploy.Runner{Steps: steps, Progress: newProgress(ios, f.Global.JSON()), OnStepStart: o.OnStepStart}
@@ -476,4 +553,24 @@ func (p *progress) Done(r deploy.StepResult) {
 // deploy.Rotatable) and puts the new one everywhere it is held.
 func Rotate(ctx context.Context, f *cmdutil.Factory, name string, waitLock bool) error {
 	return deployRun(ctx, &DeployOptions{F: f, Rotate: name, WaitLock: waitLock, Timeout: 5 * time.Minute})
+}
+
+// askMissing asks on the terminal for each secret whose environment
+// variable is unset, and returns the answers by variable name.
+func askMissing(ctx context.Context, man *manifest.Manifest, getenv func(string) string, p prompt.Prompter) (map[string]string, error) {
+	asked := map[string]string{}
+	for _, e := range man.Unavailable(ctx, getenv) {
+		if e.Source.Kind != manifest.SourceEnv {
+			continue
+		}
+		name := e.Name
+		v, err := p.Password(fmt.Sprintf("%s (%s is not set)", name, e.Source.Env), func(v string) error { return secrets.ValidateValue(name, v) })
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		if v != "" {
+			asked[e.Source.Env] = v
+		}
+	}
+	return asked, nil
 }

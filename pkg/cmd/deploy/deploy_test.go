@@ -550,3 +550,25 @@ func TestDryRunChangesNothingAndEstimatesCost(t *testing.T) {
 func stateObjectPath(srv *cfemu.Server) string {
 	return cfemu.APIPrefix + "/accounts/" + srv.AccountID() + "/r2/buckets/" + remotestate.Bucket + "/objects/" + remotestate.ObjectKey("moltbot-sandbox")
 }
+
+// A dry run runs the checks: on an account that cannot take the deploy it
+// names the blockers and exits 3, changing nothing.
+func TestDryRunNamesTheBlockers(t *testing.T) {
+	srv, log := newEmulator(t, cfemu.FaultOptions{})
+	srv.Update(func(s *cfemu.State) { s.Account.R2Enabled = false })
+	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) {
+		o.DryRun, o.SkipBuild, o.Image = true, true, "registry.example/x:y"
+		o.F.Global.Output = "text"
+	})
+	if r.code != cmdutil.ExitPreflight {
+		t.Fatalf("dry run: code %d, err %v, want %d\n%s%s", r.code, r.err, cmdutil.ExitPreflight, r.stderr, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "Blocked: the deploy would stop at preflight (r2.enabled") || !strings.Contains(r.stderr, "R2") {
+		t.Errorf("the dry run does not name the blocker:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
+	}
+	for _, l := range log.lines() {
+		if m := l["method"]; m != "GET" && m != "HEAD" {
+			t.Errorf("dry run sent %v %v", m, l["path"])
+		}
+	}
+}
