@@ -383,9 +383,22 @@ func checkSubdomain(ctx context.Context, e *Env) Result {
 		return e.apiProblem(ctx, err, "read the workers.dev subdomain", "Workers Scripts Write")
 	}
 	if sub == "" {
-		r := Fail("moltctl doctor --fix registers one (or open "+e.DashLink("workers/onboarding")+")",
+		r := Fail("moltctl doctor --fix registers one (choose it with --subdomain NAME, or open "+e.DashLink("workers/onboarding")+")",
 			"the account has no workers.dev subdomain; uploading the Worker would fail with code 10063")
-		r.Action = &Action{Summary: "register a workers.dev subdomain (a free name based on the account's)", Apply: fixSubdomain}
+		name, err := freeSubdomain(ctx, e)
+		if err != nil {
+			r.Fix = err.Error()
+			return r
+		}
+		r.Action = &Action{Permanent: true,
+			Summary: fmt.Sprintf("register the workers.dev subdomain %s: the account's public name, permanent (--subdomain NAME picks another)", name),
+			Apply: func(ctx context.Context, e *Env) error {
+				err := c.Do(ctx, cfapi.Request{Method: http.MethodPut, Path: c.AccountPath("workers/subdomain"), JSON: map[string]string{"subdomain": name}}, nil)
+				if err != nil {
+					return fmt.Errorf("register workers.dev subdomain %s: %w", name, err)
+				}
+				return nil
+			}}
 		return r
 	}
 	if e.Config != nil && e.Config.Name != "" {
@@ -398,12 +411,36 @@ func checkSubdomain(ctx context.Context, e *Env) Result {
 	return OK("%s.workers.dev", sub)
 }
 
-// fixSubdomain picks a free name with the availability endpoint (10032 =
-// available) and registers it.
-func fixSubdomain(ctx context.Context, e *Env) error {
+// freeSubdomain finds the name to register, with GET requests only: the
+// one asked for (--subdomain), or the first free one based on the account's
+// name (the availability endpoint answers 10032 for a free name).
+func freeSubdomain(ctx context.Context, e *Env) (string, error) {
 	c, skip := e.client(ctx)
 	if skip != nil {
-		return errors.New(skip.Message)
+		return "", errors.New(skip.Message)
+	}
+	available := func(name string) (bool, error) {
+		err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: c.AccountPath("workers/subdomains/%s", name)}, nil)
+		switch {
+		case cfapi.HasCode(err, cfapi.CodeSubdomainAvailable):
+			return true, nil
+		case err == nil || cfapi.HasCode(err, cfapi.CodeSubdomainUnavailable):
+			return false, nil
+		}
+		return false, fmt.Errorf("check workers.dev subdomain %s: %w", name, err)
+	}
+	if want := e.Subdomain; want != "" {
+		if !subdomainRE.MatchString(want) {
+			return "", fmt.Errorf("--subdomain %q is not a valid name: lower-case letters, digits and inner hyphens, at most 63", want)
+		}
+		ok, err := available(want)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", fmt.Errorf("%s.workers.dev is taken: pass another --subdomain NAME", want)
+		}
+		return want, nil
 	}
 	base := "moltbot"
 	var a cfapi.Account
@@ -420,23 +457,15 @@ func fixSubdomain(ctx context.Context, e *Env) error {
 		if !subdomainRE.MatchString(name) {
 			continue
 		}
-		err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: c.AccountPath("workers/subdomains/%s", name)}, nil)
-		if !cfapi.HasCode(err, cfapi.CodeSubdomainAvailable) {
-			if err != nil && !cfapi.HasCode(err, cfapi.CodeSubdomainUnavailable) {
-				return fmt.Errorf("check workers.dev subdomain %s: %w", name, err)
-			}
-			continue
-		}
-		err = c.Do(ctx, cfapi.Request{Method: http.MethodPut, Path: c.AccountPath("workers/subdomain"), JSON: map[string]string{"subdomain": name}}, nil)
-		if cfapi.HasCode(err, cfapi.CodeSubdomainUnavailable) {
-			continue
-		}
+		ok, err := available(name)
 		if err != nil {
-			return fmt.Errorf("register workers.dev subdomain %s: %w", name, err)
+			return "", err
 		}
-		return nil
+		if ok {
+			return name, nil
+		}
 	}
-	return fmt.Errorf("no free workers.dev subdomain found near %q; pick one at %s", base, e.DashLink("workers/onboarding"))
+	return "", fmt.Errorf("no free workers.dev subdomain found near %q: pass --subdomain NAME, or pick one at %s", base, e.DashLink("workers/onboarding"))
 }
 
 // slug turns an account name ("Jane's Account") into a DNS label ("janes").

@@ -40,6 +40,9 @@ type Env struct {
 	Now func() time.Time
 	// Dashboard is the dashboard's base URL; "" means https://dash.cloudflare.com.
 	Dashboard string
+	// Subdomain is the workers.dev name to register when the account has
+	// none (doctor --subdomain); "" picks a free one from the account name.
+	Subdomain string
 
 	memo sync.Map // key → *cell
 }

@@ -55,6 +55,10 @@ type Action struct {
 	Summary string
 	// Apply performs the fix.
 	Apply func(ctx context.Context, env *Env) error
+	// Permanent marks a fix that cannot be undone (registering the
+	// account's workers.dev name): it needs --yes or a person's answer,
+	// never only the absence of a terminal.
+	Permanent bool
 }
 
 // OK returns a passing result.

@@ -286,7 +286,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		env := newEnv()
 		r := preflight.Run(ctx, preflight.Standard(), env)
 		var b bytes.Buffer
-		if fixes := apiFixes(r); fix && len(fixes) > 0 {
+		if fixes := apiFixes(r, f.Global.Yes || interactive); fix && len(fixes) > 0 {
 			for _, c := range fixes {
 				if err := c.Action.Apply(ctx, env); err != nil {
 					fmt.Fprintf(&b, "%s %s: %v\n", cs.FailureIcon(), c.Action.Summary, err)
@@ -321,7 +321,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		ios.StartProgress("Running the preflight checks")
 		r, report := check(ctx, false)
 		ios.StopProgress()
-		fixes := apiFixes(r)
+		fixes := apiFixes(r, f.Global.Yes || interactive)
 		for _, c := range fixes {
 			willFix = append(willFix, c.Action.Summary)
 		}
@@ -405,14 +405,16 @@ var deployFixes = map[string]bool{
 }
 
 // apiFixes returns the automatic fixes for the checks that block the deploy,
-// or none if any blocker needs a person.
-func apiFixes(r *preflight.Report) []preflight.Outcome {
+// or none if any blocker needs a person. A permanent fix (registering the
+// workers.dev name) counts as one unless permanent is allowed (--yes, or
+// the confirmation on a terminal that lists it).
+func apiFixes(r *preflight.Report, permanent bool) []preflight.Outcome {
 	var fixes []preflight.Outcome
 	for _, c := range r.Checks {
 		if !blocks(c) {
 			continue
 		}
-		if c.Action == nil {
+		if c.Action == nil || (c.Action.Permanent && !permanent) {
 			return nil
 		}
 		fixes = append(fixes, c)

@@ -23,7 +23,11 @@ type DoctorOptions struct {
 	Fix      bool
 	Yes      bool
 	Only     []string
-	Prompter func() prompt.Prompter
+	// Subdomain is the workers.dev name --fix registers (--subdomain).
+	Subdomain string
+	// CanPrompt reports whether someone can answer a question.
+	CanPrompt bool
+	Prompter  func() prompt.Prompter
 	// NewEnv gathers the checks' inputs (the Factory's by default).
 	NewEnv func() *preflight.Env
 	// Docker, when set, replaces the real Docker prober (tests).
@@ -46,6 +50,10 @@ Each problem comes with its fix: a command to run or a dashboard link.
 --fix applies what the API allows (register a workers.dev subdomain, create
 the R2 bucket and the Zero Trust organization) after one confirmation, names
 what needs you (subscribing to Workers Paid, enabling R2), then checks again.
+Without a terminal the fixes are applied without asking, except registering
+the workers.dev name: it is the account's permanent public name, shown
+before it is registered (--subdomain NAME chooses it), and needs --yes or
+an answer on a terminal.
 
 Exit status: 0 when nothing fails (warnings allowed), 3 when a check fails.
 Check IDs and the JSON output are described in docs/doctor.md.
@@ -67,7 +75,12 @@ $ moltctl doctor --check token --check token.permissions
 			opts.JSON = f.Global.JSON()
 			opts.Yes = f.Global.Yes
 			opts.Prompter = f.Prompter
-			opts.NewEnv = func() *preflight.Env { return preflight.NewEnv(f) }
+			opts.CanPrompt = f.IOStreams.CanPrompt()
+			opts.NewEnv = func() *preflight.Env {
+				env := preflight.NewEnv(f)
+				env.Subdomain = opts.Subdomain
+				return env
+			}
 			opts.Checks = preflight.Standard()
 			if len(opts.Only) > 0 {
 				known := map[string]bool{}
@@ -89,6 +102,14 @@ $ moltctl doctor --check token --check token.permissions
 	}
 	cmd.Flags().BoolVar(&opts.Fix, "fix", false, "apply the fixes the API allows, after one confirmation (--yes skips it), then check again")
 	cmd.Flags().StringSliceVar(&opts.Only, "check", nil, "run only the check with this ID (repeatable)")
+	cmd.Flags().StringVar(&opts.Subdomain, "subdomain", "", "the workers.dev name --fix registers when the account has none (default: a free name from the account's)")
+	_ = cmd.RegisterFlagCompletionFunc("check", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var ids []string
+		for _, c := range preflight.Standard() {
+			ids = append(ids, c.ID+"\t"+c.Title)
+		}
+		return ids, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 
@@ -163,11 +184,24 @@ func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, re
 	if len(actions) == 0 {
 		fmt.Fprintln(w, "Nothing for --fix to do through the API.")
 	} else {
+		// Without a terminal, fixes that can be undone go ahead; one that
+		// is permanent needs --yes.
+		if !opts.Yes && !opts.CanPrompt {
+			var kept []preflight.Outcome
+			for _, a := range actions {
+				if a.Action.Permanent {
+					fmt.Fprintf(w, "%s not done without --yes: %s  (%s)\n", cs.WarningIcon(), a.Action.Summary, a.ID)
+					continue
+				}
+				kept = append(kept, a)
+			}
+			actions = kept
+		}
 		fmt.Fprintln(w, "moltctl doctor --fix will:")
 		for _, a := range actions {
 			fmt.Fprintf(w, "  • %s  (%s)\n", a.Action.Summary, a.ID)
 		}
-		if !opts.Yes {
+		if !opts.Yes && opts.CanPrompt {
 			ok, err := opts.Prompter().Confirm(fmt.Sprintf("Apply %d fix(es)?", len(actions)), true)
 			if err != nil {
 				return false, err

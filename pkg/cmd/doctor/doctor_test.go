@@ -218,7 +218,7 @@ func TestNewAccountReportsEveryProblemThenFixGoesGreen(t *testing.T) {
 	if res.code != cmdutil.ExitPreflight {
 		t.Fatalf("--fix before the human steps: exit %d\n%s%s", res.code, res.out, res.errOut)
 	}
-	for _, w := range []string{"register a workers.dev subdomain", "create the Zero Trust organization", "These need you", "subscribe to Workers Paid", "enable R2"} {
+	for _, w := range []string{"register the workers.dev subdomain", "create the Zero Trust organization", "These need you", "subscribe to Workers Paid", "enable R2"} {
 		if !strings.Contains(res.errOut, w) {
 			t.Errorf("--fix stderr lacks %q:\n%s", w, res.errOut)
 		}
@@ -387,19 +387,54 @@ func TestFixAsksFirstAndChangesNothingWhenDeclined(t *testing.T) {
 	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText},
 		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
 	asked := 0
-	opts := &DoctorOptions{IO: io, Fix: true, Docker: &fakeDocker{up: true},
+	opts := &DoctorOptions{IO: io, Fix: true, Docker: &fakeDocker{up: true}, CanPrompt: true,
 		Prompter: func() prompt.Prompter { return decline{asked: &asked} },
 		NewEnv:   func() *preflight.Env { return preflight.NewEnv(f) }}
 	err := doctorRun(context.Background(), opts)
 	if !errors.Is(err, cmdutil.ErrCancelled) || asked != 1 {
 		t.Fatalf("err = %v, asked %d times", err, asked)
 	}
-	if !strings.Contains(errOut.String(), "register a workers.dev subdomain") {
+	if !strings.Contains(errOut.String(), "register the workers.dev subdomain") {
 		t.Errorf("the confirmation does not list the fixes:\n%s", errOut)
 	}
 	srv.View(func(s *cfemu.State) {
 		if s.Account.Subdomain != "" || s.Access.Organization != nil {
 			t.Error("declined fixes were applied")
+		}
+	})
+}
+
+// Without a terminal and without --yes, --fix applies what can be undone
+// and leaves the permanent workers.dev name alone, naming it; --subdomain
+// chooses the name that --yes then registers.
+func TestFixWithoutTerminalNeedsYesForTheWorkersDevName(t *testing.T) {
+	srv := newEmulator(t)
+	dir := project(t, false)
+	io, _, _, errOut := iostreams.Test()
+	env := map[string]string{"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token()}
+	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText},
+		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
+	newEnv := func(sub string) func() *preflight.Env {
+		return func() *preflight.Env { e := preflight.NewEnv(f); e.Subdomain = sub; return e }
+	}
+	opts := &DoctorOptions{IO: io, Fix: true, Docker: &fakeDocker{up: true}, Prompter: func() prompt.Prompter { return prompt.NoPrompt{} }, NewEnv: newEnv("")}
+	_ = doctorRun(context.Background(), opts)
+	if !strings.Contains(errOut.String(), "not done without --yes: register the workers.dev subdomain") {
+		t.Errorf("stderr does not name the name left alone:\n%s", errOut)
+	}
+	srv.View(func(s *cfemu.State) {
+		if s.Account.Subdomain != "" {
+			t.Errorf("registered %q without --yes", s.Account.Subdomain)
+		}
+		if s.Access.Organization == nil {
+			t.Error("the Zero Trust organization, which can be undone, was not created")
+		}
+	})
+	opts = &DoctorOptions{IO: io, Fix: true, Yes: true, Docker: &fakeDocker{up: true}, NewEnv: newEnv("my-pick")}
+	_ = doctorRun(context.Background(), opts)
+	srv.View(func(s *cfemu.State) {
+		if s.Account.Subdomain != "my-pick" {
+			t.Errorf("subdomain %q, want the one passed with --subdomain", s.Account.Subdomain)
 		}
 	})
 }

@@ -74,7 +74,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 	pf.StringVarP(&g.ConfigPath, "config", "c", "", "path to the project's wrangler.jsonc (default: found walking up from the current directory)")
 	pf.StringVarP(&g.Env, "env", "e", "", "wrangler environment to use, as wrangler --env selects one")
 	pf.StringVarP(&g.Output, "output", "o", cmdutil.OutputText, "output format: text or json")
-	pf.BoolVarP(&g.Yes, "yes", "y", false, "answer yes to confirmations and never prompt (implied when stdin is not a terminal or CI is set)")
+	pf.BoolVarP(&g.Yes, "yes", "y", false, "never prompt, and confirm everything, including what cannot be undone (destroy, secrets unset, rotating a secret, registering a workers.dev name). Without a terminal (or with CI set) nothing prompts: other confirmations go ahead, these need --yes")
 	pf.BoolVar(&g.Yes, "non-interactive", false, "same as --yes")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "trace API requests to stderr (credentials and secret values are redacted)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
