@@ -541,3 +541,56 @@ func TestNoLeaksOnErrorPaths(t *testing.T) {
 		})
 	}
 }
+
+// copyCheckout is a fresh checkout of e's project: everything but .moltctl/.
+func (e *env) copyCheckout() *env {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(e.dir)); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, ".moltctl")); err != nil {
+		e.t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for k, v := range e.vars {
+		vars[k] = v
+	}
+	return &env{t: e.t, dir: dir, srv: e.srv, log: e.log, vars: vars}
+}
+
+// Another checkout of the same user finds the state, the generated token
+// included, in the account: set sends nothing and makes no token; one
+// without the key leaves the Worker's token alone.
+func TestSetFromAnotherCheckout(t *testing.T) {
+	e := newEnv(t, true)
+	if code, _, errOut := e.run("", "set"); code != 0 {
+		t.Fatalf("set: %d %s", code, errOut)
+	}
+	token := e.remote()["MOLTBOT_GATEWAY_TOKEN"]
+	if token == "" || token != e.generatedToken() {
+		t.Fatal("no gateway token was sent")
+	}
+	other := e.copyCheckout()
+	mark := e.log.Len()
+	code, out, errOut := other.run("", "set")
+	if code != 0 || !strings.Contains(out, "unchanged") || strings.Contains(out, "Set ") {
+		t.Fatalf("set from another checkout: %d\n%s%s", code, out, errOut)
+	}
+	if other.generatedToken() != token {
+		t.Error("the other checkout does not hold the first one's token")
+	}
+	if strings.Contains(e.log.String()[mark:], "secrets-bulk") {
+		t.Error("the other checkout sent secrets")
+	}
+
+	locked := e.copyCheckout()
+	locked.vars["HOME"] = t.TempDir()
+	code, _, errOut = locked.run("", "set")
+	if code != 0 || !strings.Contains(errOut, "kept as the Worker has it") {
+		t.Fatalf("set without the key: %d\n%s", code, errOut)
+	}
+	if e.remote()["MOLTBOT_GATEWAY_TOKEN"] != token {
+		t.Error("a checkout without the key replaced the gateway token")
+	}
+}

@@ -100,11 +100,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	onRemote, d, key := rs.OnRemote, rs.Deployment, rs.DigestKey
-	creds, err := p.Store.LoadCredentials()
-	if err != nil {
-		return fmt.Errorf("read generated secrets: %w", err)
-	}
+	onRemote, d, key, creds := rs.OnRemote, rs.Deployment, rs.DigestKey, rs.Credentials
 
 	res := &Result{Worker: p.Worker, Secrets: []Row{}}
 	for _, s := range m.Secrets {
@@ -114,7 +110,8 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			row.Status = StatusMissing
 		case s.Source.Kind == manifest.SourceDeploy:
 			row.Status = StatusDeploy
-		case d.Secrets[s.Name] == "":
+		case d.Secrets[s.Name] == "" || rs.Locked():
+			// Locked: the digests' key is sealed to a key this machine lacks.
 			row.Status = StatusUntracked
 		default:
 			row.Status = localStatus(ctx, m, s, key, d.Secrets[s.Name], creds.Generated, f.Getenv)

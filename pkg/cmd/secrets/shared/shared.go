@@ -13,7 +13,9 @@ import (
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/lease"
 	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
 	"github.com/moltctl/moltctl/pkg/wrangler"
@@ -50,20 +52,26 @@ func (p *Project) Manifest() (*manifest.Manifest, error) {
 }
 
 // Resolve reads the values of names (all when empty) from their sources,
-// prompting on a terminal, warning on stderr, keeping generated values.
-func Resolve(ctx context.Context, f *cmdutil.Factory, p *Project, m *manifest.Manifest, names []string) (secrets.Values, error) {
+// prompting on a terminal, warning on stderr. Generated values are taken
+// from and added to creds (the caller saves them), or to the local
+// credentials file when creds is nil.
+func Resolve(ctx context.Context, f *cmdutil.Factory, p *Project, m *manifest.Manifest, names []string, creds *state.Credentials) (secrets.Values, error) {
 	var stdin io.Reader
 	if !f.IOStreams.IsStdinTTY() {
 		stdin = f.IOStreams.In
 	}
-	return m.Resolve(ctx, manifest.ResolveOptions{
+	opts := manifest.ResolveOptions{
 		Getenv:   f.Getenv,
 		Stdin:    stdin,
 		Prompter: f.Prompter(),
 		Store:    p.Store,
 		Names:    names,
 		Warn:     f.IOStreams.Warn,
-	})
+	}
+	if creds != nil {
+		opts.Generated = creds.Generated
+	}
+	return m.Resolve(ctx, opts)
 }
 
 // PrintProblems writes each problem (errors and warnings) to stderr.
@@ -130,19 +138,27 @@ func RemoteSecrets(ctx context.Context, f *cmdutil.Factory, p *Project) (*cfapi.
 	if err != nil {
 		return nil, nil, err
 	}
+	onRemote, err := remoteNames(ctx, c, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, onRemote, nil
+}
+
+func remoteNames(ctx context.Context, c *cfapi.Client, p *Project) (map[string]bool, error) {
 	remote, err := c.ListSecrets(ctx, p.Worker)
 	if err != nil {
-		return nil, nil, WorkerMissing(err, p.Worker)
+		return nil, WorkerMissing(err, p.Worker)
 	}
 	onRemote := map[string]bool{}
 	for _, s := range remote {
 		onRemote[s.Name] = true
 	}
-	return c, onRemote, nil
+	return onRemote, nil
 }
 
 // RemoteState is the Worker's secrets on Cloudflare beside what moltctl
-// recorded about them on this machine.
+// recorded about them (in the account, else on this machine).
 type RemoteState struct {
 	// Client is the API client for the project's account.
 	Client *cfapi.Client
@@ -151,24 +167,67 @@ type RemoteState struct {
 	// Deployment is the project's deployment state, with the digest of
 	// each value last sent.
 	Deployment *state.Deployment
-	// DigestKey is the key of those digests.
+	// DigestKey is the key of those digests (nil when Locked).
 	DigestKey []byte
+	// Credentials are what moltctl generated (empty when Locked).
+	Credentials *state.Credentials
+	// Keeper reads and writes the state.
+	Keeper *remotestate.Keeper
+	// Release gives up the deploy lease HoldRemoteState took.
+	Release func()
 }
 
+// Locked reports that the account's credentials are sealed to a key this
+// machine lacks: generated values are unknown here and must not be made anew.
+func (rs *RemoteState) Locked() bool { return rs.Keeper.Locked }
+
 // LoadRemoteState lists the Worker's secrets on Cloudflare and reads the
-// deployment state and the digest key.
+// deployment state and the digest key, for commands that only look.
 func LoadRemoteState(ctx context.Context, f *cmdutil.Factory, p *Project) (*RemoteState, error) {
 	c, onRemote, err := RemoteSecrets(ctx, f, p)
 	if err != nil {
 		return nil, err
 	}
-	d, err := p.Store.Load()
+	rs := &RemoteState{Client: c, OnRemote: onRemote, Release: func() {}}
+	return rs, rs.load(ctx, f, p)
+}
+
+// HoldRemoteState is LoadRemoteState for commands that change the Worker's
+// secrets and record it: it takes the deploy lease first, so no deploy or
+// other checkout writes the state in between. Call Release when done.
+func HoldRemoteState(ctx context.Context, f *cmdutil.Factory, p *Project, command string) (*RemoteState, error) {
+	c, err := Client(ctx, f, p)
 	if err != nil {
-		return nil, fmt.Errorf("read deployment state: %w", err)
+		return nil, err
 	}
-	key, err := p.Store.HMACKey()
+	release, err := lease.Hold(ctx, c, p.Store, p.Worker, command, lease.Options{}, f.IOStreams.Warn)
 	if err != nil {
-		return nil, fmt.Errorf("read digest key: %w", err)
+		return nil, err
 	}
-	return &RemoteState{Client: c, OnRemote: onRemote, Deployment: d, DigestKey: key}, nil
+	rs := &RemoteState{Client: c, Release: release}
+	if rs.OnRemote, err = remoteNames(ctx, c, p); err == nil {
+		err = rs.load(ctx, f, p)
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return rs, nil
+}
+
+func (rs *RemoteState) load(ctx context.Context, f *cmdutil.Factory, p *Project) error {
+	k, err := remotestate.NewKeeper(rs.Client, p.Store, p.Worker, f.Getenv, f.IOStreams.Warn)
+	if err != nil {
+		return err
+	}
+	rs.Keeper = k
+	rs.Deployment, rs.Credentials, err = k.Load(ctx)
+	rs.DigestKey = k.DigestKey
+	return err
+}
+
+// Save records the deployment state and credentials, in the account when
+// it keeps them and in .moltctl/.
+func (rs *RemoteState) Save(ctx context.Context) error {
+	return rs.Keeper.Save(ctx, rs.Deployment, rs.Credentials)
 }

@@ -68,10 +68,12 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 		return err
 	}
 	defer unlock()
-	c, on, err := shared.RemoteSecrets(ctx, f, p)
+	rs, err := shared.HoldRemoteState(ctx, f, p, "moltctl secrets unset")
 	if err != nil {
 		return err
 	}
+	defer rs.Release()
+	c, on := rs.Client, rs.OnRemote
 	res := &Result{Worker: p.Worker, Deleted: []string{}, NotFound: []string{}}
 	seen := map[string]bool{}
 	for _, n := range opts.Names {
@@ -101,13 +103,11 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	if err := c.BulkSecrets(ctx, p.Worker, nil, res.Deleted); err != nil {
 		return shared.WorkerMissing(err, p.Worker)
 	}
-	if d, err := p.Store.Load(); err == nil {
-		for _, n := range res.Deleted {
-			delete(d.Secrets, n)
-		}
-		if err := p.Store.Save(d); err != nil {
-			return fmt.Errorf("record the deletion: %w", err)
-		}
+	for _, n := range res.Deleted {
+		delete(rs.Deployment.Secrets, n)
+	}
+	if err := rs.Save(ctx); err != nil {
+		return fmt.Errorf("record the deletion: %w", err)
 	}
 	var still []string
 	if m, err := p.Manifest(); err == nil {
