@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
@@ -152,4 +153,37 @@ func (f *Factory) Cloudflare() (*cfapi.Client, error) {
 		opts.Trace = f.IOStreams.ErrOut
 	}
 	return cfapi.New(opts), nil
+}
+
+// Command spells a moltctl command to suggest, with the global flags this
+// run was given (--env, --config, --account), so that a hint run as shown
+// acts on the same Worker.
+func (f *Factory) Command(args string) string {
+	parts := []string{"moltctl", args}
+	g := f.Global
+	if g.Env != "" {
+		parts = append(parts, "--env", shellQuote(g.Env))
+	}
+	if g.ConfigPath != "" {
+		parts = append(parts, "--config", shellQuote(g.ConfigPath))
+	}
+	if g.Account != "" {
+		parts = append(parts, "--account", shellQuote(g.Account))
+	}
+	return strings.Join(parts, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but safe
+// characters.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@+,", r)) {
+			safe = false
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

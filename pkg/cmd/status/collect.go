@@ -156,7 +156,7 @@ func collect(ctx context.Context, f *cmdutil.Factory, t *target.Target, wait tim
 	wg.Wait()
 	// The admin API starts the gateway if it is down; ask it last.
 	rep.Backup = backupStatus(ctx, t, client, man)
-	judge(rep, t)
+	judge(rep, t, f.Command)
 	return rep
 }
 
@@ -371,8 +371,9 @@ func backupStatus(ctx context.Context, t *target.Target, c *assistant.Client, ma
 	return bs
 }
 
-// judge decides health and lists the problems with their fixes.
-func judge(rep *Report, t *target.Target) {
+// judge decides health and lists the problems with their fixes; command
+// spells the moltctl commands they suggest, with this run's global flags.
+func judge(rep *Report, t *target.Target, command func(string) string) {
 	bad := func(comp, msg, fix string) {
 		rep.Problems = append(rep.Problems, Problem{Component: comp, Message: msg, Fix: fix})
 	}
@@ -384,20 +385,20 @@ func judge(rep *Report, t *target.Target) {
 	case w.Error != "":
 		bad("worker", w.Error, "")
 	case !w.Exists:
-		bad("worker", fmt.Sprintf("Worker %q is not deployed", w.Name), "run `moltctl deploy`")
+		bad("worker", fmt.Sprintf("Worker %q is not deployed", w.Name), "run `"+command("deploy")+"`")
 	case !w.WorkersDev:
-		bad("worker", "the workers.dev route is disabled", "run `moltctl deploy` to enable it")
+		bad("worker", "the workers.dev route is disabled", "run `"+command("deploy")+"` to enable it")
 	}
 	if w.Exists && w.VersionID != "" && t.State.Worker.VersionID != "" && w.VersionID != t.State.Worker.VersionID {
 		warn("worker", fmt.Sprintf("the deployed version %s is not the one moltctl last deployed (%s)", w.VersionID, t.State.Worker.VersionID),
-			"someone deployed another way; run `moltctl deploy` to converge")
+			"someone deployed another way; run `"+command("deploy")+"` to converge")
 	}
 	c := rep.Container
 	switch {
 	case c.Error != "":
 		bad("container", c.Error, "")
 	case c.Name != "" && !c.Exists && w.Exists:
-		bad("container", fmt.Sprintf("container application %q does not exist", c.Name), "run `moltctl deploy`")
+		bad("container", fmt.Sprintf("container application %q does not exist", c.Name), "run `"+command("deploy")+"`")
 	}
 	g := rep.Gateway
 	if w.Exists && !g.OK {
@@ -410,7 +411,7 @@ func judge(rep *Report, t *target.Target) {
 		}
 		fix := g.fix
 		if fix == "" {
-			fix = "a cold start takes 1-2 minutes: `moltctl status --wait 3m` starts it and waits; see `moltctl logs`"
+			fix = "a cold start takes 1-2 minutes: `" + command("status --wait 3m") + "` starts it and waits; see `" + command("logs") + "`"
 		}
 		bad("gateway", msg, fix)
 	}
@@ -419,16 +420,16 @@ func judge(rep *Report, t *target.Target) {
 	case s.Error != "":
 		bad("secrets", s.Error, "")
 	case w.Exists && len(s.Missing) > 0:
-		bad("secrets", fmt.Sprintf("missing on the Worker: %v", s.Missing), "`moltctl secrets set NAME`, then `moltctl deploy`")
+		bad("secrets", fmt.Sprintf("missing on the Worker: %v", s.Missing), "`"+command("secrets set NAME")+"`, then `"+command("deploy")+"`")
 	}
 	a := rep.Access
 	switch {
 	case a.Error != "":
 		bad("access", a.Error, "")
 	case w.Exists && !a.Configured:
-		bad("access", "no Cloudflare Access application protects the Worker", "run `moltctl deploy`: it creates the Access application")
+		bad("access", "no Cloudflare Access application protects the Worker", "run `"+command("deploy")+"`: it creates the Access application")
 	case w.Exists && !a.ServiceToken:
-		warn("access", "moltctl has no service token for the admin API", "run `moltctl deploy` to create one")
+		warn("access", "moltctl has no service token for the admin API", "run `"+command("deploy")+"` to create one")
 	}
 	b := rep.Backup
 	switch {
@@ -436,9 +437,9 @@ func judge(rep *Report, t *target.Target) {
 	case b.Error != "":
 		bad("backup", b.Error, b.fix)
 	case !b.Configured && b.Required:
-		bad("backup", fmt.Sprintf("R2 backup is not configured (missing %v)", b.Missing), "run `moltctl deploy` (persistence.r2 is on in moltctl.yaml)")
+		bad("backup", fmt.Sprintf("R2 backup is not configured (missing %v)", b.Missing), "run `"+command("deploy")+"` (persistence.r2 is on in moltctl.yaml)")
 	case !b.Configured:
-		warn("backup", "R2 backup is not configured: paired devices and conversations are lost when the container restarts", "set persistence.r2: true in moltctl.yaml and run `moltctl deploy`")
+		warn("backup", "R2 backup is not configured: paired devices and conversations are lost when the container restarts", "set persistence.r2: true in moltctl.yaml and run `"+command("deploy")+"`")
 	case b.LastSync == "":
 		warn("backup", "R2 backup is configured but has not synced yet", "the container syncs every 30 s after a change")
 	}

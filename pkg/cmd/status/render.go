@@ -2,6 +2,7 @@ package status
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -28,7 +29,7 @@ func render(f *cmdutil.Factory, rep *Report) {
 		wtext += " (not deployed)"
 	default:
 		if w.VersionID != "" {
-			wtext += ", version " + short(w.VersionID)
+			wtext += ", version " + w.VersionID
 		}
 		if !w.DeployedOn.IsZero() {
 			wtext += ", deployed " + ago(now, w.DeployedOn)
@@ -50,12 +51,15 @@ func render(f *cmdutil.Factory, rep *Report) {
 	case !c.Exists:
 		ctext += " (missing)"
 	default:
-		ctext += fmt.Sprintf(", %d instance(s)", c.Instances)
-		if n, ok := c.Health["healthy"]; ok {
-			ctext += fmt.Sprintf(", %d healthy", n)
+		// The application's "instances" is what it was asked to keep
+		// running (0 for one a Durable Object starts); the health counts
+		// are the instances that exist.
+		ctext += ", " + healthText(c.Health)
+		if c.MaxInstances > 0 {
+			ctext += fmt.Sprintf(" (at most %d)", c.MaxInstances)
 		}
 		if c.ActiveRolloutID != "" {
-			ctext += ", rollout " + short(c.ActiveRolloutID) + " in progress"
+			ctext += ", rollout " + c.ActiveRolloutID + " in progress"
 		}
 	}
 	line("Container", c.Error == "" && (c.Name == "" || c.Exists), ctext)
@@ -81,7 +85,7 @@ func render(f *cmdutil.Factory, rep *Report) {
 	a := rep.Access
 	atext := "not configured"
 	if a.Configured {
-		atext = "application " + short(a.AppID)
+		atext = "application " + a.AppID
 		if a.Domain != "" {
 			atext += " protects " + a.Domain
 		}
@@ -141,9 +145,24 @@ func render(f *cmdutil.Factory, rep *Report) {
 	}
 }
 
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12]
+// healthText describes the instances from the API's health counts, in
+// which "active" counts every running instance and the other keys
+// (healthy, starting, failed, scheduling) say how they are.
+func healthText(h map[string]int) string {
+	var keys []string
+	for k, n := range h {
+		if n > 0 && k != "active" {
+			keys = append(keys, k)
+		}
 	}
-	return id
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", h[k], k)
+	}
+	text := fmt.Sprintf("%d instance(s) active", h["active"])
+	if len(parts) > 0 {
+		text += ": " + strings.Join(parts, ", ")
+	}
+	return text
 }

@@ -111,3 +111,51 @@ func TestStatusUnhealthy(t *testing.T) {
 		})
 	}
 }
+
+// A token Cloudflare refuses is one clear error (exit 2), not a screen of
+// components that look missing and a gateway that looks fine.
+func TestStatusBadTokenIsOneError(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	fx.Env["CLOUDFLARE_API_TOKEN"] = "not-a-token"
+	out, _, err := run(t, fx, false)
+	if cmdutil.ExitCodeOf(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "does not accept the API token") {
+		t.Fatalf("err = %v (exit %d), want the token refused, exit %d", err, cmdutil.ExitCodeOf(err), cmdutil.ExitUsage)
+	}
+	if out != "" {
+		t.Errorf("printed a report with a bad token:\n%s", out)
+	}
+}
+
+// The text shows whole version IDs.
+func TestStatusTextShowsWholeIDs(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	js, _, _ := run(t, fx, false, "--output=json")
+	var rep Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	out, _, _ := run(t, fx, false)
+	if v := rep.Worker.VersionID; len(v) < 32 || !strings.Contains(out, "version "+v+",") {
+		t.Errorf("the whole version ID %q is not shown:\n%s", v, out)
+	}
+}
+
+// The API's "active" counts every running instance; the other health keys
+// say how they are, so one healthy instance is not "0 instance(s), 1 healthy".
+func TestHealthText(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		h    map[string]int
+		want string
+	}{
+		{map[string]int{"active": 1, "healthy": 1, "failed": 0, "starting": 0}, "1 instance(s) active: 1 healthy"},
+		{map[string]int{"active": 0, "healthy": 0}, "0 instance(s) active"},
+		{map[string]int{"active": 2, "healthy": 1, "starting": 1}, "2 instance(s) active: 1 healthy, 1 starting"},
+	} {
+		if got := healthText(tt.h); got != tt.want {
+			t.Errorf("healthText(%v) = %q, want %q", tt.h, got, tt.want)
+		}
+	}
+}
