@@ -4,8 +4,9 @@
 //
 // Requests never carry `Accept: text/html`: the Worker answers those with a
 // loading page and HTTP 200 while the gateway starts, which would look like
-// success. The service token is sent only to the Worker's own host and
-// redirects are never followed, so it cannot leak to another host.
+// success. The service token is sent only to the Worker's own host, only
+// over https unless the host is this machine, and redirects are never
+// followed, so it cannot leak to another host.
 package assistant
 
 import (
@@ -19,6 +20,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/safehttp"
 )
 
 // Header names of a Cloudflare Access service token.
@@ -72,6 +75,18 @@ func New(baseURL string, auth ServiceToken, httpClient *http.Client) *Client {
 		hc = &cp
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// Plain http only to this machine (the emulator's *.localhost URLs):
+	// the service token must not cross a network in clear text.
+	if _, ok := hc.Transport.(*safehttp.Transport); !ok {
+		next := hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		hc.Transport = &safehttp.Transport{Next: next}
+	}
+	if hc.Timeout == 0 {
+		hc.Timeout = safehttp.RequestTimeout
+	}
 	return &Client{base: u, auth: auth, hc: hc, PollInterval: DefaultPollInterval, UserAgent: "moltctl"}
 }
 

@@ -9,12 +9,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/safehttp"
 )
 
 // DefaultBaseURL is Cloudflare's API, used when CLOUDFLARE_API_BASE_URL is unset.
@@ -26,8 +29,14 @@ type Options struct {
 	BaseURL   string
 	Token     string
 	AccountID string
-	// HTTPClient carries requests; nil means a client with sane timeouts.
+	// HTTPClient carries requests; nil means safehttp.NewClient(). Its
+	// Timeout and CheckRedirect are replaced: RequestTimeout bounds each
+	// attempt, and redirects follow safehttp's rules.
 	HTTPClient *http.Client
+	// RequestTimeout bounds one attempt of a request; zero means
+	// DefaultRequestTimeout. Bodies over a MiB get more (see attemptTimeout).
+	// Retry.MaxElapsed bounds the whole call, retries included.
+	RequestTimeout time.Duration
 	// Trace, when set, receives one redacted line per request (--verbose).
 	Trace io.Writer
 	// Retry bounds retries of transient failures; zero value means DefaultRetry.
@@ -35,6 +44,9 @@ type Options struct {
 	// UserAgent identifies moltctl and its version.
 	UserAgent string
 }
+
+// DefaultRequestTimeout bounds one attempt of an API request.
+const DefaultRequestTimeout = safehttp.RequestTimeout
 
 // Client talks to the Cloudflare API for one account.
 type Client struct {
@@ -44,9 +56,15 @@ type Client struct {
 	http      *http.Client
 	token     string
 	userAgent string
+	timeout   time.Duration
+	// insecure is set when the base URL would send the token in clear
+	// text; every call returns it.
+	insecure error
 }
 
-// New returns a Client. The token is attached only to requests for BaseURL.
+// New returns a Client. The token is attached only to requests for
+// BaseURL, which must be https unless it names this machine (see
+// safehttp.CheckURL); otherwise every call fails with that error.
 func New(o Options) *Client {
 	base := strings.TrimRight(o.BaseURL, "/")
 	if base == "" {
@@ -54,12 +72,17 @@ func New(o Options) *Client {
 	}
 	hc := o.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 5 * time.Minute}
+		hc = safehttp.NewClient()
+	}
+	copied := *hc
+	hc = &copied
+	hc.Timeout = 0 // attemptTimeout bounds each attempt
+	hc.CheckRedirect = safehttp.CheckRedirect
+	if _, guarded := hc.Transport.(*safehttp.Transport); !guarded {
+		hc.Transport = &safehttp.Transport{Next: transportOf(hc)}
 	}
 	if o.Trace != nil {
-		copied := *hc
-		copied.Transport = &traceTransport{next: transportOf(hc), w: o.Trace}
-		hc = &copied
+		hc.Transport = &traceTransport{next: transportOf(hc), w: o.Trace}
 	}
 	retry := o.Retry
 	if retry.MaxAttempts == 0 {
@@ -69,7 +92,22 @@ func New(o Options) *Client {
 	if ua == "" {
 		ua = "moltctl"
 	}
-	return &Client{baseURL: base, accountID: o.AccountID, retry: retry, http: hc, token: o.Token, userAgent: ua}
+	timeout := o.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	return &Client{baseURL: base, accountID: o.AccountID, retry: retry, http: hc, token: o.Token, userAgent: ua,
+		timeout: timeout, insecure: safehttp.CheckURL("the API base URL", base)}
+}
+
+// attemptTimeout bounds one attempt: the request timeout, plus ten seconds
+// for every MiB of body beyond the first (a Worker bundle on a slow uplink).
+func (c *Client) attemptTimeout(bodyLen int) time.Duration {
+	const mib = 1 << 20
+	if bodyLen <= mib {
+		return c.timeout
+	}
+	return c.timeout + time.Duration((bodyLen-mib+mib-1)/mib)*10*time.Second
 }
 
 func transportOf(hc *http.Client) http.RoundTripper {
@@ -154,8 +192,13 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 	return nil
 }
 
-// DoEnvelope sends req, retrying what is safe to retry, and returns the whole envelope.
+// DoEnvelope sends req, retrying what is safe to retry, and returns the
+// whole envelope. Each attempt is bounded by the request timeout and the
+// whole call, retries included, by the retry policy's MaxElapsed.
 func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error) {
+	if c.insecure != nil {
+		return nil, c.insecure
+	}
 	var body []byte
 	contentType := req.ContentType
 	switch {
@@ -171,12 +214,39 @@ func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error)
 	case req.Body != nil:
 		body = req.Body
 	}
-	return withRetry(ctx, c.retry, req, func() (*Envelope, error) {
+	parent := ctx
+	if c.retry.MaxElapsed > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.retry.MaxElapsed, errOverall)
+		defer cancel()
+	}
+	attempts := 0
+	env, err := withRetry(ctx, c.retry, req, func() (*Envelope, error) {
+		attempts++
 		return c.once(ctx, req, body, contentType)
 	})
+	if err != nil && parent.Err() == nil && errors.Is(context.Cause(ctx), errOverall) {
+		return nil, &TimeoutError{Method: req.Method, Path: redactPath(req.Path), Host: hostOf(c.baseURL),
+			After: c.retry.MaxElapsed, Attempts: attempts, Err: err}
+	}
+	return env, err
+}
+
+// errOverall is the cause of the context that bounds a whole call.
+var errOverall = errors.New("overall deadline")
+
+func hostOf(base string) string {
+	if u, err := url.Parse(base); err == nil {
+		return u.Host
+	}
+	return base
 }
 
 func (c *Client) once(ctx context.Context, req Request, body []byte, contentType string) (*Envelope, error) {
+	parent := ctx
+	timeout := c.attemptTimeout(len(body))
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errAttempt)
+	defer cancel()
 	u := c.baseURL + "/" + strings.TrimLeft(req.Path, "/")
 	if len(req.Query) > 0 {
 		u += "?" + req.Query.Encode()
@@ -206,21 +276,35 @@ func (c *Client) once(ctx context.Context, req Request, body []byte, contentType
 	}
 	res, err := c.http.Do(hreq)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &TransportError{Method: req.Method, Path: redactPath(req.Path), Err: err}
+		return nil, c.attemptError(parent, ctx, req, timeout, err)
 	}
 	defer res.Body.Close()
 	raw, readErr := io.ReadAll(res.Body)
 	if readErr != nil {
-		return nil, &TransportError{Method: req.Method, Path: redactPath(req.Path), Err: readErr}
+		return nil, c.attemptError(parent, ctx, req, timeout, readErr)
 	}
 	if req.Raw != nil && res.StatusCode < 300 {
 		*req.Raw = raw
 		return &Envelope{Success: true}, nil
 	}
 	return decodeEnvelope(req, res, raw)
+}
+
+// errAttempt is the cause of the context that bounds one attempt.
+var errAttempt = errors.New("attempt timed out")
+
+// attemptError says why an attempt got no (whole) response: the caller's
+// context ended (returned as is, so Ctrl-C stays context.Canceled), or a
+// *TransportError, retryable for idempotent requests, which names the
+// attempt's timeout when that was the cause.
+func (c *Client) attemptError(parent, ctx context.Context, req Request, timeout time.Duration, err error) error {
+	if parent.Err() != nil {
+		return parent.Err()
+	}
+	if errors.Is(context.Cause(ctx), errAttempt) {
+		err = fmt.Errorf("no answer within %s", timeout)
+	}
+	return &TransportError{Method: req.Method, Path: redactPath(req.Path), Err: err}
 }
 
 func decodeEnvelope(req Request, res *http.Response, raw []byte) (*Envelope, error) {

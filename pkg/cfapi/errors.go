@@ -1,6 +1,7 @@
 package cfapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -99,3 +100,33 @@ func (e *TransportError) Error() string {
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// TimeoutError is a call that got no usable answer within the retry
+// policy's MaxElapsed, retries included.
+type TimeoutError struct {
+	Method   string
+	Path     string
+	Host     string
+	After    time.Duration
+	Attempts int
+	// Err is the last attempt's error.
+	Err error
+}
+
+func (e *TimeoutError) Error() string {
+	msg := fmt.Sprintf("%s /%s: no answer from %s within %s (%d attempt(s)", e.Method, strings.TrimLeft(e.Path, "/"), e.Host, e.After, e.Attempts)
+	var te *TransportError
+	if errors.As(e.Err, &te) {
+		msg += fmt.Sprintf("; last: %v", te.Err)
+	} else if e.Err != nil && !errors.Is(e.Err, context.DeadlineExceeded) {
+		msg += fmt.Sprintf("; last: %v", e.Err)
+	}
+	return msg + ")"
+}
+
+func (e *TimeoutError) Unwrap() error { return e.Err }
+
+// Hint says where to look.
+func (e *TimeoutError) Hint() string {
+	return "check the network (a proxy or firewall that holds connections open), CLOUDFLARE_API_BASE_URL, and https://www.cloudflarestatus.com; then run the command again"
+}

@@ -43,6 +43,9 @@ func withRetry(ctx context.Context, p RetryPolicy, req Request, call func() (*En
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if errors.Is(context.Cause(ctx), errOverall) {
+				return env, err // the caller reports the deadline with the last error
+			}
 			return nil, ctx.Err()
 		case <-t.C:
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/prompt"
+	"github.com/moltctl/moltctl/pkg/safehttp"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -50,6 +51,11 @@ type Factory struct {
 	Now        func() time.Time
 	// HTTPClient is used for every outbound request.
 	HTTPClient *http.Client
+	// APIRequestTimeout and APIRetry bound Cloudflare API calls (one
+	// attempt; a whole call with its retries). Zero means cfapi's defaults;
+	// tests set short ones.
+	APIRequestTimeout time.Duration
+	APIRetry          cfapi.RetryPolicy
 }
 
 // Prompter returns an interactive prompter on a terminal, else one that
@@ -135,19 +141,25 @@ var ErrNoToken = &HintError{
 	Code: ExitUsage,
 }
 
-// Cloudflare returns an API client, or ErrNoToken.
+// Cloudflare returns an API client, or ErrNoToken, or a usage error when
+// the API base URL would send the token in clear text.
 func (f *Factory) Cloudflare() (*cfapi.Client, error) {
 	token := f.Getenv("CLOUDFLARE_API_TOKEN")
 	if token == "" {
 		return nil, ErrNoToken
 	}
+	if err := safehttp.CheckURL("CLOUDFLARE_API_BASE_URL", f.APIBaseURL()); err != nil {
+		return nil, &HintError{Err: err, Fix: "use https://, or unset CLOUDFLARE_API_BASE_URL for Cloudflare's API (plain http is accepted only for 127.0.0.1, ::1, localhost and *.localhost)", Code: ExitUsage}
+	}
 	version, _, _ := buildinfo.Resolved()
 	opts := cfapi.Options{
-		BaseURL:    f.APIBaseURL(),
-		Token:      token,
-		AccountID:  f.AccountID(),
-		HTTPClient: f.HTTPClient,
-		UserAgent:  "moltctl/" + version,
+		BaseURL:        f.APIBaseURL(),
+		Token:          token,
+		AccountID:      f.AccountID(),
+		HTTPClient:     f.HTTPClient,
+		UserAgent:      "moltctl/" + version,
+		RequestTimeout: f.APIRequestTimeout,
+		Retry:          f.APIRetry,
 	}
 	if f.Global.Verbose {
 		opts.Trace = f.IOStreams.ErrOut

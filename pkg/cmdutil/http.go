@@ -1,33 +1,19 @@
 package cmdutil
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"strings"
-	"time"
+
+	"github.com/moltctl/moltctl/pkg/safehttp"
 )
 
-// NewHTTPClient returns the client every outbound request uses. Its dialer
+// NewHTTPClient returns the client every outbound request uses
+// (safehttp.NewClient): plain HTTP only to this machine, redirects only to
+// the same origin without a body or credentials, bounded waits. Its dialer
 // resolves names under .localhost to loopback, as RFC 6761 asks and as
 // curl and browsers do, so a Worker served by the local emulator at
 // <name>.<subdomain>.workers.dev.localhost is reachable.
-func NewHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if host, port, err := net.SplitHostPort(addr); err == nil && isLocalhostName(host) {
-			addr = net.JoinHostPort("127.0.0.1", port)
-		}
-		return dialer.DialContext(ctx, network, addr)
-	}
-	return &http.Client{Transport: tr, Timeout: 10 * time.Minute}
-}
-
-func isLocalhostName(host string) bool {
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	return host == "localhost" || strings.HasSuffix(host, ".localhost")
-}
+func NewHTTPClient() *http.Client { return safehttp.NewClient() }
 
 // WorkersDevURL is the base URL of Worker name on the account's workers.dev
 // subdomain. MOLTCTL_WORKERS_DEV_URL overrides the template (the emulator

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/safehttp"
 )
 
 // Auth is a registry login (the short-lived credentials of
@@ -94,11 +95,31 @@ func transient(err error) bool {
 	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-// pushOptions are the retry and transport options for every registry call.
-func remoteOptions(ctx context.Context, auth Auth, rt http.RoundTripper) []remote.Option {
+// registryTransport is rt (nil: a new safehttp transport) behind
+// safehttp's rules: the registry is https unless it is this machine (the
+// registry client itself would speak plain http to any RFC 1918 or .local
+// host), a redirect never leaves the registry's host and port nor carries
+// the login, and a layer upload that moves no byte for safehttp.IdleTimeout
+// is abandoned (and retried) rather than waited on forever.
+func registryTransport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
-		rt = remote.DefaultTransport
+		return safehttp.NewTransport()
 	}
+	if _, ok := rt.(*safehttp.Transport); ok {
+		return rt
+	}
+	return &safehttp.Transport{Next: rt}
+}
+
+// checkRegistry refuses, before any connection, a registry the registry
+// client would speak plain http to though it is not this machine.
+func checkRegistry(reg name.Registry) error {
+	return safehttp.CheckURL("the registry", reg.Scheme()+"://"+reg.RegistryStr())
+}
+
+// remoteOptions are the retry and transport options for every registry call.
+func remoteOptions(ctx context.Context, auth Auth, rt http.RoundTripper) []remote.Option {
+	rt = registryTransport(rt)
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuth(auth.authenticator()),
@@ -116,6 +137,9 @@ func RemoteDigest(ctx context.Context, ref string, auth Auth, rt http.RoundTripp
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return "", fmt.Errorf("image reference %q: %w", ref, err)
+	}
+	if err := checkRegistry(r.Context().Registry); err != nil {
+		return "", err
 	}
 	desc, err := remote.Head(r, remoteOptions(ctx, auth, rt)...)
 	if err != nil {
@@ -164,6 +188,9 @@ func Push(ctx context.Context, engine Engine, req PushRequest) (*PushResult, err
 		return nil, fmt.Errorf("image reference %q: %w", req.Ref, err)
 	}
 	host := ref.Context().RegistryStr()
+	if err := checkRegistry(ref.Context().Registry); err != nil {
+		return nil, err
+	}
 	img, cleanup, err := loadFromDaemon(ctx, engine, req.ImageID)
 	if err != nil {
 		return nil, err
@@ -338,14 +365,14 @@ type blobChecker struct {
 }
 
 func newBlobChecker(ctx context.Context, repo name.Repository, auth Auth, rt http.RoundTripper) (*blobChecker, error) {
-	if rt == nil {
-		rt = remote.DefaultTransport
+	if err := checkRegistry(repo.Registry); err != nil {
+		return nil, err
 	}
-	t, err := transport.NewWithContext(ctx, repo.Registry, auth.authenticator(), rt, []string{repo.Scope(transport.PushScope)})
+	t, err := transport.NewWithContext(ctx, repo.Registry, auth.authenticator(), registryTransport(rt), []string{repo.Scope(transport.PushScope)})
 	if err != nil {
 		return nil, err
 	}
-	return &blobChecker{repo: repo, client: &http.Client{Transport: t}}, nil
+	return &blobChecker{repo: repo, client: &http.Client{Transport: t, CheckRedirect: safehttp.CheckRedirect, Timeout: safehttp.RequestTimeout}}, nil
 }
 
 func (b *blobChecker) has(ctx context.Context, d v1.Hash) (bool, error) {
