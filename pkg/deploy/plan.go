@@ -2,9 +2,12 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
 )
 
 // PlanStep is one line of a plan.
@@ -40,6 +43,10 @@ func MakePlan(ctx context.Context, steps []Step, st *State) (*Plan, error) {
 	p := &Plan{Worker: st.WorkerName(), Account: st.AccountID, Env: st.Config.EnvName}
 	if _, err := st.subdomain(ctx); err == nil {
 		p.URL = st.URL
+	} else if unreachable(err) {
+		// Every step would read "check and converge" for want of an
+		// answer: a plan that says nothing, presented as if it were one.
+		return nil, err
 	}
 	if st.NamespaceID == "" {
 		st.NamespaceID = st.Dep.Worker.DurableObjectNamespaceID
@@ -70,6 +77,14 @@ func MakePlan(ctx context.Context, steps []Step, st *State) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// unreachable reports whether err is the API not answering at all (as
+// opposed to answering with an error).
+func unreachable(err error) bool {
+	var te *cfapi.TimeoutError
+	var tr *cfapi.TransportError
+	return errors.As(err, &te) || errors.As(err, &tr)
 }
 
 // sleepAfter is SANDBOX_SLEEP_AFTER from the manifest's vars or wrangler's.

@@ -98,6 +98,9 @@ type Outcome struct {
 type Report struct {
 	OK     bool      `json:"ok"`
 	Checks []Outcome `json:"checks"`
+	// Interrupted is true when the run's context ended before every check
+	// finished (Ctrl-C): the report is then never OK.
+	Interrupted bool `json:"-"`
 }
 
 // Failed reports whether any check failed.
@@ -209,9 +212,15 @@ func RunWith(ctx context.Context, checks []Check, env *Env, o Options) *Report {
 		}
 		wg.Wait()
 	}
-	r := &Report{Checks: out}
-	r.OK = !r.Failed()
+	r := &Report{Checks: out, Interrupted: ctx.Err() != nil}
+	r.OK = !r.Failed() && !r.Interrupted
 	return r
+}
+
+// interrupted is the result of a check the run's context stopped: a
+// failure, never a skip, so that an interrupted run cannot look ready.
+func interrupted() Result {
+	return Fail("run the command again", "interrupted before the check finished")
 }
 
 func runOne(ctx context.Context, c Check, env *Env) (res Result) {
@@ -220,12 +229,17 @@ func runOne(ctx context.Context, c Check, env *Env) (res Result) {
 			res = Fail("report this as a moltctl bug", "check %s crashed: %v", c.ID, p)
 		}
 	}()
-	if err := ctx.Err(); err != nil {
-		return Skip(err.Error())
+	if ctx.Err() != nil {
+		return interrupted()
 	}
 	res = c.Run(ctx, env)
 	if res.Status == "" {
 		res.Status = StatusOK
+	}
+	// A check cut short reports a skip or a failure about the cancelled
+	// call; what it would have found is unknown.
+	if ctx.Err() != nil && res.Status != StatusOK {
+		return interrupted()
 	}
 	return res
 }

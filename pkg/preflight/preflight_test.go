@@ -85,3 +85,30 @@ func TestSharedRemembersErrorsUntilForget(t *testing.T) {
 		t.Errorf("after Forget got %d", v)
 	}
 }
+
+// TestInterruptedRunIsNeverOK: checks the run's context stopped become
+// failures, not skips, and the report is not OK.
+func TestInterruptedRunIsNeverOK(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	checks := []Check{
+		{ID: "quick", Title: "Quick", Run: func(context.Context, *Env) Result { return OK("fine") }},
+		{ID: "slow", Title: "Slow", Run: func(ctx context.Context, _ *Env) Result {
+			cancel()
+			<-ctx.Done()
+			return Skip(ctx.Err().Error())
+		}},
+	}
+	r := RunWith(ctx, checks, &Env{}, Options{Sequential: true})
+	if r.OK || !r.Interrupted {
+		t.Errorf("OK=%v Interrupted=%v, want false true", r.OK, r.Interrupted)
+	}
+	if o, _ := r.Get("slow"); o.Status != StatusFail {
+		t.Errorf("interrupted check: %s %q, want fail", o.Status, o.Message)
+	}
+	// A run started after the interrupt runs nothing and reports failures.
+	r = Run(ctx, checks[:1], &Env{})
+	if o, _ := r.Get("quick"); r.OK || o.Status != StatusFail {
+		t.Errorf("after interrupt: OK=%v %s", r.OK, o.Status)
+	}
+}

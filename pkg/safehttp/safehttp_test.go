@@ -17,7 +17,7 @@ func TestIsLoopback(t *testing.T) {
 	for host, want := range map[string]bool{
 		"127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true, "localhost": true, "LOCALHOST.": true,
 		"x.workers.dev.localhost": true,
-		"10.0.0.1": false, "192.168.1.1": false, "0.0.0.0": false, "::": false, "example.com": false,
+		"10.0.0.1":                false, "192.168.1.1": false, "0.0.0.0": false, "::": false, "example.com": false,
 		"localhost.example.com": false, "127.0.0.1.nip.io": false, "mylocalhost": false, "": false,
 	} {
 		if got := IsLoopback(host); got != want {

@@ -123,6 +123,9 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		checks = preflight.Standard()
 	}
 	report := runWithProgress(ctx, opts.IO, checks, env)
+	if report.Interrupted {
+		return &cmdutil.InterruptedError{}
+	}
 
 	if opts.Fix {
 		if !opts.JSON && (len(report.Actions()) > 0 || len(report.HumanSteps()) > 0) {
@@ -139,6 +142,9 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 				fmt.Fprintln(opts.IO.ErrOut, "\nChecking again…")
 			}
 			report = runWithProgress(ctx, opts.IO, checks, env)
+			if report.Interrupted {
+				return &cmdutil.InterruptedError{}
+			}
 		}
 	}
 

@@ -149,6 +149,11 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	}
 	err := cmd.ExecuteContext(ctx)
 	f.IOStreams.StopProgress()
+	if err == nil && ctx.Err() != nil {
+		// A signal arrived: whatever the command reported, it was stopped
+		// (or may have been), and 130 says so to scripts.
+		err = &cmdutil.InterruptedError{}
+	}
 	if err == nil {
 		return cmdutil.ExitOK
 	}

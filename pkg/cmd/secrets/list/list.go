@@ -128,6 +128,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	for _, n := range extra {
 		res.Secrets = append(res.Secrets, Row{Name: n, OnCloudflare: true, Status: StatusExtra})
 	}
+	// An interrupted resolution reads as "unresolved": print nothing
+	// rather than a list that looks complete.
+	if ctx.Err() != nil {
+		return &cmdutil.InterruptedError{}
+	}
 
 	if f.Global.JSON() {
 		return cmdutil.WriteJSON(io.Out, res)
