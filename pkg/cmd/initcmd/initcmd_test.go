@@ -312,3 +312,30 @@ func TestInitCIWarnsAboutSourcesARunnerLacks(t *testing.T) {
 		t.Errorf("no warning:\n%s", errOut)
 	}
 }
+
+// On a terminal init offers an env source for each source a runner lacks;
+// the answer is taken per secret.
+func TestOfferEnvSources(t *testing.T) {
+	dir := project(t)
+	p := filepath.Join(dir, ManifestName)
+	m := "secrets:\n  ANTHROPIC_API_KEY: {dotenv: .moltctl/secrets.env}\n  TELEGRAM_BOT_TOKEN: {file: tg.token}\n"
+	if err := os.WriteFile(p, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, _, _ := testFactory(dir, nil, false)
+	f.IOStreams.SetTTY(true)
+	f.IOStreams.In = strings.NewReader("y\nn\n")
+	doc, err := readManifest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offerEnvSources(f, doc, p, true)
+	b, err := encode(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b)
+	if !strings.Contains(got, "ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}") || !strings.Contains(got, "TELEGRAM_BOT_TOKEN: {file: tg.token}") {
+		t.Errorf("manifest after the offer:\n%s", got)
+	}
+}
