@@ -111,6 +111,11 @@ func registryTransport(rt http.RoundTripper) http.RoundTripper {
 	return &safehttp.Transport{Next: rt}
 }
 
+// registryCallTimeout bounds one registry question (does it have this tag,
+// this blob?), its retries included. Uploads are bounded by safehttp's
+// no-progress timeout instead: a large layer may rightly take long.
+var registryCallTimeout = 2 * time.Minute
+
 // checkRegistry refuses, before any connection, a registry the registry
 // client would speak plain http to though it is not this machine.
 func checkRegistry(reg name.Registry) error {
@@ -141,11 +146,17 @@ func RemoteDigest(ctx context.Context, ref string, auth Auth, rt http.RoundTripp
 	if err := checkRegistry(r.Context().Registry); err != nil {
 		return "", err
 	}
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, registryCallTimeout)
+	defer cancel()
 	desc, err := remote.Head(r, remoteOptions(ctx, auth, rt)...)
 	if err != nil {
 		var te *transport.Error
 		if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
 			return "", nil
+		}
+		if parent.Err() == nil && ctx.Err() != nil {
+			return "", fmt.Errorf("ask registry %s for %s: no answer within %s", r.Context().RegistryStr(), ref, registryCallTimeout)
 		}
 		return "", fmt.Errorf("ask registry for %s: %w", ref, classify(err, r.Context().RegistryStr()))
 	}
@@ -376,6 +387,8 @@ func newBlobChecker(ctx context.Context, repo name.Repository, auth Auth, rt htt
 }
 
 func (b *blobChecker) has(ctx context.Context, d v1.Hash) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, registryCallTimeout)
+	defer cancel()
 	u := fmt.Sprintf("%s://%s/v2/%s/blobs/%s", b.repo.Registry.Scheme(), b.repo.RegistryStr(), b.repo.RepositoryStr(), d)
 	var found bool
 	err := retry(ctx, func() error {

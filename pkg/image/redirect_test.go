@@ -3,11 +3,13 @@ package image
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -83,4 +85,37 @@ func mustHash(t *testing.T) v1.Hash {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestSilentRegistryIsBounded: a registry that accepts connections and
+// never answers fails the tag lookup within registryCallTimeout.
+func TestSilentRegistryIsBounded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	old := registryCallTimeout
+	registryCallTimeout = 200 * time.Millisecond
+	defer func() { registryCallTimeout = old }()
+	start := time.Now()
+	_, err = RemoteDigest(context.Background(), ln.Addr().String()+"/acc/app:tag", Auth{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") || time.Since(start) > 5*time.Second {
+		t.Errorf("err = %v after %s", err, time.Since(start))
+	}
 }
