@@ -18,11 +18,11 @@ import (
 
 // DoctorOptions are the inputs of one doctor run.
 type DoctorOptions struct {
-	IO       *iostreams.IOStreams
-	JSON     bool
-	Fix      bool
-	Yes      bool
-	Only     []string
+	IO   *iostreams.IOStreams
+	JSON bool
+	Fix  bool
+	Yes  bool
+	Only []string
 	// Subdomain is the workers.dev name --fix registers (--subdomain).
 	Subdomain string
 	// CanPrompt reports whether someone can answer a question.
