@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/google/renameio/v2/maybe"
 	"gopkg.in/yaml.v3"
+
+	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 )
 
 // SchemaURL is the JSON Schema editors use to check moltctl.yaml.
@@ -123,7 +124,7 @@ func Apply(path string, e Edit) error {
 	if _, err := Parse(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("edited manifest does not parse: %w", err)
 	}
-	return maybe.WriteFile(path, buf.Bytes(), 0o644)
+	return atomicfile.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 func section(root *yaml.Node, key string) *yaml.Node {

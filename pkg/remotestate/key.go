@@ -10,7 +10,8 @@ import (
 	"strings"
 
 	"filippo.io/age"
-	"github.com/google/renameio/v2/maybe"
+
+	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 )
 
 // EnvKey is the environment variable that carries the key on machines that
@@ -92,7 +93,7 @@ func CreateKey(path string) (*Key, error) {
 	if _, err := os.Stat(path); err == nil {
 		return nil, fmt.Errorf("%s exists; not overwriting a key", path)
 	}
-	if err := maybe.WriteFile(path, []byte(body), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, []byte(body), 0o600); err != nil {
 		return nil, fmt.Errorf("write the key %s: %w", path, err)
 	}
 	return &Key{Identity: id, Source: path}, nil

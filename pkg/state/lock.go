@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
-	"github.com/google/renameio/v2/maybe"
+
+	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 )
 
 // Holder describes who holds the deploy lock, so a second run can name it.
@@ -103,5 +104,5 @@ func (s *Store) SetLeaseID(id string) error {
 		}
 		return nil
 	}
-	return maybe.WriteFile(s.leasePath(), []byte(id+"\n"), 0o600)
+	return atomicfile.WriteFile(s.leasePath(), []byte(id+"\n"), 0o600)
 }

@@ -16,10 +16,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
-	"github.com/google/renameio/v2/maybe"
-
+	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -125,7 +125,7 @@ func Open(projectDir, worker string) (*Store, error) {
 	}
 	ignore := filepath.Join(root, ".gitignore")
 	if _, err := os.Stat(ignore); errors.Is(err, fs.ErrNotExist) {
-		_ = maybe.WriteFile(ignore, []byte("# moltctl's local state: ids, digests and credentials. Never commit it.\n*\n"), 0o644)
+		_ = atomicfile.WriteFile(ignore, []byte("# moltctl's local state: ids, digests and credentials. Never commit it.\n*\n"), 0o644)
 	}
 	return &Store{Dir: dir}, nil
 }
@@ -178,7 +178,7 @@ func (s *Store) Save(d *Deployment) error {
 	if err != nil {
 		return err
 	}
-	return maybe.WriteFile(s.statePath(), append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(s.statePath(), append(b, '\n'), 0o600)
 }
 
 func checksum(b []byte) string {
@@ -239,7 +239,7 @@ func (s *Store) SaveCredentials(c *Credentials) error {
 	if err != nil {
 		return err
 	}
-	return maybe.WriteFile(s.credentialsPath(), append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(s.credentialsPath(), append(b, '\n'), 0o600)
 }
 
 // HMACKey returns the local key used to digest secret values (created on
@@ -258,7 +258,7 @@ func (s *Store) HMACKey() ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	if err := maybe.WriteFile(p, []byte(hex.EncodeToString(key)), 0o600); err != nil {
+	if err := atomicfile.WriteFile(p, []byte(hex.EncodeToString(key)), 0o600); err != nil {
 		return nil, err
 	}
 	return key, nil
@@ -272,5 +272,28 @@ func (s *Store) SetHMACKey(key []byte) error {
 	if len(key) != 32 {
 		return errors.New("state: digest key must be 32 bytes")
 	}
-	return maybe.WriteFile(s.hmacKeyPath(), []byte(hex.EncodeToString(key)), 0o600)
+	return atomicfile.WriteFile(s.hmacKeyPath(), []byte(hex.EncodeToString(key)), 0o600)
+}
+
+// IgnoreInGit makes git ignore the file at path, a file of secret values
+// inside a project: it adds "/<name>" to the .gitignore of path's
+// directory unless a line there already names it. It reports whether it
+// added the line.
+func IgnoreInGit(path string) (bool, error) {
+	dir, name := filepath.Split(path)
+	ignore := filepath.Join(dir, ".gitignore")
+	b, err := os.ReadFile(ignore)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l == name || l == "/"+name {
+			return false, nil
+		}
+	}
+	if len(b) > 0 && b[len(b)-1] != '\n' {
+		b = append(b, '\n')
+	}
+	b = append(b, "# secret values written by moltctl secrets import\n/"+name+"\n"...)
+	return true, atomicfile.WriteFile(ignore, b, 0o644)
 }

@@ -11,11 +11,11 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/google/renameio/v2/maybe"
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 	"github.com/moltctl/moltctl/pkg/remotestate"
 )
 
@@ -152,7 +152,7 @@ func openURL(opts *OpenOptions, dir, u string, secret bool) error {
 	js, _ := json.Marshal(u) // escapes <, > and & too
 	page := "<!doctype html><meta charset=utf-8><meta name=referrer content=no-referrer><title>moltctl</title>" +
 		"<script>location.replace(" + string(js) + ")</script>\n"
-	if err := maybe.WriteFile(p, []byte(page), 0o600); err != nil {
+	if err := atomicfile.WriteFile(p, []byte(page), 0o600); err != nil {
 		return err
 	}
 	return opts.Browse((&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String())

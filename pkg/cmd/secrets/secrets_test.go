@@ -594,3 +594,45 @@ func TestSetFromAnotherCheckout(t *testing.T) {
 		t.Error("a checkout without the key replaced the gateway token")
 	}
 }
+
+func TestImportValuesFileInRepoIsIgnoredAndPrivate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, true)
+	write(t, filepath.Join(e.dir, ".dev.vars"), "DISCORD_BOT_TOKEN="+sentDiscord+"\n", 0o600)
+	if err := os.MkdirAll(filepath.Join(e.dir, "config"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(e.dir, "config", ".gitignore"), "node_modules", 0o644)
+	// An existing values file readable by others is made private.
+	write(t, filepath.Join(e.dir, "config", "prod.env"), "OTHER=1\n", 0o644)
+	outside := filepath.Join(t.TempDir(), "prod.env")
+	for i := 0; i < 2; i++ {
+		for _, vf := range []string{"config/prod.env", outside} {
+			if code, out, errOut := e.run("", "import", ".dev.vars", "--values-file", vf); code != 0 {
+				t.Fatalf("%s: %d %s%s", vf, code, out, errOut)
+			}
+		}
+	}
+	ignore, _ := os.ReadFile(filepath.Join(e.dir, "config", ".gitignore"))
+	if !strings.HasPrefix(string(ignore), "node_modules\n") || strings.Count(string(ignore), "/prod.env\n") != 1 {
+		t.Fatalf(".gitignore:\n%s", ignore)
+	}
+	for _, p := range []string{filepath.Join(e.dir, "config", "prod.env"), outside} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", p, err, fi)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(outside), ".gitignore")); err == nil {
+		t.Fatal("a .gitignore was written outside the project")
+	}
+	// The default (.moltctl/secrets.env) is ignored by .moltctl/.gitignore already.
+	if code, _, _ := e.run("", "import", ".dev.vars"); code != 0 {
+		t.Fatal("default import failed")
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, ".moltctl", ".gitignore")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(e.dir, ".moltctl", ".gitignore")); strings.Contains(string(b), "secrets.env") {
+		t.Fatalf(".moltctl/.gitignore was edited: %s", b)
+	}
+}

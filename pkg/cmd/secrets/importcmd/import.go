@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/renameio/v2/maybe"
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -60,7 +60,9 @@ func NewCmdImport(f *cmdutil.Factory, runF func(context.Context, *ImportOptions)
 set does, and record them: secret values go to a file only you can read
 (.moltctl/secrets.env, mode 0600, ignored by git) and moltctl.yaml gets a
 dotenv source for each; plain settings (SANDBOX_SLEEP_AFTER, DEBUG_ROUTES…)
-become vars. Nothing is written while any value is invalid.
+become vars. Nothing is written while any value is invalid. A --values-file
+inside the project gets a line in the .gitignore beside it, and is always
+written with mode 0600.
 
 DEV_MODE and E2E_TEST_MODE are not imported: they turn off Cloudflare Access.`,
 		Example: `  $ moltctl secrets import .dev.vars
@@ -177,7 +179,18 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 			return err
 		}
 		content := manifest.FormatDotenv("Secret values for moltctl.yaml's dotenv sources. Keep this file private (mode 0600); never commit it.", merged)
-		if err := maybe.WriteFile(valuesPath, content, 0o600); err != nil {
+		// Inside the project (and outside .moltctl/, ignored as a whole),
+		// the file must not be committed.
+		if within(p.Dir, valuesPath) && !within(filepath.Join(p.Dir, state.DirName), valuesPath) {
+			added, err := state.IgnoreInGit(valuesPath)
+			if err != nil {
+				return fmt.Errorf("keep %s out of git: %w", rel, err)
+			}
+			if added {
+				fmt.Fprintf(io.ErrOut, "Added %s to %s so that git never commits it.\n", filepath.Base(valuesPath), filepath.Join(filepath.Dir(rel), ".gitignore"))
+			}
+		}
+		if err := atomicfile.WriteFile(valuesPath, content, 0o600); err != nil {
 			return fmt.Errorf("write %s: %w", rel, err)
 		}
 	}
@@ -211,4 +224,10 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 func sourceIsDeploy(m *manifest.Manifest, name string) bool {
 	s, ok := m.Secret(name)
 	return ok && s.Source.Kind == manifest.SourceDeploy
+}
+
+// within reports whether path is inside dir.
+func within(dir, path string) bool {
+	r, err := filepath.Rel(dir, path)
+	return err == nil && filepath.IsLocal(r)
 }
