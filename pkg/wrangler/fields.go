@@ -113,7 +113,16 @@ func inspect(file string, data []byte, root hujson.Value) (warnings []string, po
 			case "containers":
 				each(m.Value, func(i int, e hujson.Value) { check("containers", e, containerFields) })
 			case "r2_buckets":
-				each(m.Value, func(i int, e hujson.Value) { check(fmt.Sprintf("r2_buckets[%d]", i), e, r2Fields) })
+				each(m.Value, func(i int, e hujson.Value) {
+					check(fmt.Sprintf("r2_buckets[%d]", i), e, r2Fields)
+					if b, ok := e.Value.(*hujson.Object); ok {
+						for _, bm := range b.Members {
+							if n := memberName(bm); n == "bucket_name" || n == "preview_bucket_name" {
+								pos[fmt.Sprintf("%sr2_buckets[%d].%s", prefix, i, n)] = at(bm.Value)
+							}
+						}
+					}
+				})
 			case "durable_objects":
 				check("durable_objects", m.Value, durableObjectsFields)
 				if do, ok := m.Value.Value.(*hujson.Object); ok {
@@ -181,15 +190,40 @@ var envNameRE = regexp.MustCompile(`^[a-z0-9_][a-z0-9_-]{0,61}$`)
 // ValidEnvName reports whether name can name an environment.
 func ValidEnvName(name string) bool { return envNameRE.MatchString(name) }
 
+// bucketNameRE is isValidR2BucketName in cloudflare/workers-sdk
+// packages/workers-utils/src/config/validation.ts.
+var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+
+// bucketRule is wrangler's bucketFormatMessage.
+const bucketRule = "bucket names must begin and end with an alphanumeric character, only contain lowercase letters, numbers, and hyphens, and be between 3 and 63 characters long"
+
+// checkBuckets validates the R2 bucket names of one environment (prefix
+// "" or "env.X."), which moltctl puts in API paths.
+func checkBuckets(file, prefix string, buckets []R2Bucket, pos map[string]position) error {
+	for i, b := range buckets {
+		for _, f := range []struct{ field, name string }{{"bucket_name", b.BucketName}, {"preview_bucket_name", b.PreviewBucketName}} {
+			if f.name != "" && !bucketNameRE.MatchString(f.name) {
+				key := fmt.Sprintf("%sr2_buckets[%d].%s", prefix, i, f.field)
+				p := pos[key]
+				return &ParseError{File: file, Line: p.line, Column: p.col, Msg: fmt.Sprintf("%s is not a valid bucket name: %s", key, bucketRule)}
+			}
+		}
+	}
+	return nil
+}
+
 // checkNames validates the Worker name of the top level and of every
-// environment (its own or the derived "<name>-<env>") before any path,
-// URL or request is built from it.
+// environment (its own or the derived "<name>-<env>"), and the R2 bucket
+// names, before any path, URL or request is built from them.
 func checkNames(file string, cfg *Config, pos map[string]position) error {
 	bad := func(p position, what string) error {
 		return &ParseError{File: file, Line: p.line, Column: p.col, Msg: what + " is not a valid Worker name: " + workerNameRule}
 	}
 	if cfg.Name != "" && !ValidWorkerName(cfg.Name) {
 		return bad(pos["name"], `"name"`)
+	}
+	if err := checkBuckets(file, "", cfg.R2Buckets, pos); err != nil {
+		return err
 	}
 	envs := make([]string, 0, len(cfg.Env))
 	for k := range cfg.Env {
@@ -203,6 +237,9 @@ func checkNames(file string, cfg *Config, pos map[string]position) error {
 				Msg: "environment " + quoteName(k) + " is not a valid environment name: " + workerNameRule}
 		}
 		e := cfg.Env[k]
+		if err := checkBuckets(file, "env."+k+".", e.R2Buckets, pos); err != nil {
+			return err
+		}
 		switch {
 		case e.Name != "" && !ValidWorkerName(e.Name):
 			return bad(pos["env."+k+".name"], `"env.`+k+`.name"`)

@@ -139,6 +139,9 @@ func TestParseRefusesHostileWorkerNames(t *testing.T) {
 		{`{"name": "ok", "env": {"../p": {}}}`, `wrangler.jsonc:1:24: environment "../p" is not a valid environment name`},
 		{`{"name": "ok", "env": {"Prod": {"name": "fine"}}}`, `environment "Prod" is not a valid environment name`},
 		{`{"name": "` + strings.Repeat("a", 60) + `", "env": {"prod": {}}}`, `its Worker name "` + strings.Repeat("a", 60) + `-prod" is not valid`},
+		{`{"name": "ok", "r2_buckets": [{"binding": "B", "bucket_name": "../../x"}]}`, `wrangler.jsonc:1:63: r2_buckets[0].bucket_name is not a valid bucket name`},
+		{`{"name": "ok", "r2_buckets": [{"binding": "B", "bucket_name": "ok-1", "preview_bucket_name": "a b"}]}`, `r2_buckets[0].preview_bucket_name is not a valid bucket name`},
+		{`{"name": "ok", "env": {"s": {"r2_buckets": [{"binding": "B"}, {"binding": "C", "bucket_name": "x?y"}]}}}`, `env.s.r2_buckets[1].bucket_name is not a valid bucket name`},
 	} {
 		_, err := Parse("wrangler.jsonc", []byte(tt.src))
 		var pe *ParseError
