@@ -339,3 +339,30 @@ func (c *Client) ListScripts(ctx context.Context) ([]ScriptInfo, error) {
 	}
 	return out, nil
 }
+
+// DeployedVersion returns the ID of the version the Worker's latest
+// deployment serves (the one at 100%, or its first), "" when it has none.
+// A secret change makes a new version and deployment, so moltctl reads
+// this after one to know the version it made.
+func (c *Client) DeployedVersion(ctx context.Context, script string) (string, error) {
+	var deps struct {
+		Deployments []struct {
+			Versions []struct {
+				VersionID  string  `json:"version_id"`
+				Percentage float64 `json:"percentage"`
+			} `json:"versions"`
+		} `json:"deployments"`
+	}
+	if err := c.Do(ctx, Request{Method: http.MethodGet, Path: c.AccountPath("workers/scripts/%s/deployments", url.PathEscape(script))}, &deps); err != nil {
+		return "", err
+	}
+	id := ""
+	if len(deps.Deployments) > 0 {
+		for _, v := range deps.Deployments[0].Versions {
+			if id == "" || v.Percentage >= 100 {
+				id = v.VersionID
+			}
+		}
+	}
+	return id, nil
+}

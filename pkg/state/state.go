@@ -47,6 +47,10 @@ type Deployment struct {
 	R2Token      R2Token      `json:"r2_token"`
 	// Secrets maps a secret's name to the HMAC digest of the value last sent.
 	Secrets map[string]string `json:"secrets,omitempty"`
+	// StaleGatewayProcess is the gateway process that was running when
+	// secrets last changed without a restart: while it still runs, it has
+	// the old values.
+	StaleGatewayProcess string `json:"stale_gateway_process,omitempty"`
 
 	LastDeploy *DeployRecord `json:"last_deploy,omitempty"`
 }

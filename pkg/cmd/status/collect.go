@@ -415,6 +415,10 @@ func judge(rep *Report, t *target.Target, command func(string) string) {
 		}
 		bad("gateway", msg, fix)
 	}
+	if g.OK && g.ProcessID != "" && g.ProcessID == t.State.StaleGatewayProcess {
+		warn("gateway", fmt.Sprintf("the gateway (process %s) started before the last secret change and still has the old values", g.ProcessID),
+			"run `"+command("restart")+"`")
+	}
 	s := rep.Secrets
 	switch {
 	case s.Error != "":

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/assistant/opstest"
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	setcmd "github.com/moltctl/moltctl/pkg/cmd/secrets/set"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -157,5 +160,69 @@ func TestHealthText(t *testing.T) {
 		if got := healthText(tt.h); got != tt.want {
 			t.Errorf("healthText(%v) = %q, want %q", tt.h, got, tt.want)
 		}
+	}
+}
+
+// After secrets set, status knows the new version is moltctl's own, and
+// says when the running gateway still has the old values; a set without
+// --no-restart restarts it.
+func TestStatusAfterSecretsSet(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	if err := os.WriteFile(filepath.Join(fx.Dir, "moltctl.yaml"), []byte("secrets:\n  ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := func() Report {
+		t.Helper()
+		out, _, _ := run(t, fx, false, "--wait", "1m", "--output=json")
+		var rep Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("json: %v\n%s", err, out)
+		}
+		return rep
+	}
+	warned := func(rep Report, what string) bool {
+		for _, w := range rep.Warnings {
+			if strings.Contains(w.Message, what) {
+				return true
+			}
+		}
+		return false
+	}
+	set := func(key string, args ...string) {
+		t.Helper()
+		fx.Env["ANTHROPIC_API_KEY"] = "sk-ant-api03-" + strings.Repeat(key, 40)
+		f, ios, outputs := fx.Factory()
+		cmd := setcmd.NewCmdSet(f, nil)
+		cmd.SetArgs(append([]string{"ANTHROPIC_API_KEY"}, args...))
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		cmd.SetOut(ios.Out)
+		cmd.SetErr(ios.ErrOut)
+		if err := cmd.ExecuteContext(context.Background()); err != nil {
+			out, errOut := outputs()
+			t.Fatalf("secrets set: %v\n%s%s", err, out, errOut)
+		}
+	}
+	before := report()
+	if !before.Gateway.OK {
+		t.Fatalf("gateway not running: %+v", before.Gateway)
+	}
+
+	set("b", "--no-restart")
+	rep := report()
+	if warned(rep, "another way") || warned(rep, "not the one moltctl last deployed") {
+		t.Errorf("moltctl's own secret change taken for a deploy made another way: %+v", rep.Warnings)
+	}
+	if !warned(rep, "started before the last secret change") {
+		t.Errorf("no warning that the gateway has the old values: %+v", rep.Warnings)
+	}
+
+	set("c")
+	rep = report()
+	if warned(rep, "started before the last secret change") {
+		t.Errorf("still stale after a set that restarts: %+v", rep.Warnings)
+	}
+	if rep.Gateway.ProcessID == before.Gateway.ProcessID {
+		t.Errorf("the gateway was not restarted (process %s)", rep.Gateway.ProcessID)
 	}
 }

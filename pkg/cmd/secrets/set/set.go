@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
@@ -23,6 +24,8 @@ type SetOptions struct {
 	Factory *cmdutil.Factory
 	Names   []string
 	Force   bool
+	// NoRestart leaves the gateway running with the old values.
+	NoRestart bool
 }
 
 // Result is what secrets set did; its JSON names are a contract.
@@ -55,7 +58,9 @@ history, so prefer NAME=-, which reads the value from standard input (or
 asks for it on a terminal). A NAME not in moltctl.yaml is sent too, and
 then listed as extra: give it a source to keep it current.
 
-Secrets whose source is deploy are set by moltctl deploy.`,
+After a change, a running gateway is restarted so that it reads the new
+values (--no-restart leaves it, and moltctl status then says it runs with
+the old ones). Secrets whose source is deploy are set by moltctl deploy.`,
 		Example: `  # send every changed secret
   $ moltctl secrets set
 
@@ -76,6 +81,7 @@ Secrets whose source is deploy are set by moltctl deploy.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "send every selected secret, changed or not")
+	cmd.Flags().BoolVar(&opts.NoRestart, "no-restart", false, "do not restart a running gateway after a change (it keeps the old values until it restarts)")
 	return cmd
 }
 
@@ -116,9 +122,6 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 			return &cmdutil.UsageError{Err: fmt.Errorf("%s comes from Cloudflare (source deploy)", n), Fix: "run moltctl deploy to set it"}
 		}
 	}
-	if err := readGiven(f, &given); err != nil {
-		return err
-	}
 	// The state (generated values included) is read from the account, with
 	// the deploy lease held, before anything is resolved: a value another
 	// checkout generated is used, not made anew.
@@ -127,6 +130,10 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 		return err
 	}
 	defer rs.Release()
+	// Values are asked for only now that the Worker is known to exist.
+	if err := readGiven(f, &given); err != nil {
+		return err
+	}
 	resolveAll := len(names) == 0 && given.Len() == 0
 	if rs.Locked() {
 		if names, err = withoutGenerated(m, names, resolveAll, io.Warn); err != nil {
@@ -198,6 +205,15 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 			d.Secrets[n] = dg
 		}
 	}
+	restarted := false
+	if len(send) > 0 {
+		// The change made a new version: record it as moltctl's own, so
+		// status does not take it for a deploy made another way.
+		if v, err := c.DeployedVersion(ctx, p.Worker); err == nil && v != "" {
+			d.Worker.VersionID = v
+		}
+		restarted = restartGateway(ctx, f, rs, opts.NoRestart)
+	}
 	// Also when nothing was sent: a value generated now is kept.
 	if err := rs.Save(ctx); err != nil {
 		return fmt.Errorf("record what was sent: %w", err)
@@ -216,10 +232,46 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	if len(res.Sent) == 0 && len(res.Unchanged) == 0 {
 		fmt.Fprintln(io.Out, "No secrets to send.")
 	}
-	if len(res.Sent) > 0 {
-		fmt.Fprintf(io.ErrOut, "A running gateway reads secrets when it starts: run moltctl restart to apply them now.\n")
+	if len(res.Sent) > 0 && !restarted && rs.Deployment.StaleGatewayProcess != "" {
+		fmt.Fprintf(io.ErrOut, "The running gateway keeps the old values until it restarts: run %s to apply them now.\n", f.Command("restart"))
 	}
 	return nil
+}
+
+// restartGateway restarts a running gateway so that it reads the secrets
+// just sent, without waiting for it to come back. A gateway that is not
+// running reads them when it starts. When it is left running (noRestart,
+// or the restart could not be asked for), its process is recorded so that
+// status can say it has the old values. It reports whether it restarted.
+func restartGateway(ctx context.Context, f *cmdutil.Factory, rs *shared.RemoteState, noRestart bool) bool {
+	d := rs.Deployment
+	if d.URL == "" {
+		return false
+	}
+	var secret string
+	if rs.Credentials != nil {
+		secret = rs.Credentials.ServiceTokenClientSecret
+	}
+	c := assistant.New(d.URL, assistant.ServiceToken{ClientID: d.Access.ServiceTokenClientID, ClientSecret: secret}, f.HTTPClient)
+	c.UserAgent = "moltctl"
+	st, err := c.Status(ctx)
+	if err != nil || st.Status != assistant.StatusRunning {
+		return false
+	}
+	if !noRestart && c.HasToken() {
+		_, err := c.Restart(ctx)
+		if err == nil {
+			d.StaleGatewayProcess = ""
+			if !f.Global.JSON() {
+				fmt.Fprintf(f.IOStreams.ErrOut, "%s Restarting the gateway so it reads the new values (%s shows when it is back)\n",
+					f.IOStreams.ColorScheme().SuccessIcon(), f.Command("status --wait 3m"))
+			}
+			return true
+		}
+		f.IOStreams.Warn("could not restart the gateway: " + err.Error())
+	}
+	d.StaleGatewayProcess = st.ProcessID
+	return false
 }
 
 // withoutGenerated drops the secrets moltctl generates from names (from
