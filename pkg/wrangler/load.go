@@ -99,6 +99,9 @@ func LoadDeploy(path, env string) (*Config, error) {
 	}
 	cfg.SourcePath, _ = filepath.Abs(path)
 	cfg.EnvName = env
+	// The build wrote this file from the user's, which wrangler has
+	// already warned about; its fields are not the user's to fix.
+	cfg.Warnings = nil
 	return cfg, nil
 }
 
