@@ -487,6 +487,7 @@ func TestSetAssignments(t *testing.T) {
 		{"", []string{"ANTHROPIC_API_KEY", sentAnthropic + "=x"}, "argument 2 is not NAME=VALUE"},
 		{"", []string{"ANTHROPIC_API_KEY=" + sentOpenAI}, "ANTHROPIC_API_KEY"}, // a swapped value: refused, not shown
 		{"", []string{"CF_ACCESS_AUD=x"}, "comes from Cloudflare"},
+		{"", []string{"ANTHROPIC_API_KEY="}, "the value is empty"},
 	} {
 		code, out, errOut := e.run(tt.stdin, append([]string{"set"}, tt.args...)...)
 		if code != 2 || !strings.Contains(errOut, tt.want) {

@@ -331,6 +331,10 @@ func splitArgs(args []string) (names []string, given secrets.Values, err error) 
 			names = append(names, name)
 			continue
 		}
+		if strings.TrimSpace(value) == "" {
+			return nil, given, &cmdutil.UsageError{Err: fmt.Errorf("%s=: the value is empty", name),
+				Fix: fmt.Sprintf("to delete the secret: moltctl secrets unset %s", name)}
+		}
 		if value == fromStdin {
 			if stdin != "" {
 				return nil, given, &cmdutil.UsageError{Err: fmt.Errorf("%s=- and %s=-: only one value can come from standard input", stdin, name),
