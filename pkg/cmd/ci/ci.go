@@ -3,6 +3,7 @@
 package ci
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/remotestate"
@@ -68,12 +70,12 @@ repository. See docs/state.md.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return setupRun(opts)
+			return setupRun(cmd.Context(), opts)
 		},
 	}
 }
 
-func setupRun(opts *SetupOptions) error {
+func setupRun(ctx context.Context, opts *SetupOptions) error {
 	f := opts.F
 	key, err := remotestate.LoadKey(f.Getenv)
 	if errors.Is(err, remotestate.ErrNoKey) {
@@ -81,6 +83,14 @@ func setupRun(opts *SetupOptions) error {
 	}
 	if err != nil {
 		return err
+	}
+	// A key the account's credentials are not sealed to would give the
+	// runner nothing: check, when the account can be asked.
+	if f.Getenv("CLOUDFLARE_API_TOKEN") != "" {
+		if t, err := target.Resolve(ctx, f, false); err == nil && t.Keeper != nil && t.Keeper.Locked {
+			return cmdutil.WithHint(fmt.Errorf("the credentials in the account are not sealed to the key in %s (%s)", key.Source, key.Recipient()),
+				"run moltctl ci setup on the machine that deployed, or copy its key here (docs/state.md)")
+		}
 	}
 	out := Setup{Secrets: map[string]string{remotestate.EnvKey: key.Identity.String()},
 		Needed: []Needed{{Name: "CLOUDFLARE_API_TOKEN", For: "the Cloudflare API"}, {Name: "CLOUDFLARE_ACCOUNT_ID", For: "the account (not secret, but required)"}}}

@@ -18,11 +18,13 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cfemu"
 	"github.com/moltctl/moltctl/pkg/cmd/root"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/remotestate"
+	"github.com/moltctl/moltctl/pkg/state"
 )
 
 // runMainEnv, set in this test binary's environment, makes it run
@@ -223,5 +225,48 @@ func TestGitHubWorkflowRunsTwiceFromCleanRunners(t *testing.T) {
 		for _, c := range changed {
 			t.Errorf("runner %d changed the account: %s", runner, c)
 		}
+	}
+}
+
+// ci setup refuses to print a key the account's credentials are not sealed to.
+func TestSetupRefusesAnotherKey(t *testing.T) {
+	srv := cfemu.New(cfemu.Options{}).Start()
+	t.Cleanup(srv.Close)
+	dir := testenv.CopyExample(t)
+	env := map[string]string{"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token(),
+		"CLOUDFLARE_ACCOUNT_ID": srv.AccountID(), "MOLTCTL_CONFIG_DIR": t.TempDir()}
+	run := func(args ...string) (int, string, string) {
+		ios, _, out, errOut := iostreams.Test()
+		code := root.Run(context.Background(), root.NewFactory(ios, func(k string) string { return env[k] }, dir), args)
+		return code, out.String(), errOut.String()
+	}
+	// The state sealed to the key of the machine that deployed.
+	api := cfapi.New(cfapi.Options{BaseURL: srv.APIURL(), Token: srv.Token()})
+	api.SetAccountID(srv.AccountID())
+	store, err := state.Open(dir, "moltbot-sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := remotestate.NewKeeper(api, store, "moltbot-sandbox", func(k string) string { return env[k] }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, creds, err := k.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds.ServiceTokenClientSecret = "s"
+	if err := k.Save(context.Background(), dep, creds); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run("ci", "setup"); code != 0 || !strings.Contains(out, remotestate.EnvKey+"=AGE-SECRET-KEY-1") {
+		t.Fatalf("ci setup with the key: %d\n%s%s", code, out, errOut)
+	}
+	env["MOLTCTL_CONFIG_DIR"] = t.TempDir()
+	if _, err := remotestate.CreateKey(filepath.Join(env["MOLTCTL_CONFIG_DIR"], "age.key")); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run("ci", "setup"); code == 0 || strings.Contains(out, "AGE-SECRET-KEY") || !strings.Contains(errOut, "not sealed to the key") {
+		t.Errorf("ci setup with another key: %d\n%s%s", code, out, errOut)
 	}
 }
