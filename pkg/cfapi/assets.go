@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -115,6 +116,11 @@ type AssetStats struct {
 	Skipped  int `json:"skipped"`
 }
 
+// ErrAssetsIncomplete is an assets upload whose every bucket was accepted
+// but which never got a completion JWT. Files already sent are kept, so a
+// new attempt resumes.
+var ErrAssetsIncomplete = errors.New("failed to complete asset upload: no upload response carried the completion token; deploy again to resume")
+
 // UploadAssets runs the static assets upload session for Worker script:
 // it sends the manifest, uploads only the files whose hashes Cloudflare
 // asks for (authenticated by the session's JWT, never the API token), and
@@ -138,7 +144,13 @@ func (c *Client) UploadAssets(ctx context.Context, script, dir string) (string, 
 	for p, e := range m {
 		pathOf[e.Hash] = p
 	}
-	jwt := sess.JWT
+	// With nothing to upload the session's JWT completes the upload;
+	// otherwise the upload service answers the completion JWT with the
+	// last bucket only (packages/deploy-helpers/src/deploy/helpers/assets.ts).
+	jwt := ""
+	if len(sess.Buckets) == 0 {
+		jwt = sess.JWT
+	}
 	for _, bucket := range sess.Buckets {
 		body, ct, err := encodeAssetBucket(bucket, files, pathOf)
 		if err != nil {
@@ -159,6 +171,11 @@ func (c *Client) UploadAssets(ctx context.Context, script, dir string) (string, 
 		}
 	}
 	stats.Skipped = stats.Files - stats.Uploaded
+	if jwt == "" {
+		// The upload JWT would be refused with the Worker upload, after
+		// the assets were sent; fail here, as wrangler does.
+		return "", stats, ErrAssetsIncomplete
+	}
 	return jwt, stats, nil
 }
 
@@ -177,9 +194,7 @@ func encodeAssetBucket(bucket []string, files, pathOf map[string]string) ([]byte
 		}
 		hdr := textproto.MIMEHeader{}
 		hdr.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, h, h))
-		if ct := assetContentType(pathOf[h]); ct != "" {
-			hdr.Set("Content-Type", ct)
-		}
+		hdr.Set("Content-Type", assetContentType(pathOf[h]))
 		w, err := mw.CreatePart(hdr)
 		if err != nil {
 			return nil, "", err
@@ -193,11 +208,13 @@ func encodeAssetBucket(bucket []string, files, pathOf map[string]string) ([]byte
 }
 
 // assetContentType is the MIME type wrangler sends for a file: text types
-// get a UTF-8 charset; unknown types get none.
+// get a UTF-8 charset; unknown types "application/null", which the API
+// reads as "serve without a Content-Type" (a part without one would be
+// taken as application/octet-stream).
 func assetContentType(p string) string {
 	t := mime.TypeByExtension(path.Ext(p))
 	if t == "" {
-		return ""
+		return "application/null"
 	}
 	if strings.HasPrefix(t, "text/") && !strings.Contains(t, "charset") {
 		t += "; charset=utf-8"

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -721,7 +722,31 @@ func (s *Server) listAccessApps(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, s.accessAppView(a))
 	}
-	okList(w, out, len(out))
+	okAccessPage(w, r, out)
+}
+
+// Access lists come in pages (cloudflare-go v6 and terraform-provider-
+// cloudflare page through them). The default page size, 25, and the
+// maximum, 100, are guesses: nobody outside Cloudflare documents them, and
+// moltctl asks for 50 a page and reads every page.
+const (
+	accessDefaultPerPage = 25
+	accessMaxPerPage     = 100
+)
+
+// okAccessPage answers one page of items, as ?page= and ?per_page= ask.
+func okAccessPage(w http.ResponseWriter, r *http.Request, items []any) {
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	perPage, _ := strconv.Atoi(r.URL.Query().Get("per_page"))
+	page = max(page, 1)
+	if perPage <= 0 {
+		perPage = accessDefaultPerPage
+	}
+	perPage = min(perPage, accessMaxPerPage)
+	from := min((page-1)*perPage, len(items))
+	to := min(from+perPage, len(items))
+	writeJSON(w, http.StatusOK, envelope{Success: true, Errors: []apiError{}, Messages: []any{}, Result: items[from:to],
+		ResultInfo: &resultInfo{Page: page, PerPage: perPage, Count: to - from, TotalCount: len(items)}})
 }
 
 func (s *Server) createAccessApp(w http.ResponseWriter, r *http.Request) {
@@ -802,7 +827,7 @@ func (s *Server) listServiceTokens(w http.ResponseWriter, r *http.Request) {
 	for _, t := range ts {
 		out = append(out, s.tokenView(t))
 	}
-	okList(w, out, len(out))
+	okAccessPage(w, r, out)
 }
 
 // serviceTokenExpiry parses a duration ("8760h", or "forever").

@@ -509,7 +509,7 @@ func checkAccessOrg(ctx context.Context, e *Env) Result {
 	if o == nil {
 		team := e.teamName(ctx, c)
 		r := Fail(fmt.Sprintf("moltctl doctor --fix creates it with team domain %s.cloudflareaccess.com (or choose a team name at %s)", team, zeroTrustLink()),
-			"the account has no Zero Trust organization: creating the Access application would fail with access.api.error.auth_domain_not_available")
+			"the account has no Zero Trust organization: the Access application that protects the Worker needs its team domain")
 		r.Action = &Action{Summary: fmt.Sprintf("create the Zero Trust organization %s.cloudflareaccess.com", team), Apply: func(ctx context.Context, e *Env) error {
 			return fixAccessOrg(ctx, e, team)
 		}}
@@ -538,19 +538,30 @@ func fixAccessOrg(ctx context.Context, e *Env, team string) error {
 	if skip != nil {
 		return errors.New(skip.Message)
 	}
+	// Nobody outside Cloudflare documents the codes for "already exists"
+	// and "team name taken", so the answer is read back, not parsed: an
+	// organization that exists after a failed create is what was wanted
+	// (made by a retry, or by a person meanwhile), and any other refusal of
+	// the request itself may be a taken name, so the next one is tried.
+	var first error
 	for i := 0; i < 10; i++ {
 		name := team
 		if i > 0 {
 			name = fmt.Sprintf("%s-%d", team, i+1)
 		}
 		_, err := c.CreateAccessOrganization(ctx, name, name+".cloudflareaccess.com")
-		if err == nil || cfapi.IsStatus(err, http.StatusConflict) && strings.Contains(err.Error(), "already_exists") {
+		if err == nil {
 			return nil
 		}
-		if strings.Contains(err.Error(), "auth_domain_not_available") {
-			continue
+		if o, gerr := c.GetAccessOrganization(ctx); gerr == nil && o.AuthDomain != "" {
+			return nil
 		}
-		return fmt.Errorf("create Zero Trust organization %s.cloudflareaccess.com: %w", name, err)
+		if first == nil {
+			first = err
+		}
+		if !cfapi.IsStatus(err, http.StatusBadRequest) && !cfapi.IsStatus(err, http.StatusConflict) {
+			return fmt.Errorf("create Zero Trust organization %s.cloudflareaccess.com: %w", name, err)
+		}
 	}
-	return fmt.Errorf("team names near %q are taken; choose one at %s", team, zeroTrustLink())
+	return fmt.Errorf("create Zero Trust organization %s.cloudflareaccess.com (and 9 team names near it): %w; choose a team name at %s", team, first, zeroTrustLink())
 }
