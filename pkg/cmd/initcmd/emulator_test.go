@@ -2,7 +2,9 @@ package initcmd
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +71,49 @@ func TestInitRunsDoctorOnEmulator(t *testing.T) {
 		t.Error("doctor reported a failure")
 	}
 	checkManifest(t, filepath.Join(dir, ManifestName))
+}
+
+// Without --allow, the allow list starts from the email of the token's user.
+func TestInitAllowsTheTokensUser(t *testing.T) {
+	srv := cfemu.New(cfemu.Options{}).Start()
+	defer srv.Close()
+	var email string
+	srv.View(func(s *cfemu.State) { email = s.Account.Email })
+	if email == "" {
+		t.Skip("the emulator's account has no email")
+	}
+	env := map[string]string{"CLOUDFLARE_API_TOKEN": srv.Token(), "CLOUDFLARE_API_BASE_URL": srv.APIURL()}
+	dir := project(t)
+	f, _, errOut := testFactory(dir, env, true)
+	if err := runInit(t, f, "--skip-doctor"); err != nil {
+		t.Fatalf("init: %v\n%s", err, errOut)
+	}
+	if got := readFile(t, filepath.Join(dir, ManifestName)); !strings.Contains(got, `- "`+email+`"`) {
+		t.Errorf("the allow list does not hold %s:\n%s", email, got)
+	}
+}
+
+// A re-run keeps the source the user gave a secret init manages, whatever
+// kind it is: {dotenv} must not go back to {generate} (a new gateway token).
+func TestInitRerunKeepsTheUsersSources(t *testing.T) {
+	dir := project(t)
+	f, _, errOut := testFactory(dir, nil, true)
+	if err := runInit(t, f, "--allow", "me@example.com", "--skip-doctor"); err != nil {
+		t.Fatalf("init: %v\n%s", err, errOut)
+	}
+	path := filepath.Join(dir, ManifestName)
+	got := readFile(t, path)
+	edited := strings.Replace(got, "MOLTBOT_GATEWAY_TOKEN: {generate: hex32}", "MOLTBOT_GATEWAY_TOKEN: {dotenv: .env}", 1)
+	if edited == got {
+		t.Fatalf("the manifest has no generated gateway token:\n%s", got)
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runInit(t, f, "--sleep-after", "30m", "--skip-doctor"); err != nil {
+		t.Fatalf("second init: %v\n%s", err, errOut)
+	}
+	if got := readFile(t, path); !strings.Contains(got, "MOLTBOT_GATEWAY_TOKEN: {dotenv: .env}") {
+		t.Errorf("the re-run changed the gateway token's source:\n%s", got)
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
+	"github.com/moltctl/moltctl/pkg/cfapi"
+	doctorcmd "github.com/moltctl/moltctl/pkg/cmd/doctor"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/manifest"
@@ -196,6 +198,16 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	// The account(s) the token can see, for the AI Gateway default and to
 	// tell the user where deploys will go.
 	accounts, accountID := detectAccounts(ctx, f)
+	// Nobody allowed yet (a new manifest, no --allow): start from the
+	// email of the token's user, the person most likely to sign in.
+	if len(a.Allow)+len(a.AllowDomains) == 0 {
+		if email := userEmail(ctx, f); email != "" {
+			a.Allow = []string{email}
+			if !interactive {
+				fmt.Fprintf(io.ErrOut, "Access: allowing %s, the token's user (--allow changes it).\n", email)
+			}
+		}
+	}
 	if interactive {
 		if err := runForm(f.Prompter(), io.ErrOut, &a, accounts, &accountID); err != nil {
 			return err
@@ -517,24 +529,36 @@ func printResult(io *iostreams.IOStreams, cs *iostreams.ColorScheme, r *Result) 
 		if !d.Ran {
 			fmt.Fprintf(out, "%s Doctor checks skipped: %s\n", cs.Gray("-"), d.Reason)
 		} else {
-			for _, c := range d.Checks {
-				icon := map[string]string{"ok": cs.SuccessIcon(), "warn": cs.WarningIcon(), "fail": cs.FailureIcon()}[string(c.Status)]
-				if icon == "" {
-					icon = cs.Gray("-")
-				}
-				fmt.Fprintf(out, "%s %s", icon, c.Title)
-				if c.Message != "" && c.Status != preflight.StatusOK {
-					fmt.Fprintf(out, ": %s", c.Message)
-				}
-				fmt.Fprintln(out)
-				if c.Fix != "" && c.Status != preflight.StatusOK {
-					fmt.Fprintf(out, "    %s %s\n", cs.Bold("Fix:"), c.Fix)
-				}
-			}
+			// The same checklist moltctl doctor prints.
+			fmt.Fprintln(out)
+			doctorcmd.Render(out, cs, &preflight.Report{OK: !d.Failed, Checks: d.Checks})
 		}
 	}
 	fmt.Fprintln(out, "\nNext:")
 	for _, n := range r.Next {
 		fmt.Fprintf(out, "  %s\n", n)
 	}
+}
+
+// userEmail is the email of the token's user (GET /user), or "" when the
+// token cannot read it (an account token, no User Details permission):
+// it only pre-fills the allow list, so nothing depends on it.
+func userEmail(ctx context.Context, f *cmdutil.Factory) string {
+	if f.Getenv("CLOUDFLARE_API_TOKEN") == "" {
+		return ""
+	}
+	client, err := f.Cloudflare()
+	if err != nil {
+		return ""
+	}
+	var u struct {
+		Email string `json:"email"`
+	}
+	if err := client.Do(ctx, cfapi.Request{Method: "GET", Path: "user"}, &u); err != nil {
+		return ""
+	}
+	if e, _, err := parseAllow([]string{u.Email}); err != nil || len(e) != 1 {
+		return ""
+	}
+	return u.Email
 }

@@ -236,8 +236,8 @@ func editManifest(doc *yaml.Node, a *Answers) {
 	want := map[string]bool{}
 	for _, s := range plan(a) {
 		want[s.name] = true
-		if lookup(secrets, s.name) != nil && s.src.kind == "env" {
-			continue // keep a source the user changed (a file, a command)
+		if lookup(secrets, s.name) != nil {
+			continue // keep the user's source ({dotenv}, a file, a command): a new one could change the value
 		}
 		set(secrets, s.name, s.src.node(), s.comment)
 	}
