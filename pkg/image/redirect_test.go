@@ -3,7 +3,6 @@ package image
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/safehttp"
 )
 
@@ -90,31 +90,12 @@ func mustHash(t *testing.T) v1.Hash {
 // TestSilentRegistryIsBounded: a registry that accepts connections and
 // never answers fails the tag lookup within registryCallTimeout.
 func TestSilentRegistryIsBounded(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	addr := testenv.SilentServer(t)
 	old := registryCallTimeout
 	registryCallTimeout = 200 * time.Millisecond
 	defer func() { registryCallTimeout = old }()
 	start := time.Now()
-	_, err = RemoteDigest(context.Background(), ln.Addr().String()+"/acc/app:tag", Auth{}, nil)
+	_, err := RemoteDigest(context.Background(), addr+"/acc/app:tag", Auth{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no answer within 200ms") || time.Since(start) > 5*time.Second {
 		t.Errorf("err = %v after %s", err, time.Since(start))
 	}

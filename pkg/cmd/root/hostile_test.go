@@ -2,7 +2,6 @@ package root
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,33 +11,6 @@ import (
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
-
-// silentAPI accepts connections and never answers: a proxy or firewall
-// that holds them open.
-func silentAPI(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/client/v4"
-}
 
 // projectFactory is a Factory for the example project against base.
 func projectFactory(t *testing.T, base string) (*cmdutil.Factory, *strings.Builder, *strings.Builder) {
@@ -69,7 +41,7 @@ var hangCommands = [][]string{
 // command fail within the (here short) bound, saying so.
 func TestSilentAPIFailsWithinTheBound(t *testing.T) {
 	t.Parallel()
-	base := silentAPI(t)
+	base := "http://" + testenv.SilentServer(t) + "/client/v4"
 	for _, args := range hangCommands {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
@@ -104,7 +76,7 @@ func TestSilentAPIFailsWithinTheBound(t *testing.T) {
 // interrupt can end these runs).
 func TestInterruptIsExit130(t *testing.T) {
 	t.Parallel()
-	base := silentAPI(t)
+	base := "http://" + testenv.SilentServer(t) + "/client/v4"
 	for _, args := range hangCommands {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()
