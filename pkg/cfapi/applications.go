@@ -131,20 +131,19 @@ func CanonicalInstanceType(name string) string {
 // InstanceType names an application configuration's size. The API answers
 // with vcpu, memory_mib and disk.size_mb rather than the instance_type it
 // was given, so, like wrangler's inferInstanceType, the name is inferred
-// from those; "" when they match no named size.
+// from those; a configuration without them gives its instance_type. ""
+// when the sizes match no named size.
 func InstanceType(conf map[string]any) string {
-	if it, ok := conf["instance_type"].(string); ok && it != "" {
-		return CanonicalInstanceType(it)
-	}
 	disk, _ := conf["disk"].(map[string]any)
 	vcpu, okV := conf["vcpu"].(float64)
 	mem, okM := conf["memory_mib"].(float64)
 	size, okD := disk["size_mb"].(float64)
-	if !okV || !okM || !okD {
-		return ""
+	if !okV && !okM && !okD {
+		it, _ := conf["instance_type"].(string)
+		return CanonicalInstanceType(it)
 	}
 	for _, s := range instanceSizes {
-		if s.vcpu == vcpu && s.memMiB == mem && s.diskMB == size {
+		if okV && okM && okD && s.vcpu == vcpu && s.memMiB == mem && s.diskMB == size {
 			return s.name
 		}
 	}

@@ -17,6 +17,8 @@ func TestInstanceTypeInferredFromTheSizesTheAPIAnswers(t *testing.T) {
 		// A name, where one is given, in today's spelling.
 		{`{"instance_type":"standard"}`, "standard-1"},
 		{`{"instance_type":"dev"}`, "lite"},
+		// The sizes win over a name, as wrangler re-infers it.
+		{`{"instance_type":"lite","vcpu":0.5,"memory_mib":4096,"disk":{"size_mb":8000}}`, "standard-1"},
 	} {
 		var conf map[string]any
 		if err := json.Unmarshal([]byte(tt.conf), &conf); err != nil {
