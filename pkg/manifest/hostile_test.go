@@ -64,6 +64,8 @@ func TestParseNeverEchoesPastedValues(t *testing.T) {
 	for _, tt := range []struct{ src, want string }{
 		{"secrets:\n  ANTHROPIC_API_KEY: {env: " + sentinel + "}\n", "moltctl.yaml:2:28: secrets.ANTHROPIC_API_KEY.env: not the name of an environment variable"},
 		{"secrets:\n  MOLTBOT_GATEWAY_TOKEN: {generate: " + sentinel + "}\n", "secrets.MOLTBOT_GATEWAY_TOKEN.generate: not a format"},
+		{"secrets:\n  MOLTBOT_GATEWAY_TOKEN: {env: a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90}\n", "secrets.MOLTBOT_GATEWAY_TOKEN.env: not the name of an environment variable"},
+		{"secrets:\n  A: {env: A" + strings.Repeat("B", 64) + "}\n", "secrets.A.env: not the name of an environment variable"},
 		{"secrets:\n  MOLTBOT_GATEWAY_TOKEN: {generate: 3f9c2a7be41d08c6f5a92e3b7d10c4e8}\n", "generate: not a format"},
 		{"secrets:\n  ANTHROPIC_API_KEY: {" + sentinel + "}\n", "secrets.ANTHROPIC_API_KEY: unknown key (a key that may be a value, not shown)"},
 		{"secrets:\n  " + sentinel + ": {env: A}\n", "(a key that may be a value, not shown) is not a valid secret name"},

@@ -468,7 +468,7 @@ func (p *parser) source(name string, v *yaml.Node) (Source, bool) {
 			kinds = append(kinds, k.Value)
 			s.Kind = SourceEnv
 			if e, ok := p.str(x, "secrets."+name+".env"); ok {
-				if !secrets.ValidName(e) {
+				if !envNameLike(e) {
 					// Never echo: this is often the value pasted in place of the name.
 					p.errFix(x, "secrets.%s.env: not the name of an environment variable", fmt.Sprintf("write the variable's name, e.g. {env: %s}, and export the value in your shell; moltctl.yaml never holds a value", name), name)
 				}
@@ -677,6 +677,17 @@ func (m *Manifest) SecretFiles() []string {
 		out = append(out, m.expand(s.Source.File, func(string) string { return "" }))
 	}
 	return out
+}
+
+// hexTokenRE matches a hex string as long as a generated token.
+var hexTokenRE = regexp.MustCompile(`^[0-9a-f]{32,}$`)
+
+// envNameLike reports whether s can be the name of an environment
+// variable rather than a value written in its place: a valid name, not
+// longer than any real variable's, and not a hex token (a generated
+// gateway token starting with a letter is a valid name).
+func envNameLike(s string) bool {
+	return secrets.ValidName(s) && len(s) <= 64 && !hexTokenRE.MatchString(s)
 }
 
 // keyRE is what a key that is safe to repeat in a message looks like.
