@@ -138,7 +138,7 @@ func askAll(p prompt.Prompter, w io.Writer, a *Answers, accounts []Account, acco
 		slabels = append(slabels, fmt.Sprintf("%-5s  %s (current)", a.SleepAfter, cost))
 		def = slabels[len(slabels)-1]
 	}
-	explain(fmt.Sprintf("Cost of the container alone, at ~$%.3f per hour awake (standard-1); the\nWorkers Paid plan's $5/month comes on top. A cold start takes 1–2 minutes.", HourlyCost))
+	explain(fmt.Sprintf("Cost of the container alone, at ~$%.3f per hour awake (standard-1), assuming ~4 h of use a day; the\nWorkers Paid plan's $5/month comes on top. A cold start takes 1–2 minutes.", HourlyCost()))
 	got, err = p.Select("When should the container sleep?", slabels, def)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,15 +248,38 @@ func TestInitCI(t *testing.T) {
 
 func TestSleepCosts(t *testing.T) {
 	// moltworker's README: ~$34.50/month 24/7, ~$5–6/month at 4 h/day.
-	if got := MonthlyCost(24); got < 34.49 || got > 34.51 {
-		t.Errorf("24 h/day = %.2f", got)
+	if got, _, _ := sleepCost("never"); got < 34.49 || got > 34.51 {
+		t.Errorf("never = %.2f", got)
 	}
-	if got := MonthlyCost(4); got < 5 || got > 6 {
-		t.Errorf("4 h/day = %.2f", got)
+	if got, _, _ := sleepCost("10m"); got < 5 || got > 6.5 {
+		t.Errorf("10m = %.2f", got)
 	}
 	for _, c := range sleepChoices {
 		if !strings.Contains(sleepLabel(c), "/month") {
 			t.Errorf("label without cost: %q", sleepLabel(c))
+		}
+	}
+}
+
+// TestDocsUseTheOneCostModel: the cost table in docs/getting-started.md
+// shows what init, the deploy confirmation and deploy --dry-run compute.
+func TestDocsUseTheOneCostModel(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "getting-started.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, c := range sleepChoices {
+		usd, _, _ := sleepCost(c.Value)
+		row := fmt.Sprintf("| `%s` |", c.Value)
+		i := strings.Index(doc, row)
+		if i < 0 {
+			t.Errorf("docs/getting-started.md has no cost row for %s", c.Value)
+			continue
+		}
+		line := doc[i : i+strings.Index(doc[i:], "\n")]
+		if want := fmt.Sprintf("$%.2f |", usd); !strings.HasSuffix(line, want) {
+			t.Errorf("docs/getting-started.md: %q, want it to end %q", line, want)
 		}
 	}
 }

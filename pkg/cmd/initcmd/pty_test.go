@@ -5,6 +5,7 @@ package initcmd
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -141,7 +142,9 @@ func TestInitInTerminal(t *testing.T) {
 		s.mu.Lock()
 		shown := ansiRE.ReplaceAllString(s.buf.String(), "")
 		s.mu.Unlock()
-		for _, cost := range []string{"~$34.50/month", "~$5.75/month"} {
+		never, _, _ := sleepCost("never")
+		tenMin, _, _ := sleepCost("10m")
+		for _, cost := range []string{fmt.Sprintf("~$%.2f/month", never), fmt.Sprintf("~$%.2f/month", tenMin)} {
 			if !strings.Contains(shown, cost) {
 				t.Errorf("the sleep choices do not show %s", cost)
 			}
