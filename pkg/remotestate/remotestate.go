@@ -76,6 +76,8 @@ type Keeper struct {
 	NewKeyPath string
 	// Warn receives each warning once (may be nil).
 	Warn func(string)
+	// OnCI says the machine is a CI runner ($CI), whose files are gone after the run.
+	OnCI bool
 
 	// DigestKey keys the digests of secret values (after Load).
 	DigestKey []byte
@@ -306,7 +308,11 @@ func (k *Keeper) seal(obj *object, creds *state.Credentials) error {
 			return err
 		}
 		k.Key = key
-		k.warn("created " + key.Source + ", the key that seals the credentials moltctl keeps in the account: keep it (back it up), copy it to your other machines; `moltctl ci setup` prints it for CI")
+		msg := "created " + key.Source + ", the key that seals the credentials moltctl keeps in the account: keep it (back it up), copy it to your other machines; `moltctl ci setup` prints it for CI"
+		if k.OnCI {
+			msg = "created " + key.Source + " to seal the credentials moltctl keeps in the account, on a CI runner that forgets it: nothing is rotated later, but nobody can read them; run `moltctl ci setup` on your machine and follow docs/state.md (when the key is lost)"
+		}
+		k.warn(msg)
 	}
 	plain, err := json.Marshal(sealed{Credentials: *creds, DigestKey: hex.EncodeToString(k.DigestKey)})
 	if err != nil {
@@ -349,7 +355,7 @@ func (k *Keeper) Delete(ctx context.Context) error {
 // NewKeeper returns the keeper of worker's state with the user's key from
 // getenv ($MOLTCTL_AGE_KEY or the key file); api may be nil (no token).
 func NewKeeper(api API, local *state.Store, worker string, getenv func(string) string, warn func(string)) (*Keeper, error) {
-	k := &Keeper{API: api, Local: local, Worker: worker, Warn: warn, NewKeyPath: KeyPath(getenv)}
+	k := &Keeper{API: api, Local: local, Worker: worker, Warn: warn, NewKeyPath: KeyPath(getenv), OnCI: getenv("CI") != ""}
 	key, err := LoadKey(getenv)
 	switch {
 	case errors.Is(err, ErrNoKey):

@@ -60,6 +60,9 @@ credentials moltctl keeps in the Cloudflare account, with its value, and the
 names of the other variables the deploy reads (CLOUDFLARE_API_TOKEN and the
 env sources of moltctl.yaml), whose values you hold.
 
+Run before any deploy, it creates the key (~/.config/moltctl/age.key), so
+that a first deploy from CI seals the credentials to a key you hold.
+
 This is the only moltctl command that prints a secret, and only to standard
 output. Paste it into the CI's secret settings, not into a file in the
 repository. See docs/state.md.`,
@@ -78,19 +81,32 @@ repository. See docs/state.md.`,
 func setupRun(ctx context.Context, opts *SetupOptions) error {
 	f := opts.F
 	key, err := remotestate.LoadKey(f.Getenv)
-	if errors.Is(err, remotestate.ErrNoKey) {
-		return cmdutil.WithHint(err, "run `moltctl deploy` once from this machine: it creates the key (or copy the key file from the machine that deployed)")
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, remotestate.ErrNoKey) {
 		return err
 	}
 	// A key the account's credentials are not sealed to would give the
 	// runner nothing: check, when the account can be asked.
 	if f.Getenv("CLOUDFLARE_API_TOKEN") != "" {
-		if t, err := target.Resolve(ctx, f, false); err == nil && t.Keeper != nil && t.Keeper.Locked {
-			return cmdutil.WithHint(fmt.Errorf("the credentials in the account are not sealed to the key in %s (%s)", key.Source, key.Recipient()),
+		if t, rerr := target.Resolve(ctx, f, false); rerr == nil && t.Keeper != nil && t.Keeper.Locked {
+			why := "this machine has no key"
+			if key != nil {
+				why = fmt.Sprintf("they are not sealed to the key in %s (%s)", key.Source, key.Recipient())
+			}
+			return cmdutil.WithHint(fmt.Errorf("the credentials in the account cannot be opened here: %s", why),
 				"run moltctl ci setup on the machine that deployed, or copy its key here (docs/state.md)")
 		}
+	}
+	if key == nil {
+		// Before any deploy: the key is made here, on the user's machine,
+		// not on a runner that forgets it.
+		p := remotestate.KeyPath(f.Getenv)
+		if p == "" {
+			return cmdutil.WithHint(err, "set HOME or MOLTCTL_CONFIG_DIR")
+		}
+		if key, err = remotestate.CreateKey(p); err != nil {
+			return err
+		}
+		f.IOStreams.Warn("created " + key.Source + ", the key that seals the credentials moltctl keeps in the account: back it up; deploys from here and from CI use it")
 	}
 	out := Setup{Secrets: map[string]string{remotestate.EnvKey: key.Identity.String()},
 		Needed: []Needed{{Name: "CLOUDFLARE_API_TOKEN", For: "the Cloudflare API"}, {Name: "CLOUDFLARE_ACCOUNT_ID", For: "the account (not secret, but required)"}}}

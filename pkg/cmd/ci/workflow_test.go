@@ -240,6 +240,13 @@ func TestSetupRefusesAnotherKey(t *testing.T) {
 		code := root.Run(context.Background(), root.NewFactory(ios, func(k string) string { return env[k] }, dir), args)
 		return code, out.String(), errOut.String()
 	}
+	// Before any deploy, ci setup makes the key.
+	fresh := env["MOLTCTL_CONFIG_DIR"]
+	env["MOLTCTL_CONFIG_DIR"] = t.TempDir()
+	if code, out, errOut := run("ci", "setup"); code != 0 || !strings.Contains(out, remotestate.EnvKey+"=AGE-SECRET-KEY-1") || !strings.Contains(errOut, "created") {
+		t.Fatalf("ci setup before any deploy: %d\n%s%s", code, out, errOut)
+	}
+	env["MOLTCTL_CONFIG_DIR"] = fresh
 	// The state sealed to the key of the machine that deployed.
 	api := cfapi.New(cfapi.Options{BaseURL: srv.APIURL(), Token: srv.Token()})
 	api.SetAccountID(srv.AccountID())
@@ -263,10 +270,13 @@ func TestSetupRefusesAnotherKey(t *testing.T) {
 		t.Fatalf("ci setup with the key: %d\n%s%s", code, out, errOut)
 	}
 	env["MOLTCTL_CONFIG_DIR"] = t.TempDir()
+	if code, out, errOut := run("ci", "setup"); code == 0 || strings.Contains(out, "AGE-SECRET-KEY") || !strings.Contains(errOut, "this machine has no key") {
+		t.Errorf("ci setup without a key after a deploy: %d\n%s%s", code, out, errOut)
+	}
 	if _, err := remotestate.CreateKey(filepath.Join(env["MOLTCTL_CONFIG_DIR"], "age.key")); err != nil {
 		t.Fatal(err)
 	}
-	if code, out, errOut := run("ci", "setup"); code == 0 || strings.Contains(out, "AGE-SECRET-KEY") || !strings.Contains(errOut, "not sealed to the key") {
+	if code, out, errOut := run("ci", "setup"); code == 0 || strings.Contains(out, "AGE-SECRET-KEY") || !strings.Contains(errOut, "not sealed to the key in") {
 		t.Errorf("ci setup with another key: %d\n%s%s", code, out, errOut)
 	}
 }
