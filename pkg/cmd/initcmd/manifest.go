@@ -57,7 +57,7 @@ type plannedSecret struct {
 // plan lists the secrets the manifest must hold for a.
 func plan(a *Answers) []plannedSecret {
 	var out []plannedSecret
-	out = append(out, plannedSecret{gatewayTokenSecret, generateSource, "Control UI token: generated once by moltctl, kept in .moltctl/"})
+	out = append(out, plannedSecret{gatewayTokenSecret, generateSource, "Control UI token: generated once by moltctl, sealed in the account (docs/state.md)"})
 	for i, n := range providerSecrets[a.Provider] {
 		c := ""
 		if i == 0 {
