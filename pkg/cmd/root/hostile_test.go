@@ -101,3 +101,15 @@ func TestInterruptIsExit130(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptAfterCleanStop: a command that returns normally after the
+// interrupt (logs streams until Ctrl-C) still exits 130, printing nothing.
+func TestInterruptAfterCleanStop(t *testing.T) {
+	t.Parallel()
+	f, _, stderr := testFactory(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if code := Run(ctx, f, []string{"version"}); code != cmdutil.ExitInterrupted || stderr.Len() != 0 {
+		t.Errorf("exit %d, stderr %q; want 130 and nothing", code, stderr)
+	}
+}

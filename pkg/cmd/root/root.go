@@ -150,9 +150,10 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	err := cmd.ExecuteContext(ctx)
 	f.IOStreams.StopProgress()
 	if err == nil && ctx.Err() != nil {
-		// A signal arrived: whatever the command reported, it was stopped
-		// (or may have been), and 130 says so to scripts.
-		err = &cmdutil.InterruptedError{}
+		// A signal arrived and the command stopped cleanly (logs streams
+		// until Ctrl-C): nothing to print, but 130 tells scripts it was
+		// stopped rather than done.
+		err = &cmdutil.SilentError{Code: cmdutil.ExitInterrupted}
 	}
 	if err == nil {
 		return cmdutil.ExitOK
@@ -162,7 +163,7 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		// command, wrong number of arguments.
 		err = &cmdutil.UsageError{Err: err, Fix: "see moltctl --help"}
 	}
-	if ctx.Err() != nil && !errors.As(err, new(*cmdutil.InterruptedError)) {
+	if ctx.Err() != nil && cmdutil.ExitCodeOf(err) != cmdutil.ExitInterrupted {
 		err = &cmdutil.InterruptedError{}
 	}
 	printError(f.IOStreams, err)
