@@ -1,18 +1,15 @@
 package ci_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,41 +33,6 @@ func TestMain(m *testing.M) {
 		os.Exit(root.Main(context.Background(), os.Args[1:], iostreams.System(os.Getenv), os.Getenv))
 	}
 	os.Exit(m.Run())
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// changes lists the requests in the log after mark that changed the
-// account, leaving out the deploy lease, the registry login and the state
-// object (which records each deploy's time).
-func (l *lockedBuffer) changes(srv *cfemu.Server, mark int) (out []string, n int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	state := cfemu.APIPrefix + "/accounts/" + srv.AccountID() + "/r2/buckets/" + remotestate.Bucket + "/objects/"
-	sc := bufio.NewScanner(bytes.NewReader(l.b.Bytes()))
-	for sc.Scan() {
-		n++
-		var e struct{ Method, Path string }
-		if json.Unmarshal(sc.Bytes(), &e) != nil || n <= mark {
-			continue
-		}
-		if e.Method == http.MethodGet || e.Method == http.MethodHead || strings.Contains(e.Path, "/containers/registries/") ||
-			strings.Contains(e.Path, "/r2/buckets/moltctl-lock-") || (e.Method == http.MethodPost && strings.HasSuffix(e.Path, "/r2/buckets")) ||
-			strings.HasPrefix(e.Path, state) || strings.HasPrefix(e.Path, "/v2/") {
-			continue
-		}
-		out = append(out, e.Method+" "+e.Path)
-	}
-	return out, n
 }
 
 // workflow is the part of a GitHub Actions workflow the test runs.
@@ -106,7 +68,7 @@ func TestGitHubWorkflowRunsTwiceFromCleanRunners(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bin, "moltctl"), []byte(wrapper), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	log := &lockedBuffer{}
+	log := &testenv.RequestLog{}
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond, Log: log}).Start()
 	t.Cleanup(srv.Close)
 	secrets := map[string]string{
@@ -158,7 +120,7 @@ func TestGitHubWorkflowRunsTwiceFromCleanRunners(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, mark := log.changes(srv, 0)
+	mark := len(log.Lines())
 	for runner := 1; runner <= 2; runner++ {
 		// A runner: a checkout of the repository (no .moltctl/) and a home of its own.
 		dir := t.TempDir()
@@ -220,11 +182,10 @@ func TestGitHubWorkflowRunsTwiceFromCleanRunners(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(tmp, "deploy.json")); err != nil || json.Unmarshal(b, &res) != nil || !res.Running {
 			t.Fatalf("runner %d: deploy.json = %s (%v)", runner, b, err)
 		}
-		var changed []string
-		changed, mark = log.changes(srv, mark)
-		for _, c := range changed {
+		for _, c := range log.ChangesSince(mark) {
 			t.Errorf("runner %d changed the account: %s", runner, c)
 		}
+		mark = len(log.Lines())
 	}
 }
 

@@ -14,14 +14,14 @@ import (
 // reports the API and registry requests it sends (requests/op).
 func BenchmarkNoChangeRedeploy(b *testing.B) {
 	testenv.RequireDocker(b)
-	log := &syncBuffer{}
+	log := &testenv.RequestLog{}
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond, Log: log}).Start()
 	defer srv.Close()
 	dir := testenv.CopyExample(b)
 	if r := deployOnceTB(context.Background(), b, srv, dir, nil, nil); r.err != nil {
 		b.Fatalf("first deploy: %v\n%s", r.err, r.stderr)
 	}
-	start := len(log.lines())
+	start := len(log.Lines())
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if r := deployOnceTB(context.Background(), b, srv, dir, nil, nil); r.err != nil {
@@ -29,5 +29,5 @@ func BenchmarkNoChangeRedeploy(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(len(log.lines())-start)/float64(b.N), "requests/op")
+	b.ReportMetric(float64(len(log.Lines())-start)/float64(b.N), "requests/op")
 }

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,32 +26,6 @@ import (
 )
 
 const fakeAnthropicKey = "sk-ant-api03-test-0000000000000000000000000000000000000000"
-
-// syncBuffer is the emulator's request log, written from its goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // hostRecorder records which hosts saw the API token.
 type hostRecorder struct {
@@ -120,8 +93,8 @@ func deployOnceTB(ctx context.Context, t testing.TB, srv *cfemu.Server, dir stri
 	return run{code: cmdutil.ExitCodeOf(err), err: err, stdout: out.String(), stderr: errOut.String()}
 }
 
-func newEmulator(t *testing.T, faults cfemu.FaultOptions) (*cfemu.Server, *syncBuffer) {
-	log := &syncBuffer{}
+func newEmulator(t *testing.T, faults cfemu.FaultOptions) (*cfemu.Server, *testenv.RequestLog) {
+	log := &testenv.RequestLog{}
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond, Log: log, Faults: faults}).Start()
 	t.Cleanup(srv.Close)
 	return srv, log
@@ -226,13 +199,13 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 	}
 
 	// A second deploy sends no layers, assets, secrets or Worker upload.
-	mark := len(log.lines())
+	mark := len(log.Lines())
 	r2 := deployOnce(context.Background(), t, srv, dir, rec, nil)
 	if r2.err != nil {
 		t.Fatalf("second deploy: %v\n%s", r2.err, r2.stderr)
 	}
 	var writes []string
-	lines := log.lines()[mark:]
+	lines := log.Lines()[mark:]
 	for _, l := range lines {
 		m, p := l["method"].(string), l["path"].(string)
 		if m != http.MethodGet && m != http.MethodHead {
@@ -307,7 +280,7 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 	// the registry, and neither at the deployed Worker.
 	seen := map[string]int{}
 	belongs := map[string]string{cfemu.CredentialAPIToken: cfemu.APIPrefix + "/", cfemu.CredentialRegistryPassword: "/v2/"}
-	for _, l := range log.lines() {
+	for _, l := range log.Lines() {
 		host, _ := l["host"].(string)
 		p, _ := l["path"].(string)
 		creds, _ := l["credentials"].([]any)
@@ -421,7 +394,7 @@ func TestDeployFixesNothingWhenAPersonMustAct(t *testing.T) {
 	if res := decodeResult(t, r.stdout); !strings.Contains(res.Error, "r2.enabled") {
 		t.Errorf("result error %q does not name the failed check", res.Error)
 	}
-	for _, l := range log.lines() {
+	for _, l := range log.Lines() {
 		if m := l["method"].(string); m != http.MethodGet && m != http.MethodHead && !strings.Contains(l["path"].(string), "/r2/buckets") {
 			t.Errorf("a deploy that could not go ahead sent %s %s", m, l["path"])
 		}
@@ -450,13 +423,13 @@ func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
 	case r := <-first:
 		t.Fatalf("the first deploy ended early: %v\n%s", r.err, r.stderr)
 	}
-	mark := len(log.lines())
+	mark := len(log.Lines())
 	second := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil)
 	var held *lease.HeldError
 	if !errors.As(second.err, &held) || held.Holder == nil || !strings.Contains(second.err.Error(), "moltctl deploy") {
 		t.Fatalf("second runner: err = %v, want a refusal naming the first", second.err)
 	}
-	for _, l := range log.lines()[mark:] {
+	for _, l := range log.Lines()[mark:] {
 		if m, p := l["method"].(string), l["path"].(string); m != http.MethodGet && m != http.MethodHead && !strings.HasSuffix(p, "/r2/buckets") {
 			t.Errorf("the refused runner sent %s %s", m, p)
 		}
@@ -508,7 +481,7 @@ func TestDeployUnderFaultsReachesTheSameEndState(t *testing.T) {
 				t.Fatalf("deploy under %s faults: %v\n%s", kind, r.err, r.stderr)
 			}
 			faulted := 0
-			for _, l := range log.lines() {
+			for _, l := range log.Lines() {
 				if l["fault"] != nil {
 					faulted++
 				}
@@ -537,7 +510,7 @@ func TestDryRunChangesNothingAndEstimatesCost(t *testing.T) {
 	if plan.Cost == nil || plan.Cost.InstanceType != "standard-1" || plan.Cost.MonthlyUSD < 5 || plan.Cost.MonthlyUSD > 7 {
 		t.Errorf("cost = %+v, want about $5-6 for standard-1 sleeping after 10m", plan.Cost)
 	}
-	for _, l := range log.lines() {
+	for _, l := range log.Lines() {
 		if m := l["method"]; m != "GET" && m != "HEAD" {
 			t.Errorf("dry run sent %v %v", m, l["path"])
 		}
@@ -566,7 +539,7 @@ func TestDryRunNamesTheBlockers(t *testing.T) {
 	if !strings.Contains(r.stdout, "Blocked: the deploy would stop at preflight (r2.enabled") || !strings.Contains(r.stderr, "R2") {
 		t.Errorf("the dry run does not name the blocker:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 	}
-	for _, l := range log.lines() {
+	for _, l := range log.Lines() {
 		if m := l["method"]; m != "GET" && m != "HEAD" {
 			t.Errorf("dry run sent %v %v", m, l["path"])
 		}

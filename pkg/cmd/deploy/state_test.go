@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,23 +12,6 @@ import (
 	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/state"
 )
-
-// changesSince lists the requests after mark that changed the account,
-// leaving out the deploy lease, the registry login and the state object
-// (which records each deploy's time).
-func changesSince(srv *cfemu.Server, log *syncBuffer, mark int) []string {
-	var out []string
-	for _, l := range log.lines()[mark:] {
-		m, p := l["method"].(string), l["path"].(string)
-		if m == http.MethodGet || m == http.MethodHead || strings.Contains(p, "/containers/registries/") ||
-			strings.Contains(p, "/r2/buckets/moltctl-lock-") || (m == http.MethodPost && strings.HasSuffix(p, "/r2/buckets")) ||
-			(m == http.MethodPut && p == stateObjectPath(srv)) {
-			continue
-		}
-		out = append(out, m+" "+p)
-	}
-	return out
-}
 
 func localCreds(t *testing.T, dir string) *state.Credentials {
 	t.Helper()
@@ -73,12 +55,12 @@ func TestSecondCheckoutChangesNothing(t *testing.T) {
 	want := endState(srv)
 	a := localCreds(t, first)
 
-	mark := len(log.lines())
+	mark := len(log.Lines())
 	r := deployOnce(context.Background(), t, srv, second, nil, nil)
 	if r.err != nil {
 		t.Fatalf("second checkout: %v\n%s", r.err, r.stderr)
 	}
-	for _, c := range changesSince(srv, log, mark) {
+	for _, c := range log.ChangesSince(mark) {
 		t.Errorf("the second checkout changed the account: %s", c)
 	}
 	if got := endState(srv); got != want {
@@ -91,11 +73,11 @@ func TestSecondCheckoutChangesNothing(t *testing.T) {
 	}
 
 	// The first checkout keeps working: a deploy from it changes nothing.
-	mark = len(log.lines())
+	mark = len(log.Lines())
 	if r := deployOnce(context.Background(), t, srv, first, nil, nil); r.err != nil || !decodeResult(t, r.stdout).Running {
 		t.Fatalf("first checkout again: %v\n%s", r.err, r.stderr)
 	}
-	for _, c := range changesSince(srv, log, mark) {
+	for _, c := range log.ChangesSince(mark) {
 		t.Errorf("the first checkout, after the second, changed the account: %s", c)
 	}
 
@@ -119,13 +101,13 @@ func TestCheckoutWithoutTheKeyRotatesNothing(t *testing.T) {
 		t.Fatalf("first checkout: %v\n%s", r.err, r.stderr)
 	}
 	want := endState(srv)
-	mark := len(log.lines())
+	mark := len(log.Lines())
 	other := withEnv(map[string]string{"MOLTCTL_CONFIG_DIR": t.TempDir()}, nil)
 	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, other)
 	if r.err != nil {
 		t.Fatalf("checkout without the key: %v\n%s", r.err, r.stderr)
 	}
-	for _, c := range changesSince(srv, log, mark) {
+	for _, c := range log.ChangesSince(mark) {
 		t.Errorf("the checkout without the key changed the account: %s", c)
 	}
 	if got := endState(srv); got != want {
@@ -154,22 +136,22 @@ func TestLocalStateMovesIntoTheAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mark := len(log.lines())
+	mark := len(log.Lines())
 	r := deployOnce(context.Background(), t, srv, first, nil, nil)
 	if r.err != nil {
 		t.Fatalf("deploy after the upgrade: %v\n%s", r.err, r.stderr)
 	}
-	for _, c := range changesSince(srv, log, mark) {
+	for _, c := range log.ChangesSince(mark) {
 		t.Errorf("moving the state changed the account: %s", c)
 	}
 	if _, err := os.Stat(filepath.Join(keyDir, "age.key")); err != nil {
 		t.Errorf("no key was created: %v", err)
 	}
-	mark = len(log.lines())
+	mark = len(log.Lines())
 	if r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil); r.err != nil {
 		t.Fatalf("second checkout: %v\n%s", r.err, r.stderr)
 	}
-	for _, c := range changesSince(srv, log, mark) {
+	for _, c := range log.ChangesSince(mark) {
 		t.Errorf("the second checkout changed the account: %s", c)
 	}
 	if got := endState(srv); got != want {
