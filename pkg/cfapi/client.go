@@ -194,7 +194,8 @@ func (c *Client) Do(ctx context.Context, req Request, out any) error {
 
 // DoEnvelope sends req, retrying what is safe to retry, and returns the
 // whole envelope. Each attempt is bounded by the request timeout and the
-// whole call, retries included, by the retry policy's MaxElapsed.
+// whole call, retries included, by the retry policy's MaxElapsed (or one
+// attempt's bound, when a large body makes that longer).
 func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error) {
 	if c.insecure != nil {
 		return nil, c.insecure
@@ -215,9 +216,12 @@ func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error)
 		body = req.Body
 	}
 	parent := ctx
-	if c.retry.MaxElapsed > 0 {
+	// A large upload's one attempt may need longer than the retry budget.
+	overall := c.retry.MaxElapsed
+	if overall > 0 {
+		overall = max(overall, c.attemptTimeout(len(body)))
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, c.retry.MaxElapsed, errOverall)
+		ctx, cancel = context.WithTimeoutCause(ctx, overall, errOverall)
 		defer cancel()
 	}
 	attempts := 0
@@ -227,7 +231,7 @@ func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error)
 	})
 	if err != nil && parent.Err() == nil && errors.Is(context.Cause(ctx), errOverall) {
 		return nil, &TimeoutError{Method: req.Method, Path: redactPath(req.Path), Host: hostOf(c.baseURL),
-			After: c.retry.MaxElapsed, Attempts: attempts, Err: err}
+			After: overall, Attempts: attempts, Err: err}
 	}
 	return env, err
 }

@@ -105,3 +105,16 @@ func TestHangingAPIIsBounded(t *testing.T) {
 		t.Errorf("cancelled: err = %v, want context.Canceled", err)
 	}
 }
+
+// TestAttemptTimeoutGrowsWithTheBody: a Worker bundle on a slow uplink
+// gets ten more seconds per MiB, and the call's deadline is never shorter
+// than its one attempt.
+func TestAttemptTimeoutGrowsWithTheBody(t *testing.T) {
+	t.Parallel()
+	c := New(Options{RequestTimeout: time.Second})
+	for n, want := range map[int]time.Duration{0: time.Second, 1 << 20: time.Second, 1<<20 + 1: 11 * time.Second, 3 << 20: 21 * time.Second} {
+		if got := c.attemptTimeout(n); got != want {
+			t.Errorf("attemptTimeout(%d) = %s, want %s", n, got, want)
+		}
+	}
+}
