@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,9 @@ type ApproveOptions struct {
 	Timeout    time.Duration
 	// PollInterval is the pause between device lists under --wait.
 	PollInterval time.Duration
+
+	// waiting, when set, is called once --wait has noted its start (tests).
+	waiting func()
 }
 
 // ApproveReport is what approve prints with --output json.
@@ -35,8 +39,11 @@ func NewCmdApprove(f *cmdutil.Factory, runF func(context.Context, *ApproveOption
 	cmd := &cobra.Command{
 		Use:   "approve [REQUEST_ID...] [--all | --wait]",
 		Short: "Approve pending pairing requests",
-		Long: `Approve devices waiting to pair with the gateway: the request IDs given,
-every pending request (--all), or the first request that arrives (--wait).`,
+		Long: `Approve devices waiting to pair with the gateway: the request IDs given
+(a unique prefix is enough), every pending request (--all), or the first
+request that arrives after the command starts (--wait). --wait never
+approves a request that was already pending: it lists those with their age
+and address, to approve by ID if they are yours.`,
 		Example: `  # Approve one request (IDs from moltctl devices list)
   moltctl devices approve 6f1c2d3e-...
 
@@ -66,7 +73,7 @@ every pending request (--all), or the first request that arrives (--wait).`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.All, "all", false, "approve every pending request")
-	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait for the first pending request (open the Control UI now), then approve it")
+	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait for the first request made after this starts (open the Control UI now), then approve it")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Minute, "how long --wait waits for a request")
 	return cmd
 }
@@ -94,7 +101,11 @@ func approveRun(ctx context.Context, opts *ApproveOptions) error {
 		}
 		approveIDs(ctx, f, c, []string{id}, rep)
 	default:
-		approveIDs(ctx, f, c, opts.RequestIDs, rep)
+		ids, err := expandPrefixes(ctx, f, c, opts.RequestIDs)
+		if err != nil {
+			return err
+		}
+		approveIDs(ctx, f, c, ids, rep)
 	}
 	return report(f, rep)
 }
@@ -117,24 +128,50 @@ func waitForRequest(ctx context.Context, opts *ApproveOptions, c *assistant.Clie
 	f := opts.Factory
 	wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	fmt.Fprintf(f.IOStreams.ErrOut, "Waiting for a pairing request. Open the Control UI now (moltctl open prints its URL).\n")
+	// Milliseconds, as the gateway stamps requests.
+	start := f.Now().Truncate(time.Millisecond)
+	if opts.waiting != nil {
+		opts.waiting()
+	}
+	fmt.Fprintf(f.IOStreams.ErrOut, "Waiting for a pairing request. Open the Control UI now (%s prints its URL).\n", f.Command("open"))
 	f.IOStreams.StartProgress("Waiting for a pairing request")
 	defer f.IOStreams.StopProgress()
+	// Requests pending before this started are someone else's, or an
+	// earlier browser's: they are shown, never approved here. The first
+	// list can take 10-20 seconds, so a request made meanwhile (stamped
+	// after start) still counts as new.
+	var earlier map[string]bool
 	for {
 		l, err := c.Devices(wctx)
 		switch {
-		case err == nil:
-			// A request already pending counts too: the user may have
-			// opened the Control UI first.
-			if len(l.Pending) > 0 {
-				d := l.Pending[0]
-				for _, p := range l.Pending[1:] {
-					if p.TS > d.TS {
-						d = p
+		case err == nil && earlier == nil:
+			earlier = map[string]bool{}
+			for _, d := range l.Pending {
+				if d.RequestedAt().Before(start) {
+					earlier[d.RequestID] = true
+				}
+			}
+			if len(earlier) > 0 {
+				f.IOStreams.StopProgress()
+				fmt.Fprintf(f.IOStreams.ErrOut, "%d request(s) were already pending; not approving them here (approve one by ID if it is yours):\n", len(earlier))
+				for _, d := range l.Pending {
+					if earlier[d.RequestID] {
+						fmt.Fprintf(f.IOStreams.ErrOut, "  %s  %s  from %s, %s\n", d.RequestID, dash(d.Name()), dash(d.RemoteIP), age(f.Now(), d.RequestedAt()))
 					}
 				}
+				f.IOStreams.StartProgress("Waiting for a new pairing request")
+			}
+			fallthrough
+		case err == nil:
+			var d *assistant.Device
+			for i, p := range l.Pending {
+				if !earlier[p.RequestID] && (d == nil || p.TS > d.TS) {
+					d = &l.Pending[i]
+				}
+			}
+			if d != nil {
 				f.IOStreams.StopProgress()
-				fmt.Fprintf(f.IOStreams.ErrOut, "Pairing request %s from %s\n", d.RequestID, dash(d.Name()))
+				fmt.Fprintf(f.IOStreams.ErrOut, "Pairing request %s from %s (%s)\n", d.RequestID, dash(d.Name()), dash(d.RemoteIP))
 				return d.RequestID, nil
 			}
 		case assistant.Fatal(err):
@@ -181,4 +218,46 @@ func report(f *cmdutil.Factory, rep *ApproveReport) error {
 		return fmt.Errorf("%d of %d requests were not approved", len(rep.Failed), len(rep.Failed)+len(rep.Approved))
 	}
 	return nil
+}
+
+// age says how long ago t was, for a person.
+func age(now, t time.Time) string {
+	if t.IsZero() {
+		return "at an unknown time"
+	}
+	return now.Sub(t).Round(time.Second).String() + " ago"
+}
+
+// expandPrefixes turns each ID that is not a pending request's whole ID
+// into the one pending request it is a prefix of, and fails on a prefix
+// that matches none or several.
+func expandPrefixes(ctx context.Context, f *cmdutil.Factory, c *assistant.Client, ids []string) ([]string, error) {
+	f.IOStreams.StartProgress(progressLabel)
+	l, err := c.Devices(ctx)
+	f.IOStreams.StopProgress()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		var match []string
+		for _, d := range l.Pending {
+			if d.RequestID == id {
+				match = []string{id}
+				break
+			}
+			if strings.HasPrefix(d.RequestID, id) {
+				match = append(match, d.RequestID)
+			}
+		}
+		switch len(match) {
+		case 1:
+			out = append(out, match[0])
+		case 0:
+			return nil, &cmdutil.UsageError{Err: fmt.Errorf("no pending request has the ID %q", id), Fix: "list the requests with " + f.Command("devices list")}
+		default:
+			return nil, &cmdutil.UsageError{Err: fmt.Errorf("%q is the start of %d pending requests: %s", id, len(match), strings.Join(match, ", ")), Fix: "give more of the ID"}
+		}
+	}
+	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/assistant/opstest"
 	"github.com/moltctl/moltctl/pkg/cfemu"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -44,8 +43,9 @@ func TestListAndApprove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var l assistant.DeviceList
-	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l.Pending) != 2 || len(l.Paired) != 0 {
+	var l ListResult
+	if err := json.Unmarshal([]byte(out), &l); err != nil || len(l.Pending) != 2 || len(l.Paired) != 0 ||
+		!strings.Contains(out, `"request_id"`) || l.Pending[0].RequestedAt == nil {
 		t.Fatalf("list json: %v %s", err, out)
 	}
 	for _, tty := range []bool{true, false} {
@@ -55,7 +55,8 @@ func TestListAndApprove(t *testing.T) {
 		}
 	}
 
-	out, _, err = run(t, fx, false, false, "approve", id1)
+	// A unique prefix of the ID is enough.
+	out, _, err = run(t, fx, false, false, "approve", id1[:len(id1)-4])
 	if err != nil || !strings.Contains(out, "Approved "+id1) {
 		t.Fatalf("approve: %v %s", err, out)
 	}
@@ -69,40 +70,50 @@ func TestListAndApprove(t *testing.T) {
 	if len(l.Pending) != 0 || len(l.Paired) != 2 {
 		t.Errorf("after approving: %s", out)
 	}
-	// An unknown request fails with exit 1 and says so.
-	out, _, err = run(t, fx, false, false, "approve", "nope")
-	if err == nil || !strings.Contains(out, "Could not approve nope") {
-		t.Errorf("unknown: %v %s", err, out)
+	// An unknown request fails with exit 2 and says so.
+	_, _, err = run(t, fx, false, false, "approve", "nope")
+	if cmdutil.ExitCodeOf(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), `no pending request has the ID "nope"`) {
+		t.Errorf("unknown: %v", err)
 	}
 }
 
+// --wait approves the request made after it starts, never one that was
+// already pending (an earlier browser's, or someone else's), which it lists.
 func TestApproveWait(t *testing.T) {
 	fx := opstest.New(t)
 	fx.Deploy(t)
-	f, _, outputs := fx.Factory()
-	done := make(chan error, 1)
-	go func() {
-		done <- approveRun(context.Background(), &ApproveOptions{Factory: f, Wait: true, Timeout: time.Minute, PollInterval: 5 * time.Millisecond})
-	}()
-	// The request arrives while approve waits (as when the user opens the Control UI).
-	var id string
-	for id == "" {
+	var earlier string
+	for earlier == "" {
 		var err error
-		if id, err = fx.Srv.AddPendingDevice(opstest.Worker); err != nil {
+		if earlier, err = fx.Srv.AddPendingDevice(opstest.Worker); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := <-done; err != nil {
+	time.Sleep(2 * time.Millisecond) // the gateway stamps requests in milliseconds
+	f, _, outputs := fx.Factory()
+	var id string
+	opts := &ApproveOptions{Factory: f, Wait: true, Timeout: time.Minute, PollInterval: 5 * time.Millisecond,
+		// The request arrives while approve waits (as when the user opens the Control UI).
+		waiting: func() {
+			time.Sleep(2 * time.Millisecond)
+			id, _ = fx.Srv.AddPendingDevice(opstest.Worker)
+		}}
+	if err := approveRun(context.Background(), opts); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut := outputs()
-	if !strings.Contains(out, "Approved "+id) || !strings.Contains(errOut, "Pairing request "+id) {
+	if !strings.Contains(out, "Approved "+id) || !strings.Contains(errOut, "Pairing request "+id) || strings.Contains(out, earlier) {
 		t.Errorf("out %q err %q", out, errOut)
 	}
-	paired := 0
-	fx.Srv.View(func(st *cfemu.State) { paired = len(st.Runtimes[opstest.Worker].Paired) })
-	if paired != 1 {
-		t.Errorf("paired = %d", paired)
+	if !strings.Contains(errOut, "already pending") || !strings.Contains(errOut, earlier) {
+		t.Errorf("the earlier request is not listed: %q", errOut)
+	}
+	var paired, pending int
+	fx.Srv.View(func(st *cfemu.State) {
+		paired, pending = len(st.Runtimes[opstest.Worker].Paired), len(st.Runtimes[opstest.Worker].Pending)
+	})
+	if paired != 1 || pending != 1 {
+		t.Errorf("paired = %d, pending = %d; want the new one paired and the earlier one still pending", paired, pending)
 	}
 }
 
