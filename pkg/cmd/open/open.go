@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/assistant/target"
+	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 	"github.com/moltctl/moltctl/pkg/remotestate"
@@ -76,7 +77,14 @@ func openRun(ctx context.Context, opts *OpenOptions) error {
 		return err
 	}
 	if t.URL == "" {
-		return &cmdutil.HintError{Err: fmt.Errorf("the URL of Worker %q is unknown", t.Worker), Fix: "run `moltctl deploy` first"}
+		return &cmdutil.HintError{Err: fmt.Errorf("the URL of Worker %q is unknown", t.Worker), Fix: "run `" + f.Command("deploy") + "` first"}
+	}
+	// A URL is known from the account's subdomain even when nothing is
+	// deployed (after destroy): ask Cloudflare whether the Worker is there.
+	if t.API != nil {
+		if _, err := t.API.DeployedVersion(ctx, t.Worker); cfapi.NotFound(err) || cfapi.HasCode(err, 10007) {
+			return &cmdutil.HintError{Err: fmt.Errorf("worker %q is not deployed", t.Worker), Fix: "run `" + f.Command("deploy") + "` first"}
+		}
 	}
 	base := strings.TrimRight(t.URL, "/")
 	real, shown := base+"/", base+"/"
@@ -99,17 +107,29 @@ func openRun(ctx context.Context, opts *OpenOptions) error {
 			f.IOStreams.ColorScheme().WarningIcon(), tokenName)
 	}
 	res.URL = shown
-	if canBrowse(f) && !opts.NoBrowser && !f.Global.JSON() {
+	why := "" // why no browser was opened
+	switch {
+	case opts.NoBrowser || f.Global.JSON():
+	case !canBrowse(f):
+		why = "no browser opened: this is not a desktop terminal (no display, SSH or CI)"
+	default:
 		if err := openURL(opts, t.Store.Dir, real, res.TokenIncluded); err == nil {
 			res.Opened = true
 		} else {
-			fmt.Fprintf(f.IOStreams.ErrOut, "could not open a browser: %v\n", err)
+			why = fmt.Sprintf("could not open a browser: %v", err)
 		}
 	}
 	if f.Global.JSON() {
 		return cmdutil.WriteJSON(f.IOStreams.Out, res)
 	}
 	fmt.Fprintln(f.IOStreams.Out, shown)
+	if why != "" {
+		how := "open the URL above in your browser"
+		if res.TokenIncluded && !opts.ShowToken {
+			how = "the token in the URL above is masked: `" + f.Command("open --show-token --no-browser") + "` prints the whole URL to open in your browser"
+		}
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s; %s\n", f.IOStreams.ColorScheme().WarningIcon(), why, how)
+	}
 	if res.Opened {
 		fmt.Fprintln(f.IOStreams.ErrOut, "Opened in your browser. Sign in through Cloudflare Access; a new browser needs pairing: moltctl devices approve --wait")
 	}

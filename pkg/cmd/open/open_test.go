@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/assistant/opstest"
+	"github.com/moltctl/moltctl/pkg/cfemu"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -49,7 +50,13 @@ func TestOpen(t *testing.T) {
 			if err := openRun(context.Background(), &opts); err != nil {
 				t.Fatal(err)
 			}
-			out, _ := outputs()
+			out, errOut := outputs()
+			if !tt.wantOpen && !strings.Contains(errOut, "no browser opened") {
+				t.Errorf("does not say it opened nothing: %q", errOut)
+			}
+			if !tt.wantOpen && !tt.noToken && !tt.showToken && !strings.Contains(errOut, "open --show-token --no-browser") {
+				t.Errorf("does not say how to get the whole URL: %q", errOut)
+			}
 			if strings.TrimSpace(out) != tt.wantURL {
 				t.Errorf("printed %q, want %q", out, tt.wantURL)
 			}
@@ -83,5 +90,21 @@ func TestOpen(t *testing.T) {
 	var res Result
 	if json.Unmarshal([]byte(out), &res) != nil || !res.TokenIncluded || res.Opened || strings.Contains(out, opstest.GatewayToken) {
 		t.Errorf("json: %s", out)
+	}
+}
+
+// After the Worker is gone (destroy), open fails instead of printing a URL
+// that leads nowhere.
+func TestOpenNothingDeployed(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	fx.Srv.Update(func(st *cfemu.State) { delete(st.Scripts, opstest.Worker) })
+	f, _, outputs := fx.Factory()
+	err := openRun(context.Background(), &OpenOptions{Factory: f, Browse: func(string) error { t.Error("opened"); return nil }})
+	if err == nil || !strings.Contains(err.Error(), "not deployed") {
+		t.Errorf("err = %v", err)
+	}
+	if out, _ := outputs(); out != "" {
+		t.Errorf("printed %q", out)
 	}
 }
