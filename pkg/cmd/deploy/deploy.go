@@ -470,7 +470,7 @@ func buildResult(st *deploy.State, results []deploy.StepResult, showToken bool) 
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		// HMAC digests under a local key: they show a change, never the value.
+		// HMAC digests under the sealed digest key: they show a change, never the value.
 		res.Digests["secret:"+k] = "hmac-sha256:" + st.Dep.Secrets[k][:16]
 	}
 	return res
