@@ -25,6 +25,9 @@ func benchPreflight(c config) ([]Row, error) {
 	defer srv.Close()
 	vars := map[string]string{
 		"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token(), "CLOUDFLARE_ACCOUNT_ID": srv.AccountID(),
+		// The example's manifest reads it from the environment; the secrets
+		// check resolves every source, as moltctl doctor does below.
+		"ANTHROPIC_API_KEY": moltworkerSecrets["ANTHROPIC_API_KEY"],
 	}
 	getenv := func(k string) string {
 		if v, ok := vars[k]; ok {
