@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
 // r2CredentialsStep gives the container S3 credentials for its bucket: an
@@ -52,7 +53,7 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 	name := st.ObjectName("R2 " + bucket)
 	var toks []cfapi.Token
 	if err := st.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: st.API.AccountPath("tokens")}, &toks); err != nil {
-		return fmt.Errorf("list API tokens: %w", err)
+		return tokensRefused(fmt.Errorf("list API tokens: %w", err))
 	}
 	var have *cfapi.Token
 	for i := range toks {
@@ -88,7 +89,7 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 			Resources: map[string]any{cfapi.R2BucketResource(st.AccountID, bucket): "*"}}
 		t, err := st.API.CreateAccountToken(ctx, name, []cfapi.TokenPolicy{pol})
 		if err != nil {
-			return fmt.Errorf("create API token %q: %w", name, err)
+			return tokensRefused(fmt.Errorf("create API token %q: %w", name, err))
 		}
 		sum := sha256.Sum256([]byte(t.Value))
 		st.Creds.Generated[credR2KeyID] = t.ID
@@ -116,4 +117,13 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 	}
 	st.Details["r2-credentials"] = detail
 	return nil
+}
+
+// tokensRefused names the permission a refusal of /accounts/{id}/tokens
+// means: the account permission, not the user one called "API Tokens".
+func tokensRefused(err error) error {
+	if cfapi.IsStatus(err, http.StatusForbidden) || cfapi.IsStatus(err, http.StatusUnauthorized) {
+		return cmdutil.WithHint(err, "the R2 token is an account token: give the API token \"Account API Tokens Edit\" (API name Account API Tokens Write; \"API Tokens Edit\" is for user tokens and does not do), or turn persistence to R2 off in moltctl.yaml")
+	}
+	return err
 }

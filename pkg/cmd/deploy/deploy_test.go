@@ -545,3 +545,46 @@ func TestDryRunNamesTheBlockers(t *testing.T) {
 		}
 	}
 }
+
+// deployPermissions are what deploy needs, in the API's spelling, without
+// the permission to read the token itself.
+var deployPermissions = []string{"Workers Scripts Write", "Cloudflare Containers Write", "Workers R2 Storage Write",
+	"Access: Apps and Policies Write", "Access: Service Tokens Write",
+	"Access: Organizations, Identity Providers, and Groups Read", "Account Settings Read"}
+
+// The R2 token is an account token: "API Tokens Write" (the user
+// permission) does not let moltctl create it. Preflight, which can read
+// such a token's permissions, stops before anything is built or changed,
+// naming the permission the dashboard calls Account API Tokens Edit.
+func TestDeployStopsAtPreflightWithoutAccountAPITokens(t *testing.T) {
+	srv, log := newEmulator(t, cfemu.FaultOptions{})
+	srv.Update(func(s *cfemu.State) {
+		s.Tokens[srv.Token()].Permissions = append(append([]string{}, deployPermissions...), "API Tokens Write")
+	})
+	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) { o.SkipBuild, o.Image = true, "registry.example/x:y" })
+	if r.code != cmdutil.ExitPreflight || !strings.Contains(r.err.Error(), "token.permissions") {
+		t.Fatalf("deploy: code %d, err %v, want the preflight exit code for token.permissions", r.code, r.err)
+	}
+	for _, l := range log.Lines() {
+		if m := l["method"].(string); m != http.MethodGet && m != http.MethodHead && !strings.Contains(l["path"].(string), "/r2/buckets") {
+			t.Errorf("a refused deploy wrote %s %s", m, l["path"])
+		}
+	}
+}
+
+// A token that cannot read its own permissions passes preflight with a
+// warning; when it then lacks the account permission for the R2 token, the
+// step says which permission, not just "Authentication error".
+func TestDeployNamesThePermissionTheR2TokenNeeds(t *testing.T) {
+	testenv.RequireDocker(t)
+	srv, _ := newEmulator(t, cfemu.FaultOptions{})
+	srv.Update(func(s *cfemu.State) { s.Tokens[srv.Token()].Permissions = deployPermissions })
+	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil)
+	if r.err == nil || !strings.Contains(r.err.Error(), "r2-credentials") {
+		t.Fatalf("deploy: err %v; want preflight to let it through and the R2 token step to fail", r.err)
+	}
+	var he interface{ Hint() string }
+	if !errors.As(r.err, &he) || !strings.Contains(he.Hint(), "Account API Tokens Edit") {
+		t.Errorf("deploy error %v has no fix naming Account API Tokens Edit", r.err)
+	}
+}
