@@ -230,6 +230,11 @@ func (c *Client) DoEnvelope(ctx context.Context, req Request) (*Envelope, error)
 		return c.once(ctx, req, body, contentType)
 	})
 	if err != nil && parent.Err() == nil && errors.Is(context.Cause(ctx), errOverall) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The deadline cut the last attempt: that is this error, not
+			// the caller's deadline (which callers treat as their own).
+			err = nil
+		}
 		return nil, &TimeoutError{Method: req.Method, Path: redactPath(req.Path), Host: hostOf(c.baseURL),
 			After: overall, Attempts: attempts, Err: err}
 	}

@@ -1,7 +1,6 @@
 package cfapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -109,7 +108,7 @@ type TimeoutError struct {
 	Host     string
 	After    time.Duration
 	Attempts int
-	// Err is the last attempt's error.
+	// Err is the last attempt's error, nil when the deadline cut it.
 	Err error
 }
 
@@ -118,7 +117,7 @@ func (e *TimeoutError) Error() string {
 	var te *TransportError
 	if errors.As(e.Err, &te) {
 		msg += fmt.Sprintf("; last: %v", te.Err)
-	} else if e.Err != nil && !errors.Is(e.Err, context.DeadlineExceeded) {
+	} else if e.Err != nil {
 		msg += fmt.Sprintf("; last: %v", e.Err)
 	}
 	return msg + ")"

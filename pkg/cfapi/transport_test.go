@@ -92,6 +92,11 @@ func TestHangingAPIIsBounded(t *testing.T) {
 	if !strings.Contains(err.Error(), "no answer from "+addr+" within 1s") || te.Attempts < 2 {
 		t.Errorf("err = %v (attempts %d)", err, te.Attempts)
 	}
+	// Not the caller's deadline: callers that skip on their own
+	// (preflight's checks) must see a failure.
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v matches context.DeadlineExceeded", err)
+	}
 	// A POST that is not idempotent is not repeated: one attempt, its own timeout.
 	err = c.Do(context.Background(), Request{Method: "POST", Path: "x", JSON: map[string]string{}}, nil)
 	var tr *TransportError
