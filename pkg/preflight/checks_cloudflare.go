@@ -65,6 +65,9 @@ func checkPermissions(ctx context.Context, e *Env) Result {
 		return Skip("no API token")
 	}
 	st, err := e.verify(ctx)
+	if err != nil && !isAuthError(err) {
+		return Skip("the API token could not be verified (see check " + IDToken + ")")
+	}
 	if err != nil || !st.Active(e.now()) {
 		return Skip("the API token is not valid")
 	}

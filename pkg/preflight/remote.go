@@ -138,7 +138,8 @@ func (e *Env) apiProblem(ctx context.Context, err error, doing string, perm stri
 		}
 	}
 	var te *cfapi.TransportError
-	if errors.As(err, &te) {
+	var to *cfapi.TimeoutError
+	if errors.As(err, &te) || errors.As(err, &to) {
 		return Fail("check your network connection and CLOUDFLARE_API_BASE_URL", "cannot %s: %v", doing, err)
 	}
 	return Fail("retry; if it persists, run with --verbose and report the error", "cannot %s: %v", doing, err)

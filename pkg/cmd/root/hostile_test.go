@@ -66,6 +66,9 @@ func TestSilentAPIFailsWithinTheBound(t *testing.T) {
 			if strings.Contains(out, "ready to deploy") || strings.Contains(out, `"ok": true`) {
 				t.Errorf("reports success:\n%s", out)
 			}
+			if args[0] == "doctor" && (strings.Contains(out, "token is not valid") || !strings.Contains(out, "check your network")) {
+				t.Errorf("doctor blames the token, or does not point at the network:\n%s", out)
+			}
 			t.Logf("exit %d after %s", code, el.Round(time.Millisecond))
 		})
 	}
