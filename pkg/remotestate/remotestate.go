@@ -27,6 +27,7 @@ import (
 	"filippo.io/age/armor"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -154,8 +155,9 @@ func (k *Keeper) Load(ctx context.Context) (*state.Deployment, *state.Credential
 	var obj object
 	var rdep state.Deployment
 	if json.Unmarshal(b, &obj) != nil || obj.SchemaVersion != state.SchemaVersion || json.Unmarshal(obj.State, &rdep) != nil {
-		return nil, nil, fmt.Errorf("the deploy state in the account (R2 bucket %s, object %s) cannot be read: %w",
-			Bucket, ObjectKey(k.Worker), state.ErrCorrupt)
+		return nil, nil, clierr.WithHint(fmt.Errorf("the deploy state in the account (R2 bucket %s, object %s) cannot be read: %w",
+			Bucket, ObjectKey(k.Worker), state.ErrCorrupt),
+			"a newer moltctl may have written it: upgrade; else delete the object and deploy, which rebuilds it (docs/state.md)")
 	}
 	if rdep.Secrets == nil {
 		rdep.Secrets = map[string]string{}

@@ -2,6 +2,7 @@ package remotestate
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -189,5 +191,17 @@ func TestBadKeyInTheEnvironmentIsAnErrorWithoutTheValue(t *testing.T) {
 	})
 	if err == nil || strings.Contains(err.Error(), "secretish") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestUnreadableStateInTheAccountSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	api := &fakeR2{}
+	_, _ = api.CreateBucket(context.Background(), Bucket, "")
+	api.buckets[Bucket][ObjectKey("w")] = []byte(`{"schema_version": 99, "state": {}}`)
+	var warns []string
+	_, _, err := keeper(t, api, env(t.TempDir()), &warns).Load(context.Background())
+	if !errors.Is(err, state.ErrCorrupt) || !strings.Contains(clierr.HintOf(err), "delete the object") {
+		t.Errorf("err = %v (hint %q)", err, clierr.HintOf(err))
 	}
 }
