@@ -37,6 +37,8 @@ type DeployOptions struct {
 	Image     string
 	ShowToken bool
 	WaitLock  bool
+	// LogFormat is --log-format: text or kv.
+	LogFormat string
 	// Lease tunes the account-wide deploy lease (tests shorten its timings).
 	Lease   lease.Options
 	Timeout time.Duration
@@ -89,6 +91,9 @@ credential; .moltctl/<worker>/ (0600) is a cache. See docs/state.md.`,
   moltctl deploy --env staging`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.LogFormat != "text" && opts.LogFormat != "kv" {
+				return cmdutil.Usagef("--log-format must be text or kv, not %q", opts.LogFormat)
+			}
 			if opts.SkipBuild && opts.Image == "" {
 				return cmdutil.Usagef("--skip-build needs --image REF, the image an earlier build pushed")
 			}
@@ -102,6 +107,8 @@ credential; .moltctl/<worker>/ (0600) is a cache. See docs/state.md.`,
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&opts.LogFormat, "log-format", "text", "progress lines on stderr: text (the same with or without a terminal) or kv (step=… status=… for log collectors)")
+	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "kv"}, cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (and the monthly cost estimate) and change nothing")
 	fl.BoolVar(&opts.NoWait, "no-wait", false, "do not wait for the assistant to answer")
 	fl.BoolVar(&opts.SkipBuild, "skip-build", false, "do not build: deploy the image given with --image")
@@ -296,7 +303,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 			}
 			r = preflight.Run(ctx, preflight.Standard(), newEnv())
 		}
-		doctorcmd.Render(&b, cs, r)
+		doctorcmd.RenderChecks(&b, cs, r)
 		return r, b.String()
 	}
 	st.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
@@ -376,7 +383,9 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		}
 	}
 
-	runner := &deploy.Runner{Steps: steps, Progress: newProgress(ios, f.Global.JSON()), OnStepStart: o.OnStepStart}
+	prog := newProgress(ios, f.Global.JSON())
+	prog.kv = o.LogFormat == "kv"
+	runner := &deploy.Runner{Steps: steps, Progress: prog, OnStepStart: o.OnStepStart}
 	results, runErr := runner.Run(ctx, st)
 	res := buildResult(st, results, o.ShowToken)
 	res.DurationMS = time.Since(start).Milliseconds()
@@ -517,6 +526,9 @@ func printSummary(w io.Writer, st *deploy.State, res *Result, o *DeployOptions) 
 type progress struct {
 	ios   *iostreams.IOStreams
 	quiet bool
+	// kv writes one key=value line per step (--log-format kv), for log
+	// collectors; people get the same lines with or without a terminal.
+	kv bool
 }
 
 func newProgress(ios *iostreams.IOStreams, quiet bool) *progress {
@@ -536,7 +548,7 @@ func (p *progress) Done(r deploy.StepResult) {
 	}
 	w := p.ios.ErrOut
 	d := (time.Duration(r.DurationMS) * time.Millisecond).Round(10 * time.Millisecond)
-	if p.ios.IsStderrTTY() {
+	if !p.kv {
 		cs := p.ios.ColorScheme()
 		icon := cs.SuccessIcon()
 		switch r.Status {

@@ -588,3 +588,20 @@ func TestDeployNamesThePermissionTheR2TokenNeeds(t *testing.T) {
 		t.Errorf("deploy error %v has no fix naming Account API Tokens Edit", r.err)
 	}
 }
+
+// Without a terminal the progress lines are the same human lines (no
+// colour, no spinner); step=… lines only with --log-format kv.
+func TestProgressLinesWithoutTerminal(t *testing.T) {
+	t.Parallel()
+	for _, kv := range []bool{false, true} {
+		ios, _, _, errOut := iostreams.Test()
+		p := newProgress(ios, false)
+		p.kv = kv
+		p.Start("preflight", "check")
+		p.Done(deploy.StepResult{Name: "preflight", Status: deploy.StatusSkipped, Detail: "up to date"})
+		got := errOut.String()
+		if strings.Contains(got, "step=") != kv || !strings.Contains(got, "preflight") || strings.Contains(got, "\x1b") {
+			t.Errorf("kv=%v: %q", kv, got)
+		}
+	}
+}

@@ -237,6 +237,17 @@ func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, re
 // Render writes the report as a checklist: one line per check, the fix
 // indented under each warn and fail, and a summary line.
 func Render(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report) {
+	render(w, cs, r, true)
+}
+
+// RenderChecks writes the checklist and the counts without the advice of
+// the summary line, for a command that says itself what to do next
+// (deploy's one "Fix:" line), so that a failure has one next step.
+func RenderChecks(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report) {
+	render(w, cs, r, false)
+}
+
+func render(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report, advice bool) {
 	width := 0
 	for _, c := range r.Checks {
 		width = max(width, len(c.Title))
@@ -265,6 +276,10 @@ func Render(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report) {
 	summary := fmt.Sprintf("%d failed, %d warning(s), %d ok, %d skipped", fail, warn, ok, skip)
 	fmt.Fprintln(w)
 	switch {
+	case !advice && fail > 0:
+		fmt.Fprintln(w, cs.Red(summary))
+	case !advice:
+		fmt.Fprintln(w, summary)
 	case fail > 0:
 		fmt.Fprintln(w, cs.Red(summary)+" — fix the failures above, then run moltctl doctor again")
 	case r.PermissionsUnverified():
