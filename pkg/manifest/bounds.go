@@ -1,12 +1,13 @@
 package manifest
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/moltctl/moltctl/pkg/internal/bounded"
 )
 
 // MaxFileSize is the largest moltctl.yaml or dotenv file read: both are a
@@ -20,19 +21,11 @@ const MaxDepth = 64
 // readBounded reads the file at path, failing without reading it all when
 // it is larger than MaxFileSize.
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxFileSize {
+	b, err := bounded.ReadFile(path, MaxFileSize)
+	if errors.Is(err, bounded.ErrTooLarge) {
 		return nil, tooLarge(path)
 	}
-	return b, nil
+	return b, err
 }
 
 func tooLarge(path string) *Error {

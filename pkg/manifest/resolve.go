@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/moltctl/moltctl/pkg/internal/bounded"
 	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -371,12 +372,12 @@ func readSecretFile(p string, warn func(string)) ([]byte, error) {
 }
 
 func readStdin(r io.Reader, names []Secret, out *secrets.Values) error {
-	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	b, err := bounded.ReadAll(r, MaxFileSize)
+	if errors.Is(err, bounded.ErrTooLarge) {
+		return fmt.Errorf("standard input is larger than %d KiB", MaxFileSize>>10)
+	}
 	if err != nil {
 		return fmt.Errorf("read standard input: %w", err)
-	}
-	if len(b) > MaxFileSize {
-		return fmt.Errorf("standard input is larger than %d KiB", MaxFileSize>>10)
 	}
 	if len(names) == 1 {
 		if v := strings.TrimSpace(string(b)); v != "" {

@@ -1,9 +1,10 @@
 package wrangler
 
 import (
+	"errors"
 	"fmt"
-	"io"
-	"os"
+
+	"github.com/moltctl/moltctl/pkg/internal/bounded"
 )
 
 // MaxFileSize is the largest config file read. moltworker's is 3 KB; the
@@ -18,19 +19,11 @@ const MaxDepth = 64
 // readBounded reads the file at path, failing without reading it all when
 // it is larger than MaxFileSize.
 func readBounded(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
+	data, err := bounded.ReadFile(path, MaxFileSize)
+	if errors.Is(err, bounded.ErrTooLarge) {
 		return nil, sizeError(path)
 	}
-	return data, nil
+	return data, err
 }
 
 func sizeError(file string) error {

@@ -3,8 +3,8 @@ package set
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	stdio "io"
 	"slices"
 	"strings"
 
@@ -13,6 +13,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/internal/bounded"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/remotestate"
@@ -371,12 +372,12 @@ func readGiven(f *cmdutil.Factory, given *secrets.Values) error {
 			given.Set(n, v)
 			continue
 		}
-		b, err := stdio.ReadAll(stdio.LimitReader(io.In, manifest.MaxFileSize+1))
+		b, err := bounded.ReadAll(io.In, manifest.MaxFileSize)
+		if errors.Is(err, bounded.ErrTooLarge) {
+			return &cmdutil.UsageError{Err: fmt.Errorf("%s=-: standard input is larger than %d KiB", n, manifest.MaxFileSize>>10)}
+		}
 		if err != nil {
 			return fmt.Errorf("read standard input: %w", err)
-		}
-		if len(b) > manifest.MaxFileSize {
-			return &cmdutil.UsageError{Err: fmt.Errorf("%s=-: standard input is larger than %d KiB", n, manifest.MaxFileSize>>10)}
 		}
 		v = strings.TrimSpace(string(b))
 		if v == "" {
