@@ -2,12 +2,10 @@ package cfapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 )
 
 // Deleting is idempotent: every Delete* here returns (false, nil) when the
@@ -81,24 +79,14 @@ type AccessAppRef struct {
 // FindAccessAppsByDomain returns the Access applications protecting domain
 // (host, with or without a path).
 func (c *Client) FindAccessAppsByDomain(ctx context.Context, domain string) ([]AccessAppRef, error) {
+	apps, err := listPages[AccessAppRef](ctx, c, c.AccountPath("access/apps"))
+	if err != nil {
+		return nil, err
+	}
 	var out []AccessAppRef
-	for page := 1; page <= 50; page++ {
-		var apps []AccessAppRef
-		env, err := c.DoEnvelope(ctx, Request{Method: http.MethodGet, Path: c.AccountPath("access/apps"),
-			Query: url.Values{"page": {strconv.Itoa(page)}, "per_page": {"100"}}})
-		if err != nil {
-			return nil, err
-		}
-		if err := decodeDestroyResult(env, &apps); err != nil {
-			return nil, err
-		}
-		for _, a := range apps {
-			if a.Domain == domain || hostPart(a.Domain) == domain {
-				out = append(out, a)
-			}
-		}
-		if len(apps) < 100 || env.ResultInfo == nil || env.ResultInfo.TotalCount <= page*100 {
-			break
+	for _, a := range apps {
+		if a.Domain == domain || hostPart(a.Domain) == domain {
+			out = append(out, a)
 		}
 	}
 	return out, nil
@@ -176,7 +164,7 @@ func (c *Client) EmptyBucket(ctx context.Context, name string) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if err := decodeDestroyResult(env, &objs); err != nil {
+		if err := unmarshalResult(env, &objs); err != nil {
 			return n, err
 		}
 		if len(objs) == 0 {
@@ -190,11 +178,4 @@ func (c *Client) EmptyBucket(ctx context.Context, name string) (int, error) {
 		}
 	}
 	return n, nil
-}
-
-func decodeDestroyResult(env *Envelope, out any) error {
-	if len(env.Result) == 0 || string(env.Result) == "null" {
-		return nil
-	}
-	return json.Unmarshal(env.Result, out)
 }
