@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"gopkg.in/yaml.v3"
 
@@ -75,7 +74,7 @@ type Edit struct {
 // keeping comments and every entry it does not change. The result is
 // parsed before it replaces the file, which is written atomically.
 func Apply(path string, e Edit) error {
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}

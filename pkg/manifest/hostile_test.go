@@ -186,3 +186,19 @@ func TestStdinBounded(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestFileSourceRefusesWhatNeverEnds(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"/dev/zero", "/dev/urandom"} {
+		if _, err := os.Stat(p); err != nil {
+			continue
+		}
+		for _, kind := range []SourceKind{SourceFile, SourceDotenv} {
+			m := &Manifest{Path: filepath.Join(t.TempDir(), FileName), Secrets: []Secret{{Name: "A", Source: Source{Kind: kind, File: p}}}}
+			_, err := m.Resolve(context.Background(), ResolveOptions{})
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Errorf("%s %s: %v", kind, p, err)
+			}
+		}
+	}
+}

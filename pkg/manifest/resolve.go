@@ -362,13 +362,19 @@ func readSecretFile(p string, warn func(string)) ([]byte, error) {
 	if fi.IsDir() {
 		return nil, fmt.Errorf("%s is a directory", p)
 	}
-	if fi.Size() > 1<<20 {
-		return nil, fmt.Errorf("%s is larger than 1 MiB", p)
+	// A pipe nobody writes to would hang the run; a device such as
+	// /dev/zero never ends.
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", p)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 && warn != nil {
 		warn(fmt.Sprintf("%s holds secrets but is readable by others (mode %04o); run chmod 600 %s", p, perm, p))
 	}
-	return os.ReadFile(p)
+	b, err := bounded.ReadFile(p, MaxFileSize)
+	if errors.Is(err, bounded.ErrTooLarge) {
+		return nil, fmt.Errorf("%s is larger than %d KiB", p, MaxFileSize>>10)
+	}
+	return b, err
 }
 
 func readStdin(r io.Reader, names []Secret, out *secrets.Values) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
+	"github.com/moltctl/moltctl/pkg/internal/bounded"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -97,9 +98,12 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(f.WorkingDir, src)
 	}
-	b, err := os.ReadFile(src)
+	b, err := bounded.ReadFile(src, manifest.MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &cmdutil.UsageError{Err: fmt.Errorf("%s does not exist", opts.File), Fix: "pass the path of a .dev.vars or .env file"}
+	}
+	if errors.Is(err, bounded.ErrTooLarge) {
+		return &cmdutil.UsageError{Err: fmt.Errorf("%s is larger than %d KiB", opts.File, manifest.MaxFileSize>>10), Fix: "pass the path of a .dev.vars or .env file"}
 	}
 	if err != nil {
 		return err
@@ -163,7 +167,9 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	res.ValuesFile = rel
 	if values.Len() > 0 {
 		merged := map[string]string{}
-		if old, err := os.ReadFile(valuesPath); err == nil {
+		old, err := bounded.ReadFile(valuesPath, manifest.MaxFileSize)
+		switch {
+		case err == nil:
 			list, err := manifest.ParseDotenv(valuesPath, old)
 			if err != nil {
 				return fmt.Errorf("merge with the existing values file: %w", err)
@@ -171,6 +177,10 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 			for _, e := range list {
 				merged[e.Key] = e.Value
 			}
+		case !errors.Is(err, fs.ErrNotExist):
+			// Never replace a values file that could not be read: its
+			// values would be lost.
+			return fmt.Errorf("read the existing values file %s: %w", rel, err)
 		}
 		for k, v := range values.Reveal() {
 			merged[k] = v
