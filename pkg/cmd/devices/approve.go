@@ -52,6 +52,23 @@ and address, to approve by ID if they are yours.`,
 
   # Open the Control UI in your browser, then wait for its request and approve it
   moltctl devices approve --wait --timeout 10m`,
+		// Completing asks the gateway for its pending requests, which takes
+		// seconds; only done when asked (Tab after approve).
+		ValidArgsFunction: func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+			c, err := adminClient(cmd.Context(), f)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			l, err := c.Devices(cmd.Context())
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var ids []string
+			for _, d := range l.Pending {
+				ids = append(ids, d.RequestID+"\t"+d.Name())
+			}
+			return ids, cobra.ShellCompDirectiveNoFileComp
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.RequestIDs = args
 			n := 0

@@ -78,6 +78,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 	pf.BoolVar(&g.Yes, "non-interactive", false, "same as --yes")
 	pf.BoolVarP(&g.Verbose, "verbose", "v", false, "trace API requests to stderr (credentials and secret values are redacted)")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("env", f.CompleteEnvNames)
 
 	cmd.AddGroup(
 		&cobra.Group{ID: "core", Title: "Deploy:"},

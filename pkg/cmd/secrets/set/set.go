@@ -73,6 +73,7 @@ the old ones). Secrets whose source is deploy are set by moltctl deploy.`,
 
   # a value from standard input, whatever the source
   $ pbpaste | moltctl secrets set TELEGRAM_BOT_TOKEN=-`,
+		ValidArgsFunction: f.CompleteSecretNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
 			if runF != nil {

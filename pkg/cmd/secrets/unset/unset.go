@@ -37,7 +37,8 @@ terminal it asks first; otherwise pass --yes. A name still declared in
 moltctl.yaml is sent again by the next secrets set or deploy: remove it there too.`,
 		Example: `  $ moltctl secrets unset TELEGRAM_BOT_TOKEN
   $ moltctl secrets unset SLACK_BOT_TOKEN SLACK_APP_TOKEN --yes`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: f.CompleteSecretNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
 			for i, n := range args {
