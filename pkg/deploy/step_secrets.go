@@ -103,11 +103,11 @@ func (*secretsStep) Run(ctx context.Context, st *State) error {
 	if v := st.latestVersion(ctx); v != "" {
 		st.Dep.Worker.VersionID, st.VersionID = v, v
 	}
-	for k, v := range set {
-		if st.locked() {
-			continue
+	// Locked, there is no digest key: a deploy with the key records them.
+	if !st.locked() {
+		for k, v := range set {
+			st.Dep.Secrets[k] = secrets.Digest(st.HMACKey, v)
 		}
-		st.Dep.Secrets[k] = secrets.Digest(st.HMACKey, v)
 	}
 	for _, k := range unset {
 		delete(st.Dep.Secrets, k)
