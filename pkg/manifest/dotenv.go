@@ -64,7 +64,7 @@ func ParseDotenv(path string, data []byte) ([]DotenvEntry, error) {
 		if eq >= 0 {
 			key = strings.TrimRight(trimmed[:eq], " \t")
 		}
-		if !secrets.ValidName(key) {
+		if !secrets.ValidName(key) || base64Tail(key, strings.TrimSpace(trimmed[eq+1:])) {
 			// Never echo the line: a pasted PEM or base64 tail is a secret.
 			errAt(line, 0, "not NAME=value")
 			i = end + 1
@@ -154,6 +154,20 @@ func ParseDotenv(path string, data []byte) ([]DotenvEntry, error) {
 		return nil, errs
 	}
 	return out, nil
+}
+
+// base64Tail reports whether a line read as key=rest is rather the last
+// line of a pasted base64 block (a PEM key, say): "…x=" or "…x==", with a
+// long "key" of mixed-case letters, which names never are. Taking it for
+// an entry would make a piece of the secret a name, which is printed.
+func base64Tail(key, rest string) bool {
+	if rest != "" && rest != "=" {
+		return false
+	}
+	if len(key) > 64 {
+		return true
+	}
+	return len(key) >= 16 && strings.ContainsAny(key, "abcdefghijklmnopqrstuvwxyz") && strings.ContainsAny(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 }
 
 // maxDotenvErrors stops a file that is not dotenv at all from giving an

@@ -42,11 +42,14 @@ func TestParseDotenvErrors(t *testing.T) {
 		"A=1\nno equals here " + secret + "\n": ".dev.vars:2: not NAME=value",
 		"1A=" + secret + "\n":                  ".dev.vars:1: not NAME=value",
 		// The tail of a pasted base64 key or PEM block holds = signs.
-		"A=1\nMIIBSECRETtail+/abc==\n":             ".dev.vars:2: not NAME=value",
-		"A=\"x\"\n-----END SECRET KEY-----\nB=2\n": ".dev.vars:2: not NAME=value",
-		"SECRET-KEY=" + secret + "\n":              ".dev.vars:1: not NAME=value",
-		"A=1\nB=\"" + secret + "\n":                ".dev.vars:2:3: B: unterminated quoted value",
-		"A='" + secret + "' trailing\n":            ".dev.vars:1:",
+		"A=1\nMIIBSECRETtail+/abc==\n":               ".dev.vars:2: not NAME=value",
+		"A=\"x\"\n-----END SECRET KEY-----\nB=2\n":   ".dev.vars:2: not NAME=value",
+		"SECRET-KEY=" + secret + "\n":                ".dev.vars:1: not NAME=value",
+		"A=1\nMIIBsecretTail0123456789abcdefXYZ==\n": ".dev.vars:2: not NAME=value",
+		"A=1\nMIIBsecretTail0123456789abcdefXYZ=\n":  ".dev.vars:2: not NAME=value",
+		"A=1\n" + strings.Repeat("B", 70) + "=\n":    ".dev.vars:2: not NAME=value",
+		"A=1\nB=\"" + secret + "\n":                  ".dev.vars:2:3: B: unterminated quoted value",
+		"A='" + secret + "' trailing\n":              ".dev.vars:1:",
 	}
 	for in, want := range tests {
 		_, err := ParseDotenv(".dev.vars", []byte(in))
