@@ -283,9 +283,12 @@ func readUpload(r *http.Request) (*workerMetadata, []Module, error) {
 			continue
 		}
 		sum := sha256.Sum256(b)
-		name := p.FileName()
+		// The part's name is the module's path ("assets/chunk-x.js", as
+		// wrangler's create-worker-upload-form.ts sends it); FileName would
+		// drop the directory, which the entry's imports name.
+		name := p.FormName()
 		if name == "" {
-			name = p.FormName()
+			name = p.FileName()
 		}
 		mods = append(mods, Module{Name: name, ContentType: p.Header.Get("Content-Type"), Size: len(b), SHA256: hex.EncodeToString(sum[:])})
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // The cost estimate starts from the figure moltworker's README gives: a
@@ -69,6 +71,21 @@ func EstimateCost(instanceType, sleepAfter string) (*CostEstimate, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown instance type %q", instanceType)
 	}
+	return estimate(instanceType, rate, sleepAfter)
+}
+
+// estimateType is EstimateCost for a named or custom instance_type; a
+// custom one is priced by its resources like the named ones.
+func estimateType(t wrangler.InstanceType, sleepAfter string) (*CostEstimate, error) {
+	if !t.Custom() {
+		return EstimateCost(t.Name, sleepAfter)
+	}
+	s := instanceSize{vcpu: t.VCPU, memGiB: float64(t.MemoryMiB) / 1024, diskGB: float64(t.DiskMB) / 1000}
+	rate := standard1Monthly / hoursPerMonth * s.weight() / instanceTypes["standard-1"].weight()
+	return estimate(t.String(), rate, sleepAfter)
+}
+
+func estimate(instanceType string, rate float64, sleepAfter string) (*CostEstimate, error) {
 	sleep := strings.ToLower(strings.TrimSpace(sleepAfter))
 	c := &CostEstimate{InstanceType: instanceType, MaxInstances: 1, SleepAfter: sleep, HourlyUSD: rate}
 	if sleep == "" || sleep == "never" {

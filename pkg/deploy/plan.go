@@ -68,7 +68,7 @@ func MakePlan(ctx context.Context, steps []Step, st *State) (*Plan, error) {
 		p.Steps = append(p.Steps, ps)
 	}
 	if ct, ok := st.container(); ok {
-		c, err := EstimateCost(ct.InstanceType, st.sleepAfter())
+		c, err := estimateType(ct.InstanceType, st.sleepAfter())
 		if err != nil {
 			st.warn("cost estimate: %v", err)
 		} else {
@@ -140,7 +140,7 @@ func ConfirmLine(ctx context.Context, st *State) string {
 		}
 	}
 	if ct, ok := st.container(); ok {
-		if c, err := EstimateCost(ct.InstanceType, st.sleepAfter()); err == nil {
+		if c, err := estimateType(ct.InstanceType, st.sleepAfter()); err == nil {
 			line += fmt.Sprintf("; the container costs ~$%.2f/month (sleep %s; Workers Paid's $5/month on top)", c.MonthlyUSD*float64(max(ct.MaxInstances, 1)), c.SleepAfter)
 		}
 	}

@@ -21,15 +21,20 @@ func (*containerStep) String() string {
 
 func (st *State) wantApp() cfapi.ContainerApp {
 	ct, _ := st.container()
-	it := ct.InstanceType
-	if it == "" {
-		it = "lite"
-	}
 	maxInst := ct.MaxInstances
 	if maxInst == 0 {
 		maxInst = 20
 	}
-	conf := map[string]any{"image": st.ImageRef, "instance_type": it}
+	conf := map[string]any{"image": st.ImageRef}
+	if it := ct.InstanceType; it.Custom() {
+		// wrangler sends a custom type as its resources, not a name.
+		conf["vcpu"], conf["memory_mib"] = it.VCPU, it.MemoryMiB
+		conf["disk"] = map[string]any{"size_mb": it.DiskMB}
+	} else if it.Name != "" {
+		conf["instance_type"] = it.Name
+	} else {
+		conf["instance_type"] = "lite"
+	}
 	logs := st.Config.Observability != nil && st.Config.Observability.Enabled != nil && *st.Config.Observability.Enabled
 	if logs {
 		conf["observability"] = map[string]any{"logs": map[string]any{"enabled": true}}
@@ -48,8 +53,11 @@ func appCurrent(app, want cfapi.ContainerApp) bool {
 		return false
 	}
 	// The API answers with vcpu, memory_mib and disk, not instance_type.
-	wantType, _ := want.Configuration["instance_type"].(string)
-	if cfapi.InstanceType(app.Configuration) != cfapi.CanonicalInstanceType(wantType) {
+	if wantType, ok := want.Configuration["instance_type"].(string); ok {
+		if cfapi.InstanceType(app.Configuration) != cfapi.CanonicalInstanceType(wantType) {
+			return false
+		}
+	} else if !sameResources(app.Configuration, want.Configuration) {
 		return false
 	}
 	wo, _ := want.Configuration["observability"]
@@ -126,4 +134,25 @@ func (*containerStep) Run(ctx context.Context, st *State) error {
 	st.Dep.ContainerApp.Version = ro.TargetVersion
 	st.Details["container"] = fmt.Sprintf("rolled %s out to %s", app.Name, st.ImageRef)
 	return nil
+}
+
+// sameResources compares a custom instance type's vcpu, memory_mib and
+// disk.size_mb (numbers decoded from JSON or set from wrangler.jsonc).
+func sameResources(a, b map[string]any) bool {
+	num := func(v any) float64 {
+		switch n := v.(type) {
+		case float64:
+			return n
+		case int64:
+			return float64(n)
+		case int:
+			return float64(n)
+		}
+		return -1
+	}
+	disk := func(c map[string]any) float64 {
+		d, _ := c["disk"].(map[string]any)
+		return num(d["size_mb"])
+	}
+	return num(a["vcpu"]) == num(b["vcpu"]) && num(a["memory_mib"]) == num(b["memory_mib"]) && disk(a) == disk(b)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/clierr"
+	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // workerStep uploads the Worker as wrangler does: static assets first
@@ -38,21 +39,64 @@ type workerBundle struct {
 	hash     string
 }
 
-// moduleType maps a file to the part Content-Type wrangler sends, or "".
-func moduleType(name string) string {
-	switch strings.ToLower(path.Ext(name)) {
-	case ".js", ".mjs":
-		return "application/javascript+module"
-	case ".cjs":
-		return "application/javascript"
-	case ".html", ".txt", ".md":
-		return "text/plain"
-	case ".wasm":
-		return "application/wasm"
-	case ".png", ".bin", ".jpg", ".ico":
-		return "application/octet-stream"
+// ruleTypes maps a wrangler module rule type to the part Content-Type
+// wrangler sends for it.
+var ruleTypes = map[string]string{
+	"ESModule":     "application/javascript+module",
+	"CommonJS":     "application/javascript",
+	"Text":         "text/plain",
+	"Data":         "application/octet-stream",
+	"CompiledWasm": "application/wasm",
+}
+
+// defaultRules are wrangler's, applied after the configuration's own.
+var defaultRules = []wrangler.Rule{
+	{Type: "ESModule", Globs: []string{"**/*.js", "**/*.mjs"}},
+	{Type: "CommonJS", Globs: []string{"**/*.cjs"}},
+	{Type: "Text", Globs: []string{"**/*.txt", "**/*.html", "**/*.sql"}},
+	{Type: "Data", Globs: []string{"**/*.bin"}},
+	{Type: "CompiledWasm", Globs: []string{"**/*.wasm", "**/*.wasm?module"}},
+}
+
+// moduleType maps a module (a slash path relative to the entry's
+// directory) to the part Content-Type its rule gives, or "" when no rule
+// covers it. The rules of the user's own wrangler.jsonc (moltworker:
+// .html as Text, .png as Data) count as well as the build output's.
+func moduleType(name string, cfg *wrangler.Config) string {
+	var rules []wrangler.Rule
+	rules = append(rules, cfg.Rules...)
+	if cfg.Own != nil {
+		rules = append(rules, cfg.Own.Rules...)
+	}
+	rules = append(rules, defaultRules...)
+	for _, r := range rules {
+		for _, g := range r.Globs {
+			if globMatch(g, name) {
+				return ruleTypes[r.Type]
+			}
+		}
 	}
 	return ""
+}
+
+// globMatch matches wrangler's module globs: "**/" is any number of
+// directories, "*" and "?" stay inside one path segment.
+func globMatch(glob, name string) bool {
+	if strings.HasPrefix(glob, "**/") {
+		rest := glob[3:]
+		for {
+			if globMatch(rest, name) {
+				return true
+			}
+			i := strings.IndexByte(name, '/')
+			if i < 0 {
+				return false
+			}
+			name = name[i+1:]
+		}
+	}
+	ok, err := path.Match(glob, name)
+	return err == nil && ok
 }
 
 func (st *State) bundle() (*workerBundle, error) {
@@ -85,7 +129,7 @@ func (st *State) bundle() (*workerBundle, error) {
 		}
 		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
-		ct := moduleType(rel)
+		ct := moduleType(rel, cfg)
 		if ct == "" {
 			return nil
 		}

@@ -42,6 +42,8 @@ const GatewayPort = 18789
 type CheckOptions struct {
 	// InstanceType from wrangler.jsonc (DefaultInstanceType when "").
 	InstanceType string
+	// DiskMB is a custom instance type's disk; it overrides InstanceType.
+	DiskMB int64
 	// Port the Worker expects the container to listen on (GatewayPort when 0, -1 to skip).
 	Port int
 	// Arch is the required architecture (amd64 when "").
@@ -94,7 +96,12 @@ func CheckImage(ins dimage.InspectResponse, opts CheckOptions) (*CheckReport, er
 			Err: fmt.Errorf("image is %s/%s; Cloudflare Containers run only linux/%s", r.OS, r.Arch, arch),
 			Fix: "build with --platform linux/amd64 (moltctl build does) and check the Dockerfile's FROM image has an amd64 variant"}
 	}
-	if t, ok := InstanceTypes[it]; ok {
+	t, ok := InstanceTypes[it]
+	if opts.DiskMB > 0 {
+		t, ok = InstanceType{Name: "custom", DiskMB: opts.DiskMB}, true
+		it, r.InstanceType = "custom", "custom"
+	}
+	if ok {
 		r.Disk = t.DiskMB * 1000 * 1000
 		if r.RequiredDisk > r.Disk {
 			return r, &clierr.HintError{

@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // Check IDs of the project checks.
@@ -239,16 +237,15 @@ func checkBuild(_ context.Context, e *Env) Result {
 		return Skip("no valid wrangler.jsonc")
 	}
 	c := e.Config
-	if p, err := wrangler.RedirectPath(c.ProjectDir()); err == nil && p != "" {
-		return OK("build output found: %s", relPath(p))
-	}
-	if c.Assets != nil && c.Assets.Directory != "" {
-		if st, err := os.Stat(c.Resolve(c.Assets.Directory)); err == nil && st.IsDir() {
-			return OK("build output %s exists", relPath(c.Resolve(c.Assets.Directory)))
+	src := c.Source()
+	if b := src.Build; b != nil && b.Command != "" {
+		if c.Own != nil {
+			return OK("built: %s; deploy runs %q again when the sources change", relPath(c.Path), b.Command)
 		}
+		return OK("not built yet (for this environment); deploy installs the dependencies when needed and runs %q", b.Command)
 	}
-	if c.Build != nil && c.Build.Command != "" {
-		return OK("no build output yet; deploy runs %q", c.Build.Command)
+	if c.Own != nil {
+		return OK("build output found: %s", relPath(c.Path))
 	}
 	pkg := filepath.Join(c.ProjectDir(), "package.json")
 	if b, err := os.ReadFile(pkg); err == nil {
@@ -256,11 +253,17 @@ func checkBuild(_ context.Context, e *Env) Result {
 			Scripts map[string]string `json:"scripts"`
 		}
 		if json.Unmarshal(b, &p) == nil && p.Scripts["build"] != "" {
-			return OK("no build output yet; deploy runs \"npm run build\"")
+			return Warn(fmt.Sprintf("add \"build\": {\"command\": \"npm run build\"} to %s so deploy builds what it ships (moltworker's has it)", relPath(src.Path)),
+				"package.json has a build script, but %s has no build.command: deploy uploads whatever was built last", relPath(src.Path))
+		}
+	}
+	if c.Assets != nil && c.Assets.Directory != "" {
+		if st, err := os.Stat(c.Resolve(c.Assets.Directory)); err == nil && st.IsDir() {
+			return OK("build output %s exists", relPath(c.Resolve(c.Assets.Directory)))
 		}
 	}
 	if _, err := os.Stat(c.Resolve(c.Main)); err == nil {
-		return OK("no build step; deploy bundles %s", c.Main)
+		return OK("no build step; deploy uploads %s", c.Main)
 	}
 	return Fail(fmt.Sprintf("run your build (npm run build) or add \"build\": {\"command\": \"npm run build\"} to %s", relPath(c.Path)),
 		"no build output, no build command, and %s does not exist", c.Main)

@@ -18,6 +18,7 @@ func Standard() []Check {
 		{ID: IDConfig, Title: "wrangler.jsonc", Run: checkConfig},
 		{ID: IDDockerfile, Title: "Dockerfile", Run: checkDockerfile},
 		{ID: IDLineEndings, Title: "Script line endings", Run: checkLineEndings},
+		{ID: IDNode, Title: "Node.js and npm", Run: checkNode},
 		{ID: IDBuild, Title: "Build output", Run: checkBuild},
 		{ID: IDSecretsManifest, Title: "Secrets manifest", Run: checkSecretsManifest},
 		{ID: IDSecretsRemote, Title: "Secrets on the Worker", Run: checkSecretsRemote},

@@ -6,6 +6,7 @@ package wrangler
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 )
@@ -48,6 +49,19 @@ type Config struct {
 	// Warnings are wrangler's warnings about the file (fields it does not
 	// know, with the nearest known name), each starting with file:line:col.
 	Warnings []string `json:"-"`
+	// Own is the user's own configuration with the environment applied
+	// when this one is build output (nil otherwise; see Source).
+	Own *Config `json:"-"`
+}
+
+// Source is the user's own configuration with the environment applied:
+// its build, rules and Worker name count, not the build output's, which
+// has them removed or rewritten.
+func (c *Config) Source() *Config {
+	if c.Own != nil {
+		return c.Own
+	}
+	return c
 }
 
 // Route is a route pattern; wrangler accepts a bare string or an object.
@@ -106,11 +120,63 @@ type Container struct {
 	ClassName         string            `json:"class_name"`
 	Image             string            `json:"image"`
 	Name              string            `json:"name,omitempty"`
-	InstanceType      string            `json:"instance_type,omitempty"`
+	InstanceType      InstanceType      `json:"instance_type,omitempty"`
 	MaxInstances      int               `json:"max_instances,omitempty"`
 	ImageBuildContext string            `json:"image_build_context,omitempty"`
 	ImageVars         map[string]string `json:"image_vars,omitempty"`
 	RolloutStepPct    int               `json:"rollout_step_percentage,omitempty"`
+}
+
+// InstanceType is a container's instance_type: a named type
+// ("standard-1") or, as wrangler also accepts, a custom one given as
+// {"vcpu": 1, "memory_mib": 1024, "disk_mb": 4000}.
+type InstanceType struct {
+	Name      string
+	VCPU      float64 `json:"vcpu,omitempty"`
+	MemoryMiB int64   `json:"memory_mib,omitempty"`
+	DiskMB    int64   `json:"disk_mb,omitempty"`
+}
+
+// UnmarshalJSON accepts a string or an object.
+func (t *InstanceType) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*t = InstanceType{Name: s}
+		return nil
+	}
+	type plain InstanceType
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*t = InstanceType(p)
+	t.Name = ""
+	return nil
+}
+
+// MarshalJSON writes the form it was read in.
+func (t InstanceType) MarshalJSON() ([]byte, error) {
+	if t.Custom() {
+		type plain InstanceType
+		return json.Marshal(plain(t))
+	}
+	return json.Marshal(t.Name)
+}
+
+// Custom reports whether the type is given by its resources.
+func (t InstanceType) Custom() bool {
+	return t.Name == "" && (t.VCPU != 0 || t.MemoryMiB != 0 || t.DiskMB != 0)
+}
+
+// IsZero reports whether instance_type is not set.
+func (t InstanceType) IsZero() bool { return t.Name == "" && !t.Custom() }
+
+// String is the name, or the resources of a custom type.
+func (t InstanceType) String() string {
+	if t.Custom() {
+		return fmt.Sprintf("custom (%g vCPU, %d MiB, %d MB disk)", t.VCPU, t.MemoryMiB, t.DiskMB)
+	}
+	return t.Name
 }
 
 // DurableObjects lists the Durable Object bindings.

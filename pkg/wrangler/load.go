@@ -26,7 +26,10 @@ type ParseError struct {
 	Line   int
 	Column int
 	Msg    string
+	cause  error
 }
+
+func (e *ParseError) Unwrap() error { return e.cause }
 
 func (e *ParseError) Error() string {
 	if e.Line == 0 {
@@ -83,26 +86,73 @@ func Load(path, env string) (*Config, error) {
 }
 
 // LoadDeploy reads the configuration that a deploy will upload. When the
-// project has been built with @cloudflare/vite-plugin, that is the flattened
-// config that .wrangler/deploy/config.json points at; otherwise the user's file.
+// project has been built with @cloudflare/vite-plugin for environment env,
+// that is the flattened config that .wrangler/deploy/config.json points at;
+// otherwise (never built, or built for another environment) the user's file.
+// Either way Own is the user's file with env applied: what decides whether
+// to build, and the Worker name the environment names.
 func LoadDeploy(path, env string) (*Config, error) {
+	own, gen, err := loadBoth(path, env)
+	if err != nil {
+		return nil, err
+	}
+	if gen == nil || gen.Name != own.Name {
+		return own, nil
+	}
+	return gen, nil
+}
+
+// LoadBuilt reads the configuration a build just wrote for env and refuses
+// it when the Worker it names is not the one env names (a build that did
+// not honour CLOUDFLARE_ENV would otherwise deploy over another Worker).
+func LoadBuilt(path, env string) (*Config, error) {
+	own, gen, err := loadBoth(path, env)
+	if err != nil {
+		return nil, err
+	}
+	if gen == nil {
+		return own, nil
+	}
+	if gen.Name != own.Name {
+		what := "the top level"
+		if env != "" {
+			what = fmt.Sprintf("environment %q", env)
+		}
+		return nil, &ParseError{File: gen.Path, Msg: fmt.Sprintf(
+			"the build wrote the configuration of Worker %q, but %s of %s names Worker %q; "+
+				"the build must honour CLOUDFLARE_ENV (@cloudflare/vite-plugin does unless vite.config sets viteEnvironment or configPath otherwise)",
+			gen.Name, what, filepath.Base(path), own.Name)}
+	}
+	return gen, nil
+}
+
+// loadBoth reads the user's config for env and the flattened build output
+// (nil when there is none).
+func loadBoth(path, env string) (own, gen *Config, err error) {
+	own, err = Load(path, env)
+	if err != nil {
+		return nil, nil, err
+	}
 	redirect, err := readRedirect(filepath.Dir(path))
+	if err != nil || redirect == "" {
+		// A redirect whose target is gone means "not built": build again.
+		var pe *ParseError
+		if errors.As(err, &pe) && errors.Is(pe.cause, fs.ErrNotExist) {
+			return own, nil, nil
+		}
+		return own, nil, err
+	}
+	gen, err = Load(redirect, env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if redirect == "" {
-		return Load(path, env)
-	}
-	cfg, err := Load(redirect, env)
-	if err != nil {
-		return nil, err
-	}
-	cfg.SourcePath, _ = filepath.Abs(path)
-	cfg.EnvName = env
+	gen.SourcePath = own.Path
+	gen.EnvName = env
+	gen.Own = own
 	// The build wrote this file from the user's, which wrangler has
 	// already warned about; its fields are not the user's to fix.
-	cfg.Warnings = nil
-	return cfg, nil
+	gen.Warnings = nil
+	return own, gen, nil
 }
 
 // RedirectPath returns the flattened config a build left for projectDir, or "".
@@ -131,7 +181,7 @@ func readRedirect(projectDir string) (string, error) {
 		target = filepath.Join(filepath.Dir(p), target)
 	}
 	if _, err := os.Stat(target); err != nil {
-		return "", &ParseError{File: p, Msg: fmt.Sprintf("redirected config %s does not exist; rebuild the project", target)}
+		return "", &ParseError{File: p, Msg: fmt.Sprintf("redirected config %s does not exist; rebuild the project", target), cause: err}
 	}
 	return target, nil
 }

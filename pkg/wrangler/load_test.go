@@ -16,7 +16,7 @@ func TestLoadMoltworker(t *testing.T) {
 	if cfg.Name != "moltbot-sandbox" || cfg.CompatibilityDate != "2025-05-06" {
 		t.Errorf("name/date = %q %q", cfg.Name, cfg.CompatibilityDate)
 	}
-	if len(cfg.Containers) != 1 || cfg.Containers[0].InstanceType != "standard-1" || cfg.Containers[0].MaxInstances != 1 {
+	if len(cfg.Containers) != 1 || cfg.Containers[0].InstanceType.Name != "standard-1" || cfg.Containers[0].MaxInstances != 1 {
 		t.Errorf("containers = %+v", cfg.Containers)
 	}
 	if got := cfg.ContainerAppName(cfg.Containers[0]); got != "moltbot-sandbox-sandbox" {
@@ -132,8 +132,73 @@ func TestLoadDeployFollowsViteRedirect(t *testing.T) {
 		t.Errorf("assets %q project %q", cfg.Resolve(cfg.Assets.Directory), cfg.ProjectDir())
 	}
 
+	if cfg.Source().Main != "src/index.ts" || cfg.Source().Path != filepath.Join(root, "wrangler.jsonc") {
+		t.Errorf("source = %+v", cfg.Source())
+	}
+
+	// A redirect to output that is gone means "not built yet": the user's file.
 	write(".wrangler/deploy/config.json", `{"configPath": "../../dist/gone/wrangler.json"}`)
-	if _, err := LoadDeploy(filepath.Join(root, "wrangler.jsonc"), ""); err == nil || !strings.Contains(err.Error(), "rebuild") {
-		t.Errorf("stale redirect err = %v", err)
+	cfg, err = LoadDeploy(filepath.Join(root, "wrangler.jsonc"), "")
+	if err != nil || cfg.Main != "src/index.ts" || cfg.Source() != cfg {
+		t.Errorf("stale redirect: %+v, %v", cfg, err)
+	}
+}
+
+// Output built for one environment is never deployed as another.
+func TestLoadDeployEnvironments(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, body string) {
+		p := filepath.Join(root, rel)
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own := filepath.Join(root, "wrangler.jsonc")
+	write("wrangler.jsonc", `{"name": "bot", "main": "src/index.ts", "build": {"command": "npm run build"}, "env": {"staging": {"name": "bot-staging"}}}`)
+	write(".wrangler/deploy/config.json", `{"configPath": "../../dist/bot/wrangler.json"}`)
+	write("dist/bot/wrangler.json", `{"name": "bot", "topLevelName": "bot", "main": "index.js"}`)
+
+	prod, err := LoadDeploy(own, "")
+	if err != nil || prod.Main != "index.js" || prod.Source().Build == nil {
+		t.Fatalf("production: %+v, %v", prod, err)
+	}
+	// Built for production, asked for staging: the user's staging config, to be built.
+	stg, err := LoadDeploy(own, "staging")
+	if err != nil || stg.Name != "bot-staging" || stg.Main != "src/index.ts" {
+		t.Fatalf("staging before its build: %+v, %v", stg, err)
+	}
+	// A build that ignored CLOUDFLARE_ENV is refused, naming both Workers.
+	_, err = LoadBuilt(own, "staging")
+	if err == nil || !strings.Contains(err.Error(), `"bot"`) || !strings.Contains(err.Error(), `"bot-staging"`) {
+		t.Fatalf("LoadBuilt with production output for staging: %v", err)
+	}
+	write("dist/bot/wrangler.json", `{"name": "bot-staging", "topLevelName": "bot", "targetEnvironment": "staging", "main": "index.js"}`)
+	if stg, err = LoadBuilt(own, "staging"); err != nil || stg.Name != "bot-staging" || stg.EnvName != "staging" {
+		t.Fatalf("staging built: %+v, %v", stg, err)
+	}
+	if prod, err = LoadDeploy(own, ""); err != nil || prod.Name != "bot" || prod.Main != "src/index.ts" {
+		t.Fatalf("production after a staging build: %+v, %v", prod, err)
+	}
+}
+
+// wrangler accepts a custom instance type given by its resources.
+func TestInstanceTypeObject(t *testing.T) {
+	cfg, err := Parse("wrangler.jsonc", []byte(`{"containers": [
+		{"class_name": "Sandbox", "image": "./Dockerfile", "instance_type": {"vcpu": 1, "memory_mib": 6144, "disk_mb": 12000}},
+		{"class_name": "Other", "image": "./Dockerfile", "instance_type": "standard-1"},
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Containers[0].InstanceType
+	if !c.Custom() || c.VCPU != 1 || c.MemoryMiB != 6144 || c.DiskMB != 12000 || c.Name != "" {
+		t.Errorf("custom = %+v", c)
+	}
+	if n := cfg.Containers[1].InstanceType; n.Custom() || n.Name != "standard-1" {
+		t.Errorf("named = %+v", n)
+	}
+	if _, err := Parse("wrangler.jsonc", []byte(`{"containers": [{"class_name": "S", "instance_type": 3}]}`)); err == nil {
+		t.Error("a number was accepted as instance_type")
 	}
 }

@@ -155,7 +155,7 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		return DaemonError(fmt.Errorf("inspect image: %w", err))
 	}
 	res.ImageID = ins.ID
-	report, checkErr := image.CheckImage(ins, image.CheckOptions{InstanceType: t.Container.InstanceType})
+	report, checkErr := image.CheckImage(ins, image.CheckOptions{InstanceType: t.Container.InstanceType.Name, DiskMB: t.Container.InstanceType.DiskMB})
 	res.Checks = report
 	if f.Global.JSON() {
 		if err := cmdutil.WriteJSON(f.IOStreams.Out, res); err != nil {

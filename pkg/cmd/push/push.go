@@ -116,7 +116,7 @@ func pushRun(ctx context.Context, opts *PushOptions) error {
 		Repository: image.Repository(host, account, t.App),
 		Auth:       auth,
 		Progress:   buildcmd.Progress(f),
-		Checks:     image.CheckOptions{InstanceType: t.Container.InstanceType},
+		Checks:     image.CheckOptions{InstanceType: t.Container.InstanceType.Name, DiskMB: t.Container.InstanceType.DiskMB},
 		Rebuild:    opts.Rebuild,
 	})
 	if err != nil {

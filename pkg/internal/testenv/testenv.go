@@ -89,21 +89,66 @@ func CopyExample(t testing.TB) string {
 	return dst
 }
 
-// exampleDir finds examples/moltworker from a test's package directory by
-// walking up to the module root.
+// exampleDir finds examples/moltworker from a test's package directory.
 func exampleDir() (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "examples", "moltworker"), nil
+}
+
+// moduleRoot walks up from the test's package directory to go.mod's.
+func moduleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "examples", "moltworker"), nil
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("examples/moltworker: no go.mod above the test's directory")
+			return "", errors.New("no go.mod above the test's directory")
 		}
 		dir = parent
+	}
+}
+
+// UpstreamTarball is the snapshot of cloudflare/moltworker that the
+// real-project tests deploy: ../shared/fixtures/ beside the project root
+// (MOLTCTL_FIXTURES names another directory). Missing, it fails the test
+// in CI (CI set) and skips it elsewhere.
+func UpstreamTarball(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("MOLTCTL_FIXTURES")
+	if dir == "" {
+		root, err := moduleRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir = filepath.Join(filepath.Dir(root), "shared", "fixtures")
+	}
+	p := filepath.Join(dir, "moltworker-aa5f75b.tar.gz")
+	if _, err := os.Stat(p); err != nil {
+		why := p + " is missing (the shared fixtures live in ../shared beside the project; MOLTCTL_FIXTURES names another place)"
+		if os.Getenv("CI") != "" {
+			t.Fatal(why)
+		}
+		t.Skip(why)
+	}
+	return p
+}
+
+// RequireNPM skips or fails t (in CI, or with MOLTCTL_REQUIRE_NPM=1)
+// unless npm is on PATH.
+func RequireNPM(t testing.TB) {
+	t.Helper()
+	if _, err := exec.LookPath("npm"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but npm is not on PATH: the real-project tests need Node.js and the npm registry")
+		}
+		missing(t, "MOLTCTL_REQUIRE_NPM", "npm is not on PATH; the real-project tests need Node.js and the npm registry")
 	}
 }

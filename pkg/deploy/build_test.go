@@ -1,0 +1,111 @@
+package deploy
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/moltctl/moltctl/pkg/wrangler"
+)
+
+func TestModuleTypeFollowsRules(t *testing.T) {
+	own := &wrangler.Config{Rules: []wrangler.Rule{
+		{Type: "Text", Globs: []string{"**/*.html"}},
+		{Type: "Data", Globs: []string{"**/*.png"}},
+	}}
+	built := &wrangler.Config{Rules: []wrangler.Rule{{Type: "ESModule", Globs: []string{"**/*.js", "**/*.mjs"}}}, Own: own}
+	for name, want := range map[string]string{
+		"index.js":                      "application/javascript+module",
+		"assets/worker-entry-CKnx10.js": "application/javascript+module",
+		"assets/loading-DBox.html":      "text/plain",
+		"logo.png":                      "application/octet-stream",
+		"deep/er/logo.png":              "application/octet-stream",
+		"x.wasm":                        "application/wasm",
+		"wrangler.json":                 "",
+		"README.md":                     "",
+	} {
+		if got := moduleType(name, built); got != want {
+			t.Errorf("moduleType(%q) = %q, want %q", name, got, want)
+		}
+	}
+	// Without the user's rules a .png is no module (wrangler has no default for it).
+	if got := moduleType("logo.png", &wrangler.Config{}); got != "" {
+		t.Errorf("png without a rule = %q", got)
+	}
+}
+
+func TestSourcesHashIsContentNotMtime(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(rel, body string) string {
+		p := filepath.Join(dir, rel)
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mk("wrangler.jsonc", `{"name":"w","main":"src/index.ts","build":{"command":"npm run build"}}`)
+	idx := mk("src/index.ts", "export default {}")
+	mk("node_modules/x/index.js", "dep")
+	mk("dist/w/index.js", "out")
+	cfg, err := wrangler.Load(filepath.Join(dir, "wrangler.jsonc"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1, err := sourcesHash(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Touching a source, or changing dependencies, outputs, hidden files
+	// or moltctl.yaml, is no change.
+	old := time.Now().Add(-time.Hour)
+	_ = os.Chtimes(idx, old, old)
+	mk("node_modules/x/index.js", "dep2")
+	mk("dist/w/index.js", "out2")
+	mk(".dev.vars", "SECRET=1")
+	mk("moltctl.yaml", "secrets: {}")
+	if h2, _ := sourcesHash(cfg); h2 != h1 {
+		t.Error("the hash changed without a source change")
+	}
+	// The same mtime with other content is a change.
+	mk("src/index.ts", "export default {a:1}")
+	_ = os.Chtimes(idx, old, old)
+	if h3, _ := sourcesHash(cfg); h3 == h1 {
+		t.Error("an edit with an old mtime was not seen")
+	}
+}
+
+func TestInstallNeeded(t *testing.T) {
+	dir := t.TempDir()
+	if why := installNeeded(dir); why != "" {
+		t.Errorf("no package.json: %q", why)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "package.json"), []byte("{}"), 0o644)
+	if why := installNeeded(dir); why != "node_modules is missing" {
+		t.Errorf("fresh clone: %q", why)
+	}
+	_ = os.MkdirAll(filepath.Join(dir, "node_modules"), 0o755)
+	marker := filepath.Join(dir, "node_modules", ".package-lock.json")
+	_ = os.WriteFile(marker, []byte("{}"), 0o644)
+	past := time.Now().Add(-time.Hour)
+	_ = os.Chtimes(filepath.Join(dir, "package.json"), past, past)
+	if why := installNeeded(dir); why != "" {
+		t.Errorf("installed: %q", why)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "package-lock.json"), []byte("{}"), 0o644)
+	_ = os.Chtimes(marker, past.Add(-time.Hour), past.Add(-time.Hour))
+	if why := installNeeded(dir); why != "node_modules is older than package-lock.json and package.json" {
+		t.Errorf("after a pull: %q", why)
+	}
+}
+
+func TestLockfileRefused(t *testing.T) {
+	out := "npm error code EUSAGE\nnpm error\nnpm error `npm ci` can only install packages when your package.json and package-lock.json or npm-shrinkwrap.json are in sync.\nnpm error\nnpm error Missing: @img/sharp-darwin-x64@0.34.5 from lock file\n"
+	if got := lockfileRefused(out); got != "Missing: @img/sharp-darwin-x64@0.34.5 from lock file" {
+		t.Errorf("lockfileRefused = %q", got)
+	}
+	if got := lockfileRefused("npm error code ECONNREFUSED\nnpm error network request failed"); got != "" {
+		t.Errorf("a network error counted as a lockfile refusal: %q", got)
+	}
+}
