@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -107,5 +108,21 @@ func TestLockfileRefused(t *testing.T) {
 	}
 	if got := lockfileRefused("npm error code ECONNREFUSED\nnpm error network request failed"); got != "" {
 		t.Errorf("a network error counted as a lockfile refusal: %q", got)
+	}
+}
+
+func TestWorkerURLFromTheDeploy(t *testing.T) {
+	st := &State{URL: "https://moltbot-sandbox.example.workers.dev"}
+	st.Values = secrets.NewValues(map[string]string{"CDP_SECRET": "cdp-shared-secret-0123456789"})
+	if got := st.desiredSecrets()["WORKER_URL"]; got != st.URL {
+		t.Errorf("WORKER_URL with CDP_SECRET = %q", got)
+	}
+	st.Values = secrets.NewValues(map[string]string{"CDP_SECRET": "x", "WORKER_URL": "https://custom.example.com"})
+	if got := st.desiredSecrets()["WORKER_URL"]; got != "https://custom.example.com" {
+		t.Errorf("a given WORKER_URL was replaced: %q", got)
+	}
+	st.Values = secrets.NewValues(map[string]string{"ANTHROPIC_API_KEY": "x"})
+	if _, ok := st.desiredSecrets()["WORKER_URL"]; ok {
+		t.Error("WORKER_URL set without CDP_SECRET")
 	}
 }

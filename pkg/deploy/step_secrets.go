@@ -35,6 +35,18 @@ func (st *State) desiredSecrets() map[string]string {
 			out[k] = v
 		}
 	}
+	// moltworker's browser skill reads WORKER_URL beside CDP_SECRET (or when
+	// the manifest asks for it from deploy): moltctl knows the URL.
+	declared, isVar := false, false
+	if st.Manifest != nil {
+		_, declared = st.Manifest.Secret("WORKER_URL")
+		_, isVar = st.Manifest.Vars["WORKER_URL"]
+	}
+	if _, cdp := out["CDP_SECRET"]; (cdp || declared) && !isVar && st.URL != "" {
+		if _, set := out["WORKER_URL"]; !set {
+			out["WORKER_URL"] = st.URL
+		}
+	}
 	return out
 }
 

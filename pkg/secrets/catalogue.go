@@ -65,8 +65,12 @@ var catalogue = []Spec{
 	{Name: "DISCORD_DM_POLICY", Kind: KindDMPolicy, Summary: "Discord DM policy"},
 	{Name: "SLACK_BOT_TOKEN", Kind: KindSlackBotToken, Secret: true, Summary: "Slack bot token"},
 	{Name: "SLACK_APP_TOKEN", Kind: KindSlackAppToken, Secret: true, Summary: "Slack app-level token (Socket Mode)"},
-	{Name: "CDP_SECRET", Kind: KindSharedSecret, Secret: true, Summary: "shared secret for the /cdp browser endpoint"},
-	{Name: "WORKER_URL", Kind: KindURL, Summary: "the Worker's public URL, for the cloudflare-browser skill"},
+	{Name: "CDP_SECRET", Kind: KindSharedSecret, Secret: true, Summary: "shared secret for the /cdp browser endpoint (enough on its own)"},
+	{Name: "WORKER_URL", Kind: KindURL, FromDeploy: true,
+		Summary: "the Worker's public URL, for the cloudflare-browser skill; moltctl deploy sets it from the deploy URL when CDP_SECRET is set"},
+	// Read by moltworker builds with PR #298 (cloudflare/moltworker), which
+	// sends it as cf-aig-authorization to an Authenticated AI Gateway.
+	{Name: "CF_AIG_TOKEN", Kind: KindAPIKey, Secret: true, Summary: "AI Gateway authentication token (Authenticated Gateway, BYOK)"},
 }
 
 var byName = func() map[string]*Spec {
@@ -125,12 +129,11 @@ var (
 	GroupR2              = Group{ID: "r2", Purpose: "R2 persistence", Names: []string{"R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "CF_ACCOUNT_ID"}}
 	GroupAccess          = Group{ID: "access", Purpose: "Cloudflare Access", Names: []string{"CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD"}}
 	GroupSlack           = Group{ID: "slack", Purpose: "Slack", Names: []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"}}
-	GroupCDP             = Group{ID: "cdp", Purpose: "the browser (CDP) endpoint", Names: []string{"CDP_SECRET", "WORKER_URL"}}
 )
 
 // Groups lists the all-or-none groups.
 func Groups() []Group {
-	return []Group{GroupAIGateway, GroupLegacyAIGateway, GroupR2, GroupAccess, GroupSlack, GroupCDP}
+	return []Group{GroupAIGateway, GroupLegacyAIGateway, GroupR2, GroupAccess, GroupSlack}
 }
 
 // ProviderChoices are the ways to configure an AI provider; at least one

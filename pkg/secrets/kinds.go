@@ -48,8 +48,10 @@ var (
 			openAI := re(`^sk-[A-Za-z0-9_-]{20,300}$`)
 			return func(s string) bool { return !strings.HasPrefix(s, "sk-ant-") && openAI(s) }
 		}()}
-	KindGatewayToken = &Kind{ID: "gateway-token", Describe: "a gateway token (64 hex characters)", Format: "64 hex characters, as `openssl rand -hex 32` prints",
-		Distinctive: true, check: re(`^[0-9a-fA-F]{64}$`)}
+	// Any non-empty string, as moltworker accepts (an existing deploy's
+	// token can be imported); Validate warns when it is short.
+	KindGatewayToken = &Kind{ID: "gateway-token", Describe: "a gateway token", Format: "any string; `openssl rand -hex 32` (or `generate: hex32`) makes a strong one",
+		check: func(s string) bool { return strings.TrimSpace(s) != "" }}
 	KindAccessAUD = &Kind{ID: "access-aud", Describe: "a Cloudflare Access AUD", Format: "the Access application's audience tag: 64 hex characters",
 		Distinctive: true, check: re(`^[0-9a-fA-F]{64}$`)}
 	KindTeamDomain = &Kind{ID: "access-team-domain", Describe: "a Cloudflare Access team domain", Format: "<team>.cloudflareaccess.com",

@@ -39,6 +39,7 @@ var fakes = map[string]string{
 	"SLACK_APP_TOKEN":               "xapp-1-A0123456789-1234567890123-fakefakefakefake0123456789abcdef",
 	"CDP_SECRET":                    "cdp-FAKE-shared-secret-0123456789",
 	"WORKER_URL":                    "https://moltbot-sandbox.example.workers.dev",
+	"CF_AIG_TOKEN":                  "FAKEaigToken0123456789abcdef",
 }
 
 func TestEveryNameHasAValidFake(t *testing.T) {
@@ -65,9 +66,10 @@ func TestKindsRejectNearMisses(t *testing.T) {
 		{"ANTHROPIC_API_KEY", "sk-proj-FAKEfake0123456789abcdefghijklmnop", false},
 		{"OPENAI_API_KEY", fakes["ANTHROPIC_API_KEY"], false},
 		{"OPENAI_API_KEY", "sk-FAKEfake0123456789abcdefghij", true},
-		{"MOLTBOT_GATEWAY_TOKEN", strings.Repeat("a", 63), false},
-		{"MOLTBOT_GATEWAY_TOKEN", strings.Repeat("g", 64), false},
-		{"MOLTBOT_GATEWAY_TOKEN", fakes["MOLTBOT_GATEWAY_TOKEN"] + "\n", false},
+		// moltworker takes any gateway token: an existing deploy's can be imported.
+		{"MOLTBOT_GATEWAY_TOKEN", strings.Repeat("a", 63), true},
+		{"MOLTBOT_GATEWAY_TOKEN", "my-old-token", true},
+		{"MOLTBOT_GATEWAY_TOKEN", "", false},
 		{"CF_ACCESS_TEAM_DOMAIN", "https://example-team.cloudflareaccess.com", true},
 		{"CF_ACCESS_TEAM_DOMAIN", "example-team.cloudflare.com", false},
 		{"CF_ACCOUNT_ID", strings.Repeat("0", 31), false},
@@ -242,7 +244,8 @@ func TestRequiredAndGroups(t *testing.T) {
 		{"r2 from deploy", nil, map[string]string{"DEV_MODE": "true"}, []string{"R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "CF_ACCOUNT_ID", "R2_BUCKET_NAME"}, nil},
 		{"account id alone is fine", func(m map[string]string) { m["CF_ACCOUNT_ID"] = fakes["CF_ACCOUNT_ID"] }, map[string]string{"DEV_MODE": "true"}, nil, nil},
 		{"slack half", func(m map[string]string) { m["SLACK_BOT_TOKEN"] = fakes["SLACK_BOT_TOKEN"] }, map[string]string{"DEV_MODE": "true"}, nil, []string{CodeGroup}},
-		{"cdp half", func(m map[string]string) { m["CDP_SECRET"] = fakes["CDP_SECRET"] }, map[string]string{"DEV_MODE": "true"}, nil, []string{CodeGroup}},
+		// /cdp needs only CDP_SECRET; moltctl deploy sets WORKER_URL itself.
+		{"cdp secret alone", func(m map[string]string) { m["CDP_SECRET"] = fakes["CDP_SECRET"] }, map[string]string{"DEV_MODE": "true"}, nil, nil},
 		{"secret under vars", nil, map[string]string{"DEV_MODE": "true", "OPENAI_API_KEY": fakes["OPENAI_API_KEY"]}, nil, []string{CodeMisplaced}},
 		{"bad var", nil, map[string]string{"DEV_MODE": "true", "SANDBOX_SLEEP_AFTER": "soon"}, nil, []string{CodeFormat}},
 		{"declared twice", nil, map[string]string{"DEV_MODE": "true", "ANTHROPIC_API_KEY": "x"}, nil, []string{CodeDuplicate}},
@@ -333,5 +336,27 @@ func TestChanged(t *testing.T) {
 	changed, digests := Changed(v, key, last)
 	if fmt.Sprint(changed) != "[B C]" || len(digests) != 3 || digests["A"] != last["A"] {
 		t.Fatalf("changed %v digests %v", changed, digests)
+	}
+}
+
+func TestShortGatewayTokenWarns(t *testing.T) {
+	m := complete()
+	m["MOLTBOT_GATEWAY_TOKEN"] = "imported-token"
+	r := Validate(Input{Secrets: NewValues(m)})
+	if !r.OK() {
+		t.Fatalf("a short token is an error: %+v", r.Errors())
+	}
+	found := false
+	for _, p := range r.Warnings() {
+		found = found || (p.Name == "MOLTBOT_GATEWAY_TOKEN" && strings.Contains(p.Message, "shorter than"))
+	}
+	if !found {
+		t.Fatalf("no warning for a short token: %+v", r.Problems)
+	}
+	m["MOLTBOT_GATEWAY_TOKEN"] = fakes["MOLTBOT_GATEWAY_TOKEN"]
+	for _, p := range Validate(Input{Secrets: NewValues(m)}).Problems {
+		if p.Name == "MOLTBOT_GATEWAY_TOKEN" {
+			t.Errorf("a 64-character token: %+v", p)
+		}
 	}
 }

@@ -116,6 +116,9 @@ func (e *CheckError) Hint() string {
 // ExitCode is 2 (bad input).
 func (e *CheckError) ExitCode() int { return 2 }
 
+// MinGatewayTokenLen is the gateway token length below which Validate warns.
+const MinGatewayTokenLen = 32
+
 // Input is what Validate checks.
 type Input struct {
 	// Secrets are the resolved secret values.
@@ -236,6 +239,17 @@ func Validate(in Input) *Report {
 	}
 	if in.Partial {
 		return r
+	}
+
+	if v := all["MOLTBOT_GATEWAY_TOKEN"]; v != "" && len(v) < MinGatewayTokenLen && !pending["MOLTBOT_GATEWAY_TOKEN"] {
+		r.add(Problem{Name: "MOLTBOT_GATEWAY_TOKEN", Severity: SeverityWarning, Code: CodeNote,
+			Message: fmt.Sprintf("MOLTBOT_GATEWAY_TOKEN is shorter than %d characters: anyone who guesses it can use the Control UI", MinGatewayTokenLen),
+			Fix:     "use `MOLTBOT_GATEWAY_TOKEN: {generate: hex32}` in moltctl.yaml: moltctl makes a random one and keeps it"})
+	}
+	if present["CF_AIG_TOKEN"] && !present["CLOUDFLARE_AI_GATEWAY_API_KEY"] && !present["AI_GATEWAY_API_KEY"] {
+		r.add(Problem{Name: "CF_AIG_TOKEN", Severity: SeverityWarning, Code: CodeNote,
+			Message: "CF_AIG_TOKEN authenticates requests to an AI Gateway, but no AI Gateway is configured",
+			Fix:     "add CLOUDFLARE_AI_GATEWAY_API_KEY, CF_AI_GATEWAY_ACCOUNT_ID and CF_AI_GATEWAY_GATEWAY_ID, or remove CF_AIG_TOKEN"})
 	}
 
 	truthy := func(n string) bool { return all[n] == "true" }
