@@ -166,6 +166,16 @@ func (e *WaitTimeoutError) Unwrap() error { return e.LastErr }
 
 // Hint says what to do.
 func (e *WaitTimeoutError) Hint() string {
+	var texts []string
+	if e.Last != nil {
+		texts = append(texts, e.Last.Error)
+	}
+	if e.LastErr != nil {
+		texts = append(texts, e.LastErr.Error())
+	}
+	if h := diagnosedHint(texts...); h != "" {
+		return h
+	}
 	return "a cold start takes 1-2 minutes; look at `moltctl logs`, then try `moltctl status` or `moltctl restart`"
 }
 

@@ -104,8 +104,11 @@ func (e *GatewayError) Error() string {
 	return msg
 }
 
-// Hint returns the Worker's own hint, or a general one.
+// Hint names a known cause, or returns the Worker's own hint, or a general one.
 func (e *GatewayError) Hint() string {
+	if h := diagnosedHint(e.Message, e.Details); h != "" {
+		return h
+	}
 	if e.Fix != "" {
 		return e.Fix
 	}

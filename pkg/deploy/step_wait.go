@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
@@ -90,8 +91,13 @@ func (*waitStep) Run(ctx context.Context, st *State) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return clierr.WithHint(fmt.Errorf("the assistant did not answer as running within %s: %w", timeout, err),
-			"check moltctl status and moltctl logs; cold starts can take 2 minutes: run again with a longer --timeout, or --no-wait")
+		hint := "check moltctl status and moltctl logs; cold starts can take 2 minutes: run again with a longer --timeout, or --no-wait"
+		// What the Worker said (/api/status, a 503's details) may name a
+		// failure moltworker's users know.
+		if ds := assistant.Diagnose(err.Error()); len(ds) > 0 {
+			hint = ds[0].Hint()
+		}
+		return clierr.WithHint(fmt.Errorf("the assistant did not answer as running within %s: %w", timeout, err), hint)
 	}
 	st.Running, st.Waited = true, true
 	st.Details["wait"] = fmt.Sprintf("running after %s", time.Since(start).Round(100*time.Millisecond))
