@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	doctorcmd "github.com/moltctl/moltctl/pkg/cmd/doctor"
+	"github.com/moltctl/moltctl/pkg/cmd/initcmd"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
 	"github.com/moltctl/moltctl/pkg/iostreams"
@@ -60,7 +62,11 @@ func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy the assistant: image, Worker, secrets, Access and R2, then wait until it answers",
-		Long: `Build and push the container image, upload the Worker and its static assets,
+		Long: `Install the project's dependencies when node_modules is missing or older than
+package.json or the lockfile, and run its build (build.command in
+wrangler.jsonc, moltworker's npm run build) when the sources' content changed;
+--env NAME builds with CLOUDFLARE_ENV=NAME. Then build and push the
+container image, upload the Worker and its static assets,
 create or roll out the container application, protect the Worker with
 Cloudflare Access, give the container R2 credentials for its bucket, set the
 secrets from moltctl.yaml and wait until the assistant answers.
@@ -77,7 +83,11 @@ that died expires 10 minutes after its last refresh.
 What moltctl created (ids, digests) is kept in the account (R2 bucket
 moltctl-state), the credentials it generated sealed to your key, so a deploy
 from another checkout or a CI runner changes nothing and replaces no
-credential; .moltctl/<worker>/ (0600) is a cache. See docs/state.md.`,
+credential; .moltctl/<worker>/ (0600) is a cache. See docs/state.md.
+
+Without moltctl.yaml (a fresh clone), deploy offers init's form on a
+terminal; otherwise it stops and names the moltctl init --yes command that
+fits the environment.`,
 		Example: `  # Deploy the project in the current directory
   moltctl deploy
 
@@ -165,13 +175,12 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		return &cmdutil.UsageError{Err: fmt.Errorf("%s has no \"name\"", cfg.Path), Fix: "set name to the Worker's name (moltworker: moltbot-sandbox)"}
 	}
 	projectDir := cfg.ProjectDir()
-	var man *manifest.Manifest
-	if m, err := manifest.Load(manifest.Path(projectDir)); err == nil {
-		man = m
-	} else if !errors.Is(err, manifest.ErrNotFound) {
+	man, err := manifest.Load(manifest.Path(projectDir))
+	if errors.Is(err, manifest.ErrNotFound) {
+		man, err = noManifest(ctx, o, projectDir)
+	}
+	if err != nil {
 		return err
-	} else {
-		fmt.Fprintf(ios.ErrOut, "%s no %s: no secrets will be set (moltctl init writes one)\n", cs.WarningIcon(), manifest.FileName)
 	}
 	api, err := f.Cloudflare()
 	if err != nil {
@@ -587,4 +596,47 @@ func askMissing(ctx context.Context, man *manifest.Manifest, getenv func(string)
 		}
 	}
 	return asked, nil
+}
+
+// noManifest handles a project without moltctl.yaml (a fresh clone): on a
+// terminal it offers init's form and loads what it wrote; otherwise it
+// fails, naming the init command that fits the environment.
+func noManifest(ctx context.Context, o *DeployOptions, projectDir string) (*manifest.Manifest, error) {
+	f := o.F
+	ios := f.IOStreams
+	path := manifest.Path(projectDir)
+	suggest := initcmd.SuggestCommand(f.Getenv, gitEmail(ctx, projectDir))
+	if f.Global.Env != "" {
+		suggest += " --env " + f.Global.Env
+	}
+	fail := &cmdutil.UsageError{
+		Err: fmt.Errorf("no %s in %s: moltctl does not know where the assistant's secrets come from or who may open it", manifest.FileName, projectDir),
+		Fix: "run `" + suggest + "` (or `moltctl init` on a terminal for the form), then `moltctl deploy` again"}
+	if f.Global.Yes || o.DryRun || !ios.CanPrompt() {
+		return nil, fail
+	}
+	ok, err := f.Prompter().Confirm(fmt.Sprintf("No %s here yet. Set the assistant up now with moltctl init's form?", manifest.FileName), true)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fail
+	}
+	if err := initcmd.Run(ctx, f); err != nil {
+		return nil, err
+	}
+	return manifest.Load(path)
+}
+
+// gitEmail is git's user.email for dir, or "" (for the --allow suggestion).
+func gitEmail(ctx context.Context, dir string) string {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "config", "user.email")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 )
 
@@ -262,4 +263,27 @@ func TestDeployUpstreamMoltworker(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A fresh clone has no moltctl.yaml: without a terminal, deploy changes
+// nothing and names the init command that fits the environment.
+func TestDeployWithoutManifestNamesInit(t *testing.T) {
+	t.Parallel()
+	srv, log := newEmulator(t, cfemu.FaultOptions{})
+	dir := testenv.CopyExample(t)
+	if err := os.Remove(filepath.Join(dir, "moltctl.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	r := deployOnce(context.Background(), t, srv, dir, nil, nil)
+	if r.code != 2 || r.err == nil {
+		t.Fatalf("exit %d, err %v", r.code, r.err)
+	}
+	if hint := cmdutil.HintOf(r.err); !strings.Contains(hint, "moltctl init --yes --provider anthropic") {
+		t.Errorf("hint = %q", hint)
+	}
+	for _, l := range log.lines() {
+		if m, _ := l["method"].(string); m != "" && m != "GET" {
+			t.Errorf("a deploy without moltctl.yaml changed something: %v", l)
+		}
+	}
 }
