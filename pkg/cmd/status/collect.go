@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -107,6 +108,7 @@ type BackupStatus struct {
 // projectManifest is the part of moltctl.yaml status reads.
 type projectManifest struct {
 	Secrets     map[string]yaml.Node `yaml:"secrets"`
+	Vars        map[string]any       `yaml:"vars"`
 	Persistence struct {
 		R2 bool `yaml:"r2"`
 	} `yaml:"persistence"`
@@ -157,7 +159,39 @@ func collect(ctx context.Context, f *cmdutil.Factory, t *target.Target, wait tim
 	// The admin API starts the gateway if it is down; ask it last.
 	rep.Backup = backupStatus(ctx, t, client, man)
 	judge(rep, t, f.Command)
+	sleepWarning(rep, f, t, man)
 	return rep
+}
+
+// sleepWarning warns when the container never sleeps, or has stayed awake
+// far past SANDBOX_SLEEP_AFTER (moltworker #156, #244): /api/status names
+// the gateway process, and a process seen running for that long means the
+// container did not sleep in between.
+func sleepWarning(rep *Report, f *cmdutil.Factory, t *target.Target, man *projectManifest) {
+	if !rep.Worker.Exists || !rep.Gateway.OK {
+		return
+	}
+	now := time.Now()
+	if f.Now != nil {
+		now = f.Now()
+	}
+	record := ""
+	if t.Store != nil {
+		record = filepath.Join(t.Store.Dir, "awake.json")
+	}
+	since := assistant.ObserveAwake(record, rep.Gateway.ProcessID, now)
+	sleep := ""
+	if t.Config != nil {
+		sleep, _ = t.Config.Vars["SANDBOX_SLEEP_AFTER"].(string)
+	}
+	if man != nil {
+		if v, ok := man.Vars["SANDBOX_SLEEP_AFTER"]; ok {
+			sleep = fmt.Sprint(v)
+		}
+	}
+	if msg, fix := assistant.SleepWarning(sleep, now.Sub(since)); msg != "" {
+		rep.Warnings = append(rep.Warnings, Problem{Component: "container", Message: msg, Fix: fix})
+	}
 }
 
 func workerStatus(ctx context.Context, t *target.Target, w *WorkerStatus) {

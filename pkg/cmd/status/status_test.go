@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moltctl/moltctl/pkg/assistant/opstest"
 	"github.com/moltctl/moltctl/pkg/cfemu"
@@ -224,5 +225,60 @@ func TestStatusAfterSecretsSet(t *testing.T) {
 	}
 	if rep.Gateway.ProcessID == before.Gateway.ProcessID {
 		t.Errorf("the gateway was not restarted (process %s)", rep.Gateway.ProcessID)
+	}
+}
+
+// A gateway process seen running for a day although SANDBOX_SLEEP_AFTER is
+// 10m means the container does not sleep (moltworker #156, #244).
+func TestStatusWarnsWhenTheContainerStaysAwake(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	status := func(now time.Time) Report {
+		t.Helper()
+		f, ios, outputs := fx.Factory()
+		f.Now = func() time.Time { return now }
+		f.Global.Output = cmdutil.OutputJSON
+		cmd := NewCmdStatus(f, nil)
+		cmd.SetArgs([]string{"--wait", "1m"})
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		cmd.SetOut(ios.Out)
+		cmd.SetErr(ios.ErrOut)
+		err := cmd.ExecuteContext(context.Background())
+		out, _ := outputs()
+		var rep Report
+		if jerr := json.Unmarshal([]byte(out), &rep); jerr != nil {
+			t.Fatalf("status: %v %v\n%s", err, jerr, out)
+		}
+		return rep
+	}
+	awake := func(rep Report) bool {
+		for _, w := range rep.Warnings {
+			if strings.Contains(w.Message, "stayed up") && strings.Contains(w.Message, "#156") {
+				return true
+			}
+		}
+		return false
+	}
+	never := func(rep Report) bool {
+		for _, w := range rep.Warnings {
+			if strings.Contains(w.Message, "never sleeps") {
+				return true
+			}
+		}
+		return false
+	}
+	t0 := time.Now()
+	// No SANDBOX_SLEEP_AFTER: moltworker keeps the container alive.
+	if rep := status(t0); !never(rep) {
+		t.Fatalf("no sleep policy, no warning: %+v", rep.Warnings)
+	}
+	if err := os.WriteFile(filepath.Join(fx.Dir, "moltctl.yaml"), []byte("vars:\n  SANDBOX_SLEEP_AFTER: 10m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if rep := status(t0); awake(rep) || never(rep) || !rep.Gateway.OK {
+		t.Fatalf("first look: %+v", rep.Warnings)
+	}
+	if rep := status(t0.Add(24 * time.Hour)); !awake(rep) {
+		t.Fatalf("a day later, the same process, no warning: %+v", rep.Warnings)
 	}
 }
