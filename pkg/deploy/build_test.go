@@ -126,3 +126,26 @@ func TestWorkerURLFromTheDeploy(t *testing.T) {
 		t.Error("WORKER_URL set without CDP_SECRET")
 	}
 }
+
+// A custom instance type goes to the Containers API as its resources, and
+// the application the API answers with (numbers as JSON floats) is current.
+func TestCustomInstanceType(t *testing.T) {
+	it := wrangler.InstanceType{VCPU: 1, MemoryMiB: 6144, DiskMB: 12000}
+	st := &State{Config: &wrangler.Config{Name: "w", Containers: []wrangler.Container{{ClassName: "Sandbox", InstanceType: it}}}}
+	want := st.wantApp()
+	if _, named := want.Configuration["instance_type"]; named || want.Configuration["vcpu"] != 1.0 {
+		t.Fatalf("configuration = %v", want.Configuration)
+	}
+	app := want
+	app.Configuration = map[string]any{"image": want.Configuration["image"], "vcpu": 1.0, "memory_mib": 6144.0, "disk": map[string]any{"size_mb": 12000.0}}
+	if !appCurrent(app, want) {
+		t.Error("the API's answer for the same resources is not current")
+	}
+	app.Configuration["memory_mib"] = 4096.0
+	if appCurrent(app, want) {
+		t.Error("other memory counts as current")
+	}
+	if c, err := estimateType(it, "never"); err != nil || c.MonthlyUSD <= 0 {
+		t.Errorf("cost of a custom type: %+v, %v", c, err)
+	}
+}
