@@ -19,6 +19,7 @@ import (
 	devicescmd "github.com/moltctl/moltctl/pkg/cmd/devices"
 	doctorcmd "github.com/moltctl/moltctl/pkg/cmd/doctor"
 	initcmd "github.com/moltctl/moltctl/pkg/cmd/initcmd"
+	launchcmd "github.com/moltctl/moltctl/pkg/cmd/launch"
 	logscmd "github.com/moltctl/moltctl/pkg/cmd/logs"
 	opencmd "github.com/moltctl/moltctl/pkg/cmd/open"
 	pushcmd "github.com/moltctl/moltctl/pkg/cmd/push"
@@ -85,6 +86,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		&cobra.Group{ID: "ops", Title: "Operate:"},
 	)
 	for _, c := range []*cobra.Command{
+		launchcmd.NewCmdLaunch(f, nil),
 		initcmd.NewCmdInit(f),
 		doctorcmd.NewCmdDoctor(f, nil),
 		deploycmd.NewCmdDeploy(f, nil),
