@@ -113,10 +113,10 @@ func setupRun(ctx context.Context, opts *SetupOptions) error {
 	if cfg, err := f.Config(); err == nil {
 		if m, err := manifest.Load(manifest.Path(cfg.ProjectDir())); err == nil {
 			for _, s := range m.Secrets {
-				switch s.Source.Kind {
-				case manifest.SourceEnv:
+				switch {
+				case s.Source.Kind == manifest.SourceEnv:
 					out.Needed = append(out.Needed, Needed{Name: s.Source.Env, For: s.Name})
-				case manifest.SourceFile, manifest.SourceDotenv, manifest.SourceStdin, manifest.SourceCommand:
+				case s.Source.MachineLocal():
 					out.Unavailable = append(out.Unavailable, fmt.Sprintf("%s (source %s, line %d)", s.Name, s.Source.Kind, s.Line))
 				}
 			}

@@ -421,10 +421,10 @@ func ciData(manifestPath, worker, env string) (templates.CIData, error) {
 		return d, fmt.Errorf("read %s: %w", manifestPath, err)
 	}
 	for _, s := range m.Secrets {
-		switch s.Source.Kind {
-		case manifest.SourceEnv:
+		switch {
+		case s.Source.Kind == manifest.SourceEnv:
 			d.SecretEnv = append(d.SecretEnv, s.Source.Env)
-		case manifest.SourceFile, manifest.SourceDotenv, manifest.SourceStdin, manifest.SourceCommand:
+		case s.Source.MachineLocal():
 			d.Unavailable = append(d.Unavailable, fmt.Sprintf("%s (%s source, %s:%d)", s.Name, s.Source.Kind, filepath.Base(m.Path), s.Line))
 		}
 	}
@@ -443,9 +443,7 @@ func offerEnvSources(f *cmdutil.Factory, doc *yaml.Node, manifestPath string, in
 	}
 	secrets := lookup(doc.Content[0], "secrets")
 	for _, s := range m.Secrets {
-		switch s.Source.Kind {
-		case manifest.SourceFile, manifest.SourceDotenv, manifest.SourceStdin, manifest.SourceCommand:
-		default:
+		if !s.Source.MachineLocal() {
 			continue
 		}
 		q := fmt.Sprintf("%s comes from a %s source a CI runner will not have. Read it from $%s instead (a CI secret there; export it here)?", s.Name, s.Source.Kind, s.Name)
