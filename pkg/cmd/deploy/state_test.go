@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -169,6 +170,13 @@ func TestRotateReplacesEverywhere(t *testing.T) {
 		t.Fatalf("deploy: %v\n%s", r.err, r.stderr)
 	}
 	before := localCreds(t, first)
+	// Without a terminal, replacing a credential needs --yes.
+	if r := deployOnce(context.Background(), t, srv, first, nil, func(o *DeployOptions) { o.Rotate, o.F.Global.Yes = "service-token", false }); r.code != cmdutil.ExitUsage {
+		t.Fatalf("rotate without --yes: code %d, err %v", r.code, r.err)
+	}
+	if localCreds(t, first).ServiceTokenClientSecret != before.ServiceTokenClientSecret {
+		t.Fatal("rotate without --yes replaced the service token")
+	}
 	for _, name := range []string{"MOLTBOT_GATEWAY_TOKEN", "service-token", "r2-token"} {
 		if r := deployOnce(context.Background(), t, srv, first, nil, func(o *DeployOptions) { o.Rotate = name }); r.err != nil {
 			t.Fatalf("rotate %s: %v\n%s", name, r.err, r.stderr)
