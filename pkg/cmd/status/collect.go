@@ -429,6 +429,9 @@ func judge(rep *Report, t *target.Target, command func(string) string) {
 	}
 	c := rep.Container
 	switch {
+	case !w.Exists && w.Error == "":
+		// Nothing deployed: the container's state (often a 401 without
+		// Workers Paid) is not a second problem to fix.
 	case c.Error != "":
 		bad("container", c.Error, "")
 	case c.Name != "" && !c.Exists && w.Exists:

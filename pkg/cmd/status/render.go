@@ -21,6 +21,17 @@ func render(f *cmdutil.Factory, rep *Report) {
 	line := func(label string, ok bool, text string) {
 		fmt.Fprintf(out, "%s %-12s %s\n", icon(ok), label, text)
 	}
+	// With no Worker, the other lines have nothing to say: one problem,
+	// one fix, not a column of crosses (and no tick for "0 secrets set").
+	if w := rep.Worker; !w.Exists && w.Error == "" {
+		line = func(label string, ok bool, text string) {
+			if label == "Worker" {
+				fmt.Fprintf(out, "%s %-12s %s\n", icon(ok), label, text)
+				return
+			}
+			fmt.Fprintf(out, "%s %-12s %s\n", cs.SkippedIcon(), label, cs.Gray("nothing deployed"))
+		}
+	}
 
 	w := rep.Worker
 	wtext := w.Name
