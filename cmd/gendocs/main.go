@@ -71,6 +71,7 @@ func Generate() (map[string][]byte, error) {
 		return nil, err
 	}
 	files["secrets-reference.md"] = secretsReference()
+	files["json-fields.md"] = jsonFields()
 	return files, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -70,5 +71,21 @@ func TestStaleFindsChangesAndLeftovers(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "commands", "gone.md")); !os.IsNotExist(err) {
 		t.Error("Write kept a leftover")
+	}
+}
+
+// TestJSONFieldsSnakeCase: every JSON name of every output is snake_case,
+// the one spelling moltctl's outputs use.
+func TestJSONFieldsSnakeCase(t *testing.T) {
+	re := regexp.MustCompile("(?m)^\\| `([^`]*)` \\|")
+	names := re.FindAllStringSubmatch(string(jsonFields()), -1)
+	if len(names) < 100 {
+		t.Fatalf("only %d fields documented", len(names))
+	}
+	ok := regexp.MustCompile(`^[a-z0-9_]+((\[\]|\.\*)?\.[a-z0-9_]+)*$`)
+	for _, m := range names {
+		if !ok.MatchString(m[1]) {
+			t.Errorf("JSON name %q is not snake_case", m[1])
+		}
 	}
 }

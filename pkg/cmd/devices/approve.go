@@ -29,8 +29,14 @@ type ApproveOptions struct {
 
 // ApproveReport is what approve prints with --output json.
 type ApproveReport struct {
-	Approved []string                   `json:"approved"`
-	Failed   []assistant.FailedApproval `json:"failed"`
+	Approved []string         `json:"approved"`
+	Failed   []FailedApproval `json:"failed"`
+}
+
+// FailedApproval is a request that could not be approved, and why.
+type FailedApproval struct {
+	RequestID string `json:"request_id"`
+	Error     string `json:"error"`
 }
 
 // NewCmdApprove returns `moltctl devices approve`.
@@ -101,7 +107,7 @@ func approveRun(ctx context.Context, opts *ApproveOptions) error {
 	if err != nil {
 		return err
 	}
-	rep := &ApproveReport{Approved: []string{}, Failed: []assistant.FailedApproval{}}
+	rep := &ApproveReport{Approved: []string{}, Failed: []FailedApproval{}}
 	switch {
 	case opts.All:
 		f.IOStreams.StartProgress("Approving every pending request (this takes 10-20 seconds)")
@@ -110,7 +116,10 @@ func approveRun(ctx context.Context, opts *ApproveOptions) error {
 		if err != nil {
 			return err
 		}
-		rep.Approved, rep.Failed = r.Approved, r.Failed
+		rep.Approved = r.Approved
+		for _, fa := range r.Failed {
+			rep.Failed = append(rep.Failed, FailedApproval{RequestID: fa.RequestID, Error: fa.Error})
+		}
 	case opts.Wait:
 		id, err := waitForRequest(ctx, opts, c)
 		if err != nil {
@@ -133,7 +142,7 @@ func approveIDs(ctx context.Context, f *cmdutil.Factory, c *assistant.Client, id
 		_, err := c.Approve(ctx, id)
 		f.IOStreams.StopProgress()
 		if err != nil {
-			rep.Failed = append(rep.Failed, assistant.FailedApproval{RequestID: id, Error: err.Error()})
+			rep.Failed = append(rep.Failed, FailedApproval{RequestID: id, Error: err.Error()})
 			continue
 		}
 		rep.Approved = append(rep.Approved, id)
