@@ -499,9 +499,12 @@ func TestDeployUnderFaultsReachesTheSameEndState(t *testing.T) {
 func TestDryRunChangesNothingAndEstimatesCost(t *testing.T) {
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	dir := testenv.CopyExample(t)
-	r := deployOnce(context.Background(), t, srv, dir, nil, func(o *DeployOptions) { o.DryRun = true })
+	// The dry run runs the checks; with --image they need no Docker daemon.
+	r := deployOnce(context.Background(), t, srv, dir, nil, func(o *DeployOptions) {
+		o.DryRun, o.SkipBuild, o.Image = true, true, "registry.example/x:y"
+	})
 	if r.err != nil {
-		t.Fatalf("dry run: %v", r.err)
+		t.Fatalf("dry run: %v\n%s\n%s", r.err, r.stdout, r.stderr)
 	}
 	var plan deploy.Plan
 	if err := json.Unmarshal([]byte(r.stdout), &plan); err != nil {
