@@ -39,7 +39,7 @@ func benchPreflight(c config) ([]Row, error) {
 	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText}, Getenv: getenv,
 		WorkingDir: filepath.Join(c.repo, "examples", "moltworker"), Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
 	measure := func(sequential bool) (float64, error) {
-		env := preflight.NewEnv(f)
+		env := f.PreflightEnv()
 		start := time.Now()
 		rep := preflight.RunWith(context.Background(), preflight.Standard(), env, preflight.Options{Sequential: sequential})
 		d := time.Since(start)

@@ -3,26 +3,43 @@ package preflight
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/state"
+	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
-// NewEnv gathers what the checks read from the Factory: the API client (nil
-// without a token), --account, wrangler.jsonc, moltctl.yaml beside it,
-// local deployment state, and the real Docker prober. It sends no request.
-func NewEnv(f *cmdutil.Factory) *Env {
-	e := &Env{Getenv: f.Getenv, AccountID: f.AccountID(), Now: f.Now}
-	if c, err := f.Cloudflare(); err == nil {
-		e.API = c
-	}
-	e.Config, e.ConfigErr = f.Config()
-	dir := f.WorkingDir
+// Inputs are what NewEnv reads; commands fill them from their Factory.
+type Inputs struct {
+	// API is nil when no API token is set.
+	API *cfapi.Client
+	// AccountID is --account or CLOUDFLARE_ACCOUNT_ID.
+	AccountID string
+	// Config and ConfigErr are the outcome of loading wrangler.jsonc.
+	Config    *wrangler.Config
+	ConfigErr error
+	// WorkingDir is where moltctl.yaml is looked for without a Config.
+	WorkingDir string
+	Getenv     func(string) string
+	Now        func() time.Time
+	APIBaseURL string
+	HTTPClient *http.Client
+}
+
+// NewEnv gathers what the checks read: the API client (nil without a
+// token), the account, wrangler.jsonc, moltctl.yaml beside it, local
+// deployment state, and the real Docker prober. It sends no request.
+func NewEnv(in Inputs) *Env {
+	e := &Env{Getenv: in.Getenv, AccountID: in.AccountID, Now: in.Now, API: in.API}
+	e.Config, e.ConfigErr = in.Config, in.ConfigErr
+	dir := in.WorkingDir
 	if e.Config != nil {
 		dir = e.Config.ProjectDir()
 	}
@@ -37,8 +54,8 @@ func NewEnv(f *cmdutil.Factory) *Env {
 	if e.Config != nil && e.Config.Name != "" {
 		e.State, e.StateKey = loadState(dir, e.Config.Name)
 	}
-	e.Docker = NewDockerProber(f.Getenv)
-	if m := NewEmulatorSecrets(f.APIBaseURL(), f.HTTPClient); m != nil {
+	e.Docker = NewDockerProber(in.Getenv)
+	if m := NewEmulatorSecrets(in.APIBaseURL, in.HTTPClient); m != nil {
 		e.Secrets = m
 	}
 	return e

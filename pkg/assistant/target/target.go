@@ -12,7 +12,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/state"
 	"github.com/moltctl/moltctl/pkg/wrangler"
@@ -39,19 +39,37 @@ type Target struct {
 	Subdomain string
 	// Keeper reads the state the account holds (set with API).
 	Keeper *remotestate.Keeper
+
+	httpClient *http.Client
 }
 
-// Resolve loads the project's configuration and local state and fills in
-// the URL and account. With needAPI it fails unless an API token is set.
-func Resolve(ctx context.Context, f *cmdutil.Factory, needAPI bool) (*Target, error) {
-	cfg, err := f.Config()
-	if err != nil {
-		return nil, err
-	}
+// Inputs are what Resolve reads; commands fill them from their Factory.
+type Inputs struct {
+	// Config is the project's loaded wrangler configuration.
+	Config *wrangler.Config
+	// AccountID is --account or CLOUDFLARE_ACCOUNT_ID ("" when neither is given).
+	AccountID string
+	// API is nil when no API token is set; APIErr then says why.
+	API    *cfapi.Client
+	APIErr error
+	Getenv func(string) string
+	// Warn tells the user about something that does not stop the command.
+	Warn func(string)
+	// WorkersDevURL maps a Worker name and subdomain to its base URL.
+	WorkersDevURL func(name, subdomain string) string
+	// HTTPClient is what the assistant's client sends requests with.
+	HTTPClient *http.Client
+}
+
+// Resolve reads the project's local state and fills in the URL and
+// account. With needAPI it fails unless an API token is set.
+func Resolve(ctx context.Context, in Inputs, needAPI bool) (*Target, error) {
+	cfg := in.Config
 	if cfg.Name == "" {
-		return nil, &cmdutil.UsageError{Err: fmt.Errorf("%s has no \"name\"", cfg.Path), Fix: "set the Worker's name in wrangler.jsonc"}
+		return nil, &clierr.UsageError{Err: fmt.Errorf("%s has no \"name\"", cfg.Path), Fix: "set the Worker's name in wrangler.jsonc"}
 	}
-	t := &Target{Config: cfg, Worker: cfg.Name, ProjectDir: cfg.ProjectDir()}
+	t := &Target{Config: cfg, Worker: cfg.Name, ProjectDir: cfg.ProjectDir(), httpClient: in.HTTPClient}
+	var err error
 	t.Store, err = state.Open(t.ProjectDir, t.Worker)
 	if err != nil {
 		return nil, fmt.Errorf("open local state: %w", err)
@@ -64,15 +82,15 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, needAPI bool) (*Target, er
 	if err != nil {
 		t.Credentials = &state.Credentials{Generated: map[string]string{}}
 	}
-	t.AccountID = firstNonEmpty(f.AccountID(), t.State.AccountID, cfg.AccountID)
+	t.AccountID = firstNonEmpty(in.AccountID, t.State.AccountID, cfg.AccountID)
 	t.URL = t.State.URL
 	t.Subdomain = t.State.Subdomain
 
-	api, err := f.Cloudflare()
+	api := in.API
 	switch {
-	case err != nil && needAPI:
-		return nil, err
-	case err == nil:
+	case api == nil && needAPI:
+		return nil, in.APIErr
+	case api != nil:
 		t.API = api
 		if t.AccountID == "" {
 			t.AccountID, err = onlyAccount(ctx, api)
@@ -82,7 +100,7 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, needAPI bool) (*Target, er
 		}
 		api.SetAccountID(t.AccountID)
 		// The account's state is the truth; .moltctl/ is its cache.
-		t.Keeper, err = remotestate.NewKeeper(api, t.Store, t.Worker, f.Getenv, f.IOStreams.Warn)
+		t.Keeper, err = remotestate.NewKeeper(api, t.Store, t.Worker, in.Getenv, in.Warn)
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +109,7 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, needAPI bool) (*Target, er
 		case err != nil && needAPI:
 			return nil, err
 		case err != nil:
-			f.IOStreams.Warn(fmt.Sprintf("using the local copy of the deploy state: %v", err))
+			in.Warn(fmt.Sprintf("using the local copy of the deploy state: %v", err))
 		default:
 			t.State, t.StateErr, t.Credentials = dep, nil, creds
 			t.URL, t.Subdomain = firstNonEmpty(dep.URL, t.URL), firstNonEmpty(dep.Subdomain, t.Subdomain)
@@ -102,12 +120,12 @@ func Resolve(ctx context.Context, f *cmdutil.Factory, needAPI bool) (*Target, er
 			}
 			if err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("workers/subdomain")}, &sub); err == nil && sub.Subdomain != "" {
 				t.Subdomain = sub.Subdomain
-				t.URL = f.WorkersDevURL(t.Worker, sub.Subdomain)
+				t.URL = in.WorkersDevURL(t.Worker, sub.Subdomain)
 			}
 		}
 	}
 	if t.URL == "" && t.Subdomain != "" {
-		t.URL = f.WorkersDevURL(t.Worker, t.Subdomain)
+		t.URL = in.WorkersDevURL(t.Worker, t.Subdomain)
 	}
 	return t, nil
 }
@@ -124,15 +142,10 @@ func onlyAccount(ctx context.Context, api *cfapi.Client) (string, error) {
 	case 1:
 		return accts[0].ID, nil
 	case 0:
-		return "", cmdutil.WithHint(errors.New("the API token can see no Cloudflare account"), "pass --account or set CLOUDFLARE_ACCOUNT_ID")
+		return "", clierr.WithHint(errors.New("the API token can see no Cloudflare account"), "pass --account or set CLOUDFLARE_ACCOUNT_ID")
 	default:
-		return "", &cmdutil.UsageError{Err: fmt.Errorf("the API token can see %d accounts", len(accts)), Fix: "pass --account ID or set CLOUDFLARE_ACCOUNT_ID"}
+		return "", &clierr.UsageError{Err: fmt.Errorf("the API token can see %d accounts", len(accts)), Fix: "pass --account ID or set CLOUDFLARE_ACCOUNT_ID"}
 	}
-}
-
-// Deployed reports whether local state records a deploy.
-func (t *Target) Deployed() bool {
-	return t.State.LastDeploy != nil || t.State.Worker.VersionID != "" || t.State.URL != ""
 }
 
 // ServiceToken returns the Access service token deploy created.
@@ -142,14 +155,14 @@ func (t *Target) ServiceToken() assistant.ServiceToken {
 
 // Assistant returns the client of the deployed Worker, or an error saying
 // what is missing.
-func (t *Target) Assistant(f *cmdutil.Factory) (*assistant.Client, error) {
+func (t *Target) Assistant() (*assistant.Client, error) {
 	if t.URL == "" {
-		return nil, &cmdutil.HintError{
+		return nil, &clierr.HintError{
 			Err: fmt.Errorf("the URL of Worker %q is unknown: no deploy is recorded in %s", t.Worker, t.Store.Dir),
 			Fix: "run `moltctl deploy` first (or set CLOUDFLARE_API_TOKEN so moltctl can look the Worker up)",
 		}
 	}
-	c := assistant.New(t.URL, t.ServiceToken(), f.HTTPClient)
+	c := assistant.New(t.URL, t.ServiceToken(), t.httpClient)
 	c.UserAgent = "moltctl"
 	return c, nil
 }
@@ -160,7 +173,7 @@ func (t *Target) RequireAdmin() error {
 		return nil
 	}
 	if t.Keeper != nil && t.Keeper.Locked {
-		return &cmdutil.HintError{
+		return &clierr.HintError{
 			Err: fmt.Errorf("cannot call the admin API of %q: the Access service token's secret is sealed in the account to a key this machine lacks", t.Worker),
 			Fix: "copy moltctl's key file (~/.config/moltctl/age.key) from the machine that deployed, or set $" + remotestate.EnvKey + " (docs/state.md)",
 		}
@@ -169,7 +182,7 @@ func (t *Target) RequireAdmin() error {
 	if t.ServiceToken().ClientID != "" {
 		why = "the Access service token's secret is missing from " + t.Store.CredentialsPath()
 	}
-	return &cmdutil.HintError{
+	return &clierr.HintError{
 		Err: fmt.Errorf("cannot call the admin API of %q: %s", t.Worker, why),
 		Fix: "run `moltctl deploy`: it creates the Access application and service token and keeps the secret in .moltctl/",
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/remotestate"
@@ -87,7 +86,7 @@ func setupRun(ctx context.Context, opts *SetupOptions) error {
 	// A key the account's credentials are not sealed to would give the
 	// runner nothing: check, when the account can be asked.
 	if f.Getenv("CLOUDFLARE_API_TOKEN") != "" {
-		if t, rerr := target.Resolve(ctx, f, false); rerr == nil && t.Keeper != nil && t.Keeper.Locked {
+		if t, rerr := f.Target(ctx, false); rerr == nil && t.Keeper != nil && t.Keeper.Locked {
 			why := "this machine has no key"
 			if key != nil {
 				why = fmt.Sprintf("they are not sealed to the key in %s (%s)", key.Source, key.Recipient())

@@ -290,7 +290,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	check := func(ctx context.Context, fix bool) (*preflight.Report, string) {
 		// A fresh Env each run: it remembers the facts the checks share.
 		newEnv := func() *preflight.Env {
-			env := preflight.NewEnv(f)
+			env := f.PreflightEnv()
 			env.Getenv = getenv
 			env.API = api
 			env.AccountID = accountID

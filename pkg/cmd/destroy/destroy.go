@@ -91,7 +91,7 @@ otherwise. Objects already gone are skipped, so it is safe to re-run.`,
 
 func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	f := opts.Factory
-	t, err := target.Resolve(ctx, f, true)
+	t, err := f.Target(ctx, true)
 	if err != nil {
 		return err
 	}

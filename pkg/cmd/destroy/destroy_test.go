@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/assistant"
-	"github.com/moltctl/moltctl/pkg/assistant/opstest"
 	"github.com/moltctl/moltctl/pkg/cfemu"
 	"github.com/moltctl/moltctl/pkg/cmd/destroy"
+	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 	"github.com/moltctl/moltctl/pkg/cmd/root"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )

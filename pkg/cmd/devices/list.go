@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/assistant"
-	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -66,14 +65,14 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 
 // adminClient resolves the deployment and returns a client that can call the admin API.
 func adminClient(ctx context.Context, f *cmdutil.Factory) (*assistant.Client, error) {
-	t, err := target.Resolve(ctx, f, false)
+	t, err := f.Target(ctx, false)
 	if err != nil {
 		return nil, err
 	}
 	if err := t.RequireAdmin(); err != nil {
 		return nil, err
 	}
-	return t.Assistant(f)
+	return t.Assistant()
 }
 
 // ListResult is `moltctl devices list --output json`: snake_case names and

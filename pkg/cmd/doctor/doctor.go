@@ -77,7 +77,7 @@ $ moltctl doctor --check token --check token.permissions
 			opts.Prompter = f.Prompter
 			opts.CanPrompt = f.IOStreams.CanPrompt()
 			opts.NewEnv = func() *preflight.Env {
-				env := preflight.NewEnv(f)
+				env := f.PreflightEnv()
 				env.Subdomain = opts.Subdomain
 				return env
 			}

@@ -389,7 +389,7 @@ func TestFixAsksFirstAndChangesNothingWhenDeclined(t *testing.T) {
 	asked := 0
 	opts := &DoctorOptions{IO: io, Fix: true, Docker: &fakeDocker{up: true}, CanPrompt: true,
 		Prompter: func() prompt.Prompter { return decline{asked: &asked} },
-		NewEnv:   func() *preflight.Env { return preflight.NewEnv(f) }}
+		NewEnv:   func() *preflight.Env { return f.PreflightEnv() }}
 	err := doctorRun(context.Background(), opts)
 	if !errors.Is(err, cmdutil.ErrCancelled) || asked != 1 {
 		t.Fatalf("err = %v, asked %d times", err, asked)
@@ -415,7 +415,7 @@ func TestFixWithoutTerminalNeedsYesForTheWorkersDevName(t *testing.T) {
 	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText},
 		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
 	newEnv := func(sub string) func() *preflight.Env {
-		return func() *preflight.Env { e := preflight.NewEnv(f); e.Subdomain = sub; return e }
+		return func() *preflight.Env { e := f.PreflightEnv(); e.Subdomain = sub; return e }
 	}
 	opts := &DoctorOptions{IO: io, Fix: true, Docker: &fakeDocker{up: true}, Prompter: func() prompt.Prompter { return prompt.NoPrompt{} }, NewEnv: newEnv("")}
 	_ = doctorRun(context.Background(), opts)

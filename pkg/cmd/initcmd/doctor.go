@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/preflight"
 )
 
@@ -19,12 +18,9 @@ type DoctorResult struct {
 	Checks []preflight.Outcome `json:"checks,omitempty"`
 }
 
-// newDoctorEnv gathers what the checks read, as moltctl doctor does.
-var newDoctorEnv = preflight.NewEnv
-
 // runDoctor runs the checks moltctl doctor runs (preflight.Standard)
 // against the manifest init just wrote.
-func runDoctor(ctx context.Context, f *cmdutil.Factory) (*DoctorResult, error) {
-	rep := preflight.Run(ctx, preflight.Standard(), newDoctorEnv(f))
+func runDoctor(ctx context.Context, newEnv func() *preflight.Env) (*DoctorResult, error) {
+	rep := preflight.Run(ctx, preflight.Standard(), newEnv())
 	return &DoctorResult{Ran: true, Failed: rep.Failed(), Checks: rep.Checks}, nil
 }

@@ -16,15 +16,6 @@ import (
 // TestInitRunsDoctorOnEmulator runs init with a token against the emulator:
 // it finds the account, writes a manifest, and the doctor checks accept it.
 func TestInitRunsDoctorOnEmulator(t *testing.T) {
-	// Docker is the doctor's business; init's test does not need a daemon.
-	orig := newDoctorEnv
-	newDoctorEnv = func(f *cmdutil.Factory) *preflight.Env {
-		e := orig(f)
-		e.Docker = nil
-		return e
-	}
-	t.Cleanup(func() { newDoctorEnv = orig })
-
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond}).Start()
 	defer srv.Close()
 	env := map[string]string{
@@ -38,7 +29,15 @@ func TestInitRunsDoctorOnEmulator(t *testing.T) {
 	dir := project(t)
 	f, out, errOut := testFactory(dir, env, true)
 	f.Global.Output = cmdutil.OutputJSON
-	if err := runInit(t, f, "--provider", "anthropic", "--channels", "telegram", "--allow", "me@example.com"); err != nil {
+	// Docker is the doctor's business; init's test does not need a daemon.
+	noDocker := func(o *InitOptions) {
+		o.NewDoctorEnv = func() *preflight.Env {
+			e := f.PreflightEnv()
+			e.Docker = nil
+			return e
+		}
+	}
+	if err := runInitWith(t, f, noDocker, "--provider", "anthropic", "--channels", "telegram", "--allow", "me@example.com"); err != nil {
 		t.Fatalf("init: %v\n%s", err, errOut)
 	}
 	var res Result

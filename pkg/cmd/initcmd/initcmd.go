@@ -39,6 +39,8 @@ var ciFiles = map[string]struct{ path, template string }{
 type InitOptions struct {
 	IO      *iostreams.IOStreams
 	Factory *cmdutil.Factory
+	// NewDoctorEnv gathers what the doctor checks read, as moltctl doctor does.
+	NewDoctorEnv func() *preflight.Env
 
 	Provider         string
 	GatewayAccountID string
@@ -59,7 +61,7 @@ type InitOptions struct {
 func NewCmdInit(f *cmdutil.Factory) *cobra.Command { return newCmdInit(f, nil) }
 
 func newCmdInit(f *cmdutil.Factory, runF func(*InitOptions) error) *cobra.Command {
-	opts := &InitOptions{IO: f.IOStreams, Factory: f, Set: map[string]bool{}}
+	opts := &InitOptions{IO: f.IOStreams, Factory: f, NewDoctorEnv: f.PreflightEnv, Set: map[string]bool{}}
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create moltctl.yaml for this project with a guided form",
@@ -284,7 +286,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		res.Doctor = &DoctorResult{Reason: "CLOUDFLARE_API_TOKEN is not set"}
 	} else {
 		io.StartProgress("Running the doctor checks")
-		res.Doctor, err = runDoctor(ctx, f)
+		res.Doctor, err = runDoctor(ctx, opts.NewDoctorEnv)
 		io.StopProgress()
 		if err != nil {
 			res.Doctor = &DoctorResult{Reason: "the checks could not run: " + err.Error()}

@@ -60,7 +60,20 @@ func testFactory(dir string, env map[string]string, yes bool) (*cmdutil.Factory,
 
 func runInit(t *testing.T, f *cmdutil.Factory, args ...string) error {
 	t.Helper()
-	cmd := newCmdInit(f, nil)
+	return runInitWith(t, f, nil, args...)
+}
+
+// runInitWith runs init after tweak has changed its options.
+func runInitWith(t *testing.T, f *cmdutil.Factory, tweak func(*InitOptions), args ...string) error {
+	t.Helper()
+	var runF func(*InitOptions) error
+	if tweak != nil {
+		runF = func(o *InitOptions) error {
+			tweak(o)
+			return initRun(context.Background(), o)
+		}
+	}
+	cmd := newCmdInit(f, runF)
 	cmd.SetArgs(args)
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)

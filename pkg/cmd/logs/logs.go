@@ -18,7 +18,6 @@ import (
 	"github.com/coder/websocket"
 	"github.com/spf13/cobra"
 
-	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
@@ -111,7 +110,7 @@ type Log struct {
 
 func logsRun(ctx context.Context, opts *LogsOptions) error {
 	f := opts.Factory
-	t, err := target.Resolve(ctx, f, true)
+	t, err := f.Target(ctx, true)
 	if err != nil {
 		return err
 	}

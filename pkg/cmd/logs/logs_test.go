@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moltctl/moltctl/pkg/assistant/opstest"
+	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 )
 
 type syncBuf struct {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
@@ -72,7 +71,7 @@ const tokenName = "MOLTBOT_GATEWAY_TOKEN"
 
 func openRun(ctx context.Context, opts *OpenOptions) error {
 	f := opts.Factory
-	t, err := target.Resolve(ctx, f, false)
+	t, err := f.Target(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/assistant"
-	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -56,14 +55,14 @@ gateway only when its process starts, so run this after changing secrets
 
 func restartRun(ctx context.Context, opts *RestartOptions) error {
 	f := opts.Factory
-	t, err := target.Resolve(ctx, f, false)
+	t, err := f.Target(ctx, false)
 	if err != nil {
 		return err
 	}
 	if err := t.RequireAdmin(); err != nil {
 		return err
 	}
-	c, err := t.Assistant(f)
+	c, err := t.Assistant()
 	if err != nil {
 		return err
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moltctl/moltctl/pkg/assistant/opstest"
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 

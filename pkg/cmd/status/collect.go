@@ -152,7 +152,7 @@ func collect(ctx context.Context, f *cmdutil.Factory, t *target.Target, wait tim
 	run(func() { rep.Access = accessStatus(ctx, t) })
 	var client *assistant.Client
 	if t.URL != "" {
-		client, _ = t.Assistant(f)
+		client, _ = t.Assistant()
 	}
 	run(func() { rep.Gateway = gatewayStatus(ctx, client, wait) })
 	wg.Wait()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
@@ -59,7 +58,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err := checkToken(ctx, f); err != nil {
 		return err
 	}
-	t, err := target.Resolve(ctx, f, true)
+	t, err := f.Target(ctx, true)
 	if err != nil {
 		return err
 	}

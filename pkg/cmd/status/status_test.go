@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moltctl/moltctl/pkg/assistant/opstest"
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 	setcmd "github.com/moltctl/moltctl/pkg/cmd/secrets/set"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
