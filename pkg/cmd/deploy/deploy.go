@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	doctorcmd "github.com/moltctl/moltctl/pkg/cmd/doctor"
 	"github.com/moltctl/moltctl/pkg/cmd/initcmd"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
@@ -312,7 +311,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 			}
 			r = preflight.Run(ctx, preflight.Standard(), newEnv())
 		}
-		doctorcmd.RenderChecks(&b, cs, r)
+		preflight.RenderChecks(&b, cs, r)
 		return r, b.String()
 	}
 	st.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {

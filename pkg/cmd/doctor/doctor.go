@@ -5,8 +5,6 @@ package doctor
 import (
 	"context"
 	"fmt"
-	"io"
-	"strings"
 	"sync"
 
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -129,7 +127,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 
 	if opts.Fix {
 		if !opts.JSON && (len(report.Actions()) > 0 || len(report.HumanSteps()) > 0) {
-			Render(opts.IO.Out, opts.IO.ColorScheme(), report)
+			preflight.Render(opts.IO.Out, opts.IO.ColorScheme(), report)
 			fmt.Fprintln(opts.IO.Out)
 		}
 		changed, err := applyFixes(ctx, opts, env, report)
@@ -153,7 +151,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 			return err
 		}
 	} else {
-		Render(opts.IO.Out, opts.IO.ColorScheme(), report)
+		preflight.Render(opts.IO.Out, opts.IO.ColorScheme(), report)
 	}
 	if report.Failed() {
 		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
@@ -232,61 +230,4 @@ func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, re
 		fmt.Fprintln(w, "Then run moltctl doctor again.")
 	}
 	return len(actions) > 0, nil
-}
-
-// Render writes the report as a checklist: one line per check, the fix
-// indented under each warn and fail, and a summary line.
-func Render(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report) {
-	render(w, cs, r, true)
-}
-
-// RenderChecks writes the checklist and the counts without the advice of
-// the summary line, for a command that says itself what to do next
-// (deploy's one "Fix:" line), so that a failure has one next step.
-func RenderChecks(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report) {
-	render(w, cs, r, false)
-}
-
-func render(w io.Writer, cs *iostreams.ColorScheme, r *preflight.Report, advice bool) {
-	width := 0
-	for _, c := range r.Checks {
-		width = max(width, len(c.Title))
-	}
-	for _, c := range r.Checks {
-		var icon string
-		msg := c.Message
-		switch c.Status {
-		case preflight.StatusOK:
-			icon = cs.SuccessIcon()
-		case preflight.StatusWarn:
-			icon = cs.WarningIcon()
-		case preflight.StatusFail:
-			icon = cs.FailureIcon()
-		default:
-			icon = cs.SkippedIcon()
-			msg = cs.Gray(msg)
-		}
-		fmt.Fprintf(w, "%s %-*s  %s\n", icon, width, c.Title, msg)
-		if c.Fix != "" && (c.Status == preflight.StatusFail || c.Status == preflight.StatusWarn) {
-			fmt.Fprintf(w, "  %s %s %s\n", strings.Repeat(" ", width), cs.Bold("fix:"), c.Fix)
-		}
-	}
-	fail, warn := r.Count(preflight.StatusFail), r.Count(preflight.StatusWarn)
-	ok, skip := r.Count(preflight.StatusOK), r.Count(preflight.StatusSkipped)
-	summary := fmt.Sprintf("%d failed, %d warning(s), %d ok, %d skipped", fail, warn, ok, skip)
-	fmt.Fprintln(w)
-	switch {
-	case !advice && fail > 0:
-		fmt.Fprintln(w, cs.Red(summary))
-	case !advice:
-		fmt.Fprintln(w, summary)
-	case fail > 0:
-		fmt.Fprintln(w, cs.Red(summary)+" — fix the failures above, then run moltctl doctor again")
-	case r.PermissionsUnverified():
-		fmt.Fprintln(w, cs.Yellow(summary)+" — ready, permissions unverified")
-	case warn > 0:
-		fmt.Fprintln(w, cs.Yellow(summary)+" — ready to deploy")
-	default:
-		fmt.Fprintln(w, cs.Green(summary)+" — ready to deploy")
-	}
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	doctorcmd "github.com/moltctl/moltctl/pkg/cmd/doctor"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/manifest"
@@ -531,7 +530,7 @@ func printResult(io *iostreams.IOStreams, cs *iostreams.ColorScheme, r *Result) 
 		} else {
 			// The same checklist moltctl doctor prints.
 			fmt.Fprintln(out)
-			doctorcmd.Render(out, cs, &preflight.Report{OK: !d.Failed, Checks: d.Checks})
+			preflight.Render(out, cs, &preflight.Report{OK: !d.Failed, Checks: d.Checks})
 		}
 	}
 	fmt.Fprintln(out, "\nNext:")
