@@ -59,6 +59,15 @@ func notRunning(goos string) string {
 	}
 }
 
+// DaemonError adds the per-OS fix to an error from talking to the daemon
+// when the daemon could not be reached; other errors pass unchanged.
+func DaemonError(err error) error {
+	if err != nil && client.IsErrConnectionFailed(err) {
+		return Explain(err, "")
+	}
+	return err
+}
+
 // Explain wraps err from talking to the daemon with what was being done
 // and the fix from Describe.
 func Explain(err error, doing string) error {

@@ -152,6 +152,15 @@ func Connect(ctx context.Context, getenv func(string) string) (*client.Client, e
 	return ConnectEndpoint(ctx, ep)
 }
 
+// Dial is Connect with the fix for an endpoint it cannot use.
+func Dial(ctx context.Context, getenv func(string) string) (*client.Client, error) {
+	c, err := Connect(ctx, getenv)
+	if err != nil {
+		return nil, Explain(err, "connect to docker")
+	}
+	return c, nil
+}
+
 // ConnectEndpoint returns an Engine API client for ep.
 func ConnectEndpoint(_ context.Context, ep *Endpoint) (*client.Client, error) {
 	if strings.HasPrefix(ep.Host, "ssh://") {

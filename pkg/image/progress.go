@@ -58,6 +58,15 @@ func (p Progress) emit(e Event) {
 	p(e)
 }
 
+// ProgressTo is how commands report build and push progress on w (their
+// stderr): JSON lines when asJSON, else text, redrawn when w is a terminal.
+func ProgressTo(w io.Writer, asJSON, tty bool) Progress {
+	if asJSON {
+		return JSONProgress(w)
+	}
+	return TextProgress(w, tty, true)
+}
+
 // JSONProgress writes each event as one line of JSON to w.
 func JSONProgress(w io.Writer) Progress {
 	var mu sync.Mutex

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -89,32 +88,6 @@ built here, or build it themselves when it is missing.`,
 	return cmd
 }
 
-// Progress returns how build and push report progress for f: JSON lines
-// on stderr under --output json, else text on stderr.
-func Progress(f *cmdutil.Factory) image.Progress {
-	if f.Global.JSON() {
-		return image.JSONProgress(f.IOStreams.ErrOut)
-	}
-	return image.TextProgress(f.IOStreams.ErrOut, f.IOStreams.IsStderrTTY(), true)
-}
-
-// Engine connects to the Docker daemon as the docker CLI would.
-func Engine(ctx context.Context, f *cmdutil.Factory) (*client.Client, error) {
-	c, err := dockerhost.Connect(ctx, f.Getenv)
-	if err != nil {
-		return nil, dockerhost.Explain(err, "connect to docker")
-	}
-	return c, nil
-}
-
-// DaemonError adds the per-OS fix to an error from talking to the daemon.
-func DaemonError(err error) error {
-	if err != nil && client.IsErrConnectionFailed(err) {
-		return dockerhost.Explain(err, "")
-	}
-	return err
-}
-
 func buildRun(ctx context.Context, opts *BuildOptions) error {
 	f := opts.Factory
 	cfg, err := f.Config()
@@ -136,7 +109,7 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		fmt.Fprintln(f.IOStreams.Out, tag)
 		return nil
 	}
-	engine, err := Engine(ctx, f)
+	engine, err := f.Docker(ctx)
 	if err != nil {
 		return err
 	}
@@ -145,14 +118,14 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 	if acct := f.AccountID(); acct != "" {
 		names = append(names, image.Repository(f.RegistryHost(), acct, t.App))
 	}
-	br, err := image.Build(ctx, engine, image.BuildRequest{Spec: t.Spec, Names: names, Rebuild: opts.Rebuild, NoCache: opts.NoCache, Progress: Progress(f)})
+	br, err := image.Build(ctx, engine, image.BuildRequest{Spec: t.Spec, Names: names, Rebuild: opts.Rebuild, NoCache: opts.NoCache, Progress: f.ImageProgress()})
 	if err != nil {
-		return DaemonError(err)
+		return dockerhost.DaemonError(err)
 	}
 	res := BuildResult{App: t.App, Tag: br.Tag, ImageID: br.ImageID, Refs: br.Refs, Cached: br.Cached}
 	ins, err := engine.ImageInspect(ctx, br.ImageID)
 	if err != nil {
-		return DaemonError(fmt.Errorf("inspect image: %w", err))
+		return dockerhost.DaemonError(fmt.Errorf("inspect image: %w", err))
 	}
 	res.ImageID = ins.ID
 	report, checkErr := image.CheckImage(ins, image.CheckOptions{InstanceType: t.Container.InstanceType.Name, DiskMB: t.Container.InstanceType.DiskMB})

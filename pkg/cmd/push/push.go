@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	buildcmd "github.com/moltctl/moltctl/pkg/cmd/build"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/image"
 )
 
@@ -106,7 +106,7 @@ func pushRun(ctx context.Context, opts *PushOptions) error {
 	if err != nil {
 		return err
 	}
-	engine, err := buildcmd.Engine(ctx, f)
+	engine, err := f.Docker(ctx)
 	if err != nil {
 		return err
 	}
@@ -115,12 +115,12 @@ func pushRun(ctx context.Context, opts *PushOptions) error {
 		Spec:       t.Spec,
 		Repository: image.Repository(host, account, t.App),
 		Auth:       auth,
-		Progress:   buildcmd.Progress(f),
+		Progress:   f.ImageProgress(),
 		Checks:     image.CheckOptions{InstanceType: t.Container.InstanceType.Name, DiskMB: t.Container.InstanceType.DiskMB},
 		Rebuild:    opts.Rebuild,
 	})
 	if err != nil {
-		return buildcmd.DaemonError(err)
+		return dockerhost.DaemonError(err)
 	}
 	out := PushResult{App: t.App, Result: res, DigestRef: res.DigestRef()}
 	if f.Global.JSON() {
