@@ -91,7 +91,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		doctorcmd.NewCmdDoctor(f, nil),
 		deploycmd.NewCmdDeploy(f, nil),
 		cicmd.NewCmdCI(f),
-		secretscmd.NewCmdSecrets(f),
+		secretscmd.NewCmdSecrets(f, deploycmd.Rotate),
 		buildcmd.NewCmdBuild(f),
 		pushcmd.NewCmdPush(f),
 	} {

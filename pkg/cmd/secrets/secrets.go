@@ -14,8 +14,9 @@ import (
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
-// NewCmdSecrets returns the secrets command group.
-func NewCmdSecrets(f *cmdutil.Factory) *cobra.Command {
+// NewCmdSecrets returns the secrets command group; rotate runs the deploy
+// behind `secrets rotate`.
+func NewCmdSecrets(f *cmdutil.Factory, rotate rotatecmd.DeployFunc) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secrets <command>",
 		Short: "Set, list, unset and check the assistant's secrets from moltctl.yaml",
@@ -38,7 +39,7 @@ See docs/manifest.md for the format.`,
 		unsetcmd.NewCmdUnset(f, nil),
 		checkcmd.NewCmdCheck(f, nil),
 		importcmd.NewCmdImport(f, nil),
-		rotatecmd.NewCmdRotate(f, nil),
+		rotatecmd.NewCmdRotate(f, rotate, nil),
 	)
 	return cmd
 }

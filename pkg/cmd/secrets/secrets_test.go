@@ -117,7 +117,7 @@ func (e *env) run(stdin string, args ...string) (int, string, string) {
 	}
 	f := &cmdutil.Factory{IOStreams: io, Global: g, Getenv: func(k string) string { return e.vars[k] },
 		WorkingDir: e.dir, Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
-	cmd := NewCmdSecrets(f)
+	cmd := NewCmdSecrets(f, nil)
 	cmd.SetArgs(rest)
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)

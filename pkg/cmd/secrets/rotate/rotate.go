@@ -7,21 +7,26 @@ import (
 
 	"github.com/spf13/cobra"
 
-	deploycmd "github.com/moltctl/moltctl/pkg/cmd/deploy"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
 )
 
+// DeployFunc runs the deploy that replaces credential name. The root
+// command passes the deploy command's, so this command does not import
+// another command.
+type DeployFunc func(ctx context.Context, f *cmdutil.Factory, name string, waitLock bool) error
+
 // RotateOptions are the command's arguments.
 type RotateOptions struct {
 	F        *cmdutil.Factory
+	Deploy   DeployFunc
 	Name     string
 	WaitLock bool
 }
 
 // NewCmdRotate returns `secrets rotate NAME`.
-func NewCmdRotate(f *cmdutil.Factory, runF func(*RotateOptions) error) *cobra.Command {
-	opts := &RotateOptions{F: f}
+func NewCmdRotate(f *cmdutil.Factory, rotate DeployFunc, runF func(*RotateOptions) error) *cobra.Command {
+	opts := &RotateOptions{F: f, Deploy: rotate}
 	cmd := &cobra.Command{
 		Use:   "rotate <" + strings.Join(deploy.Rotatable(), "|") + ">",
 		Short: "Replace a credential moltctl made, everywhere it is held",
@@ -52,5 +57,5 @@ It needs moltctl's key (docs/state.md), and --yes when not on a terminal.`,
 }
 
 func rotateRun(ctx context.Context, o *RotateOptions) error {
-	return deploycmd.Rotate(ctx, o.F, o.Name, o.WaitLock)
+	return o.Deploy(ctx, o.F, o.Name, o.WaitLock)
 }
