@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/moltctl/moltctl/pkg/cmd/initcmd"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
 	"github.com/moltctl/moltctl/pkg/iostreams"
@@ -48,6 +47,9 @@ type DeployOptions struct {
 	// of deploying: `moltctl secrets rotate`.
 	Rotate string
 
+	// Init is what deploy borrows from init when there is no moltctl.yaml.
+	Init InitFuncs
+
 	// Hooks for tests: the runner's step-start callback, a shared image
 	// builder, and the steps to run.
 	OnStepStart func(step string)
@@ -55,9 +57,19 @@ type DeployOptions struct {
 	Steps       []deploy.Step
 }
 
+// InitFuncs are init's form and its suggested command, which deploy offers
+// for a project without moltctl.yaml. Root passes init's, so that one
+// command does not import another.
+type InitFuncs struct {
+	// Run shows init's form, as `moltctl init` without flags does.
+	Run func(ctx context.Context, f *cmdutil.Factory) error
+	// Suggest is the `moltctl init --yes …` that fits the environment.
+	Suggest func(getenv func(string) string, email string) string
+}
+
 // NewCmdDeploy returns the deploy command.
-func NewCmdDeploy(f *cmdutil.Factory, runF func(*DeployOptions) error) *cobra.Command {
-	opts := &DeployOptions{F: f}
+func NewCmdDeploy(f *cmdutil.Factory, initFuncs InitFuncs, runF func(*DeployOptions) error) *cobra.Command {
+	opts := &DeployOptions{F: f, Init: initFuncs}
 	cmd := &cobra.Command{
 		Use:   "deploy",
 		Short: "Deploy the assistant: image, Worker, secrets, Access and R2, then wait until it answers",
@@ -573,8 +585,8 @@ func (p *progress) Done(r deploy.StepResult) {
 
 // Rotate replaces the credential name of the project's assistant (see
 // deploy.Rotatable) and puts the new one everywhere it is held.
-func Rotate(ctx context.Context, f *cmdutil.Factory, name string, waitLock bool) error {
-	return deployRun(ctx, &DeployOptions{F: f, Rotate: name, WaitLock: waitLock, Timeout: 5 * time.Minute})
+func Rotate(ctx context.Context, f *cmdutil.Factory, initFuncs InitFuncs, name string, waitLock bool) error {
+	return deployRun(ctx, &DeployOptions{F: f, Init: initFuncs, Rotate: name, WaitLock: waitLock, Timeout: 5 * time.Minute})
 }
 
 // askMissing asks on the terminal for each secret whose environment
@@ -604,14 +616,17 @@ func noManifest(ctx context.Context, o *DeployOptions, projectDir string) (*mani
 	f := o.F
 	ios := f.IOStreams
 	path := manifest.Path(projectDir)
-	suggest := initcmd.SuggestCommand(f.Getenv, gitEmail(ctx, projectDir))
+	suggest := "moltctl init --yes"
+	if o.Init.Suggest != nil {
+		suggest = o.Init.Suggest(f.Getenv, gitEmail(ctx, projectDir))
+	}
 	if f.Global.Env != "" {
 		suggest += " --env " + f.Global.Env
 	}
 	fail := &cmdutil.UsageError{
 		Err: fmt.Errorf("no %s in %s: moltctl does not know where the assistant's secrets come from or who may open it", manifest.FileName, projectDir),
 		Fix: "run `" + suggest + "` (or `moltctl init` on a terminal for the form), then `moltctl deploy` again"}
-	if f.Global.Yes || o.DryRun || !ios.CanPrompt() {
+	if f.Global.Yes || o.DryRun || !ios.CanPrompt() || o.Init.Run == nil {
 		return nil, fail
 	}
 	ok, err := f.Prompter().Confirm(fmt.Sprintf("No %s here yet. Set the assistant up now with moltctl init's form?", manifest.FileName), true)
@@ -621,7 +636,7 @@ func noManifest(ctx context.Context, o *DeployOptions, projectDir string) (*mani
 	if !ok {
 		return nil, fail
 	}
-	if err := initcmd.Run(ctx, f); err != nil {
+	if err := o.Init.Run(ctx, f); err != nil {
 		return nil, err
 	}
 	return manifest.Load(path)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/cmd/initcmd"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
@@ -85,7 +86,7 @@ func deployOnceTB(ctx context.Context, t testing.TB, srv *cfemu.Server, dir stri
 	}
 	f := &cmdutil.Factory{IOStreams: ios, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputJSON, Yes: true},
 		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: hc}
-	opts := &DeployOptions{F: f, Timeout: time.Minute}
+	opts := &DeployOptions{F: f, Timeout: time.Minute, Init: InitFuncs{Run: initcmd.Run, Suggest: initcmd.SuggestCommand}}
 	if o != nil {
 		o(opts)
 	}

@@ -127,7 +127,7 @@ func launchRun(ctx context.Context, opts *LaunchOptions) error {
 
 	// 4. The deploy (it asks to confirm on a terminal, after its checks).
 	step(4, "moltctl deploy")
-	if err := opts.run(ctx, deploycmd.NewCmdDeploy(f, nil)); err != nil {
+	if err := opts.run(ctx, deploycmd.NewCmdDeploy(f, deploycmd.InitFuncs{Run: initcmd.Run, Suggest: initcmd.SuggestCommand}, nil)); err != nil {
 		return err
 	}
 

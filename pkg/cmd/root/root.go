@@ -85,13 +85,17 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		&cobra.Group{ID: "core", Title: "Deploy:"},
 		&cobra.Group{ID: "ops", Title: "Operate:"},
 	)
+	// deploy offers init's form for a project without moltctl.yaml.
+	initFuncs := deploycmd.InitFuncs{Run: initcmd.Run, Suggest: initcmd.SuggestCommand}
 	for _, c := range []*cobra.Command{
 		launchcmd.NewCmdLaunch(f, nil),
 		initcmd.NewCmdInit(f),
 		doctorcmd.NewCmdDoctor(f, nil),
-		deploycmd.NewCmdDeploy(f, nil),
+		deploycmd.NewCmdDeploy(f, initFuncs, nil),
 		cicmd.NewCmdCI(f),
-		secretscmd.NewCmdSecrets(f, deploycmd.Rotate),
+		secretscmd.NewCmdSecrets(f, func(ctx context.Context, f *cmdutil.Factory, name string, waitLock bool) error {
+			return deploycmd.Rotate(ctx, f, initFuncs, name, waitLock)
+		}),
 		buildcmd.NewCmdBuild(f),
 		pushcmd.NewCmdPush(f),
 	} {
