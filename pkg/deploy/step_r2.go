@@ -8,7 +8,7 @@ import (
 	"net/http"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // r2CredentialsStep gives the container S3 credentials for its bucket: an
@@ -123,7 +123,7 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 // means: the account permission, not the user one called "API Tokens".
 func tokensRefused(err error) error {
 	if cfapi.IsStatus(err, http.StatusForbidden) || cfapi.IsStatus(err, http.StatusUnauthorized) {
-		return cmdutil.WithHint(err, "the R2 token is an account token: give the API token \"Account API Tokens Edit\" (API name Account API Tokens Write; \"API Tokens Edit\" is for user tokens and does not do), or turn persistence to R2 off in moltctl.yaml")
+		return clierr.WithHint(err, "the R2 token is an account token: give the API token \"Account API Tokens Edit\" (API name Account API Tokens Write; \"API Tokens Edit\" is for user tokens and does not do), or turn persistence to R2 off in moltctl.yaml")
 	}
 	return err
 }
