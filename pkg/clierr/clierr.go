@@ -10,14 +10,13 @@ import (
 
 // Exit codes are a contract with scripts and CI; docs/exit-codes.md lists them.
 const (
-	ExitOK           = 0   // success
-	ExitError        = 1   // the operation failed
-	ExitUsage        = 2   // bad flags, arguments or input files
-	ExitPreflight    = 3   // a preflight check failed; nothing was changed
-	ExitUnhealthy    = 4   // status: the assistant is not healthy
-	ExitNotAvailable = 5   // the command is not available in this version
-	ExitCancelled    = 6   // the user declined a confirmation
-	ExitInterrupted  = 130 // SIGINT or SIGTERM
+	ExitOK          = 0   // success
+	ExitError       = 1   // the operation failed
+	ExitUsage       = 2   // bad flags, arguments or input files
+	ExitPreflight   = 3   // a preflight check failed; nothing was changed
+	ExitUnhealthy   = 4   // status: the assistant is not healthy
+	ExitCancelled   = 6   // the user declined a confirmation
+	ExitInterrupted = 130 // SIGINT or SIGTERM
 )
 
 // Hinter is an error that knows how the user can fix it.
@@ -96,16 +95,6 @@ type cancelError struct{}
 
 func (*cancelError) Error() string { return "cancelled" }
 func (*cancelError) ExitCode() int { return ExitCancelled }
-
-// NotAvailableError says a command exists in the tree but does not work yet.
-type NotAvailableError struct{ Command string }
-
-func (e *NotAvailableError) Error() string {
-	return fmt.Sprintf("%q is not available in this version of moltctl yet", e.Command)
-}
-
-// ExitCode returns ExitNotAvailable.
-func (e *NotAvailableError) ExitCode() int { return ExitNotAvailable }
 
 // ExitCodeOf maps an error to the process exit code.
 func ExitCodeOf(err error) int {

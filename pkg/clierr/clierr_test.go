@@ -21,7 +21,6 @@ func TestExitCodeOf(t *testing.T) {
 		{"hint with code", &HintError{Err: errors.New("x"), Code: ExitPreflight}, ExitPreflight},
 		{"hint without code", WithHint(errors.New("x"), "do y"), ExitError},
 		{"cancelled", ErrCancelled, ExitCancelled},
-		{"not available", &NotAvailableError{Command: "logs"}, ExitNotAvailable},
 		{"interrupted", fmt.Errorf("step: %w", context.Canceled), ExitError},
 	}
 	for _, tt := range tests {

@@ -7,24 +7,22 @@ import "github.com/moltctl/moltctl/pkg/clierr"
 // so commands keep compiling while they move over.
 
 const (
-	ExitOK           = clierr.ExitOK
-	ExitError        = clierr.ExitError
-	ExitUsage        = clierr.ExitUsage
-	ExitPreflight    = clierr.ExitPreflight
-	ExitUnhealthy    = clierr.ExitUnhealthy
-	ExitNotAvailable = clierr.ExitNotAvailable
-	ExitCancelled    = clierr.ExitCancelled
-	ExitInterrupted  = clierr.ExitInterrupted
+	ExitOK          = clierr.ExitOK
+	ExitError       = clierr.ExitError
+	ExitUsage       = clierr.ExitUsage
+	ExitPreflight   = clierr.ExitPreflight
+	ExitUnhealthy   = clierr.ExitUnhealthy
+	ExitCancelled   = clierr.ExitCancelled
+	ExitInterrupted = clierr.ExitInterrupted
 )
 
 type (
-	Hinter            = clierr.Hinter
-	HintError         = clierr.HintError
-	UsageError        = clierr.UsageError
-	ExitCoder         = clierr.ExitCoder
-	SilentError       = clierr.SilentError
-	NotAvailableError = clierr.NotAvailableError
-	InterruptedError  = clierr.InterruptedError
+	Hinter           = clierr.Hinter
+	HintError        = clierr.HintError
+	UsageError       = clierr.UsageError
+	ExitCoder        = clierr.ExitCoder
+	SilentError      = clierr.SilentError
+	InterruptedError = clierr.InterruptedError
 )
 
 var (

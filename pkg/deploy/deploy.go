@@ -7,6 +7,7 @@ package deploy
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -151,13 +152,13 @@ type State struct {
 
 func (st *State) warn(format string, args ...any) {
 	if st.Warn != nil {
-		st.Warn(sprintf(format, args...))
+		st.Warn(fmt.Sprintf(format, args...))
 	}
 }
 
 func (st *State) logf(format string, args ...any) {
 	if st.Log != nil {
-		_, _ = io.WriteString(st.Log, sprintf(format, args...)+"\n")
+		_, _ = io.WriteString(st.Log, fmt.Sprintf(format, args...)+"\n")
 	}
 }
 

@@ -13,8 +13,6 @@ import (
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
-var sprintf = fmt.Sprintf
-
 // Step statuses in results.
 const (
 	StatusDone    = "done"

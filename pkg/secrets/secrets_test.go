@@ -329,16 +329,6 @@ func TestDigest(t *testing.T) {
 	}
 }
 
-func TestChanged(t *testing.T) {
-	key := []byte("k")
-	v := NewValues(map[string]string{"A": "1", "B": "2", "C": "3"})
-	last := map[string]string{"A": Digest(key, "1"), "B": Digest(key, "old")}
-	changed, digests := Changed(v, key, last)
-	if fmt.Sprint(changed) != "[B C]" || len(digests) != 3 || digests["A"] != last["A"] {
-		t.Fatalf("changed %v digests %v", changed, digests)
-	}
-}
-
 func TestShortGatewayTokenWarns(t *testing.T) {
 	m := complete()
 	m["MOLTBOT_GATEWAY_TOKEN"] = "imported-token"

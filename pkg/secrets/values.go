@@ -123,19 +123,3 @@ func Digest(key []byte, value string) string {
 	h.Write([]byte(value))
 	return hex.EncodeToString(h.Sum(nil))
 }
-
-// Changed compares each value's digest under key with last (name → digest
-// of the value last sent, as state.Deployment.Secrets holds) and returns
-// the names whose value changed or was never sent, and the digests of all
-// values, to record once they are sent.
-func Changed(v Values, key []byte, last map[string]string) (changed []string, digests map[string]string) {
-	digests = make(map[string]string, v.Len())
-	for _, n := range v.Names() {
-		d := Digest(key, v.m[n])
-		digests[n] = d
-		if last[n] != d {
-			changed = append(changed, n)
-		}
-	}
-	return changed, digests
-}

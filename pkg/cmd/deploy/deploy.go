@@ -423,7 +423,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		fmt.Fprintf(ios.ErrOut, "%s replaced %s of %s everywhere it is held\n", cs.SuccessIcon(), o.Rotate, cfg.Name)
 		return nil
 	}
-	printSummary(ios.Out, st, res, o)
+	printSummary(ios.Out, res, o)
 	return nil
 }
 
@@ -505,7 +505,7 @@ func buildResult(st *deploy.State, results []deploy.StepResult, showToken bool) 
 	return res
 }
 
-func printSummary(w io.Writer, st *deploy.State, res *Result, o *DeployOptions) {
+func printSummary(w io.Writer, res *Result, o *DeployOptions) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Deployed %s", res.Worker)
 	if res.Env != "" {
@@ -537,7 +537,6 @@ func printSummary(w io.Writer, st *deploy.State, res *Result, o *DeployOptions) 
 	fmt.Fprintln(w, "  1. Open the Control UI URL in your browser and sign in through Cloudflare Access")
 	fmt.Fprintln(w, "  2. Pair your device: moltctl devices approve --wait")
 	fmt.Fprintln(w, "  3. Check on it any time: moltctl status")
-	_ = st
 }
 
 // progress shows steps as they run: a spinner and ticks on a terminal,

@@ -215,7 +215,8 @@ func seq(items []string) *yaml.Node {
 	return n
 }
 
-func strings_(n *yaml.Node) []string {
+// scalarList returns the values of a YAML sequence of scalars, or nil.
+func scalarList(n *yaml.Node) []string {
 	if n == nil || n.Kind != yaml.SequenceNode {
 		return nil
 	}
@@ -290,8 +291,8 @@ func answersFrom(doc *yaml.Node) Answers {
 		a.GatewayID = v.Value
 	}
 	access := lookup(root, "access")
-	a.Allow = strings_(lookup(access, "allow"))
-	a.AllowDomains = strings_(lookup(access, "allow_domains"))
+	a.Allow = scalarList(lookup(access, "allow"))
+	a.AllowDomains = scalarList(lookup(access, "allow_domains"))
 	if v := lookup(lookup(root, "persistence"), "r2"); v != nil {
 		a.R2 = v.Value == "true"
 	}
