@@ -4,9 +4,11 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/moltctl/moltctl/pkg/cfemu"
 	"github.com/moltctl/moltctl/pkg/cmd/root"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
@@ -39,5 +41,28 @@ func TestScripts(t *testing.T) {
 			env.Setenv("NO_COLOR", "1")
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"emulator": emulatorCmd,
+		},
 	})
+}
+
+// emulatorCmd starts cfemu for the rest of the script and points moltctl
+// at it: `emulator [ready|new-account]`.
+func emulatorCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: emulator [ready|new-account]")
+	}
+	scenario := cfemu.ScenarioReady
+	if len(args) == 1 {
+		scenario = args[0]
+	}
+	srv := cfemu.New(cfemu.Options{Scenario: scenario, ColdStart: 20 * time.Millisecond}).Start()
+	ts.Defer(srv.Close)
+	ts.Setenv("CLOUDFLARE_API_BASE_URL", srv.APIURL())
+	ts.Setenv("CLOUDFLARE_API_TOKEN", srv.Token())
+	ts.Setenv("CLOUDFLARE_API_TOKEN_REAL", srv.Token())
+	ts.Setenv("CLOUDFLARE_CONTAINER_REGISTRY", srv.RegistryHost())
+	ts.Setenv("MOLTCTL_WORKERS_DEV_URL", srv.WorkersDevURLTemplate())
+	ts.Setenv("ACCOUNT_ID", srv.AccountID())
 }
