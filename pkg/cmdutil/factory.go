@@ -16,6 +16,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/buildinfo"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/iostreams"
+	"github.com/moltctl/moltctl/pkg/preflight"
 	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/safehttp"
 	"github.com/moltctl/moltctl/pkg/wrangler"
@@ -51,6 +52,10 @@ type Factory struct {
 	Now        func() time.Time
 	// HTTPClient is used for every outbound request.
 	HTTPClient *http.Client
+	// SecretMatcher reads deployed secret values for the preflight checks.
+	// It is nil in moltctl (Cloudflare never returns them); tests pass the
+	// emulator, which keeps them.
+	SecretMatcher preflight.SecretMatcher
 	// APIRequestTimeout and APIRetry bound Cloudflare API calls (one
 	// attempt; a whole call with its retries). Zero means cfapi's defaults;
 	// tests set short ones.

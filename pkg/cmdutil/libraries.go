@@ -13,7 +13,7 @@ import (
 // PreflightEnv returns what the preflight checks read. It sends no request.
 func (f *Factory) PreflightEnv() *preflight.Env {
 	in := preflight.Inputs{AccountID: f.AccountID(), WorkingDir: f.WorkingDir, Getenv: f.Getenv, Now: f.Now,
-		APIBaseURL: f.APIBaseURL(), HTTPClient: f.HTTPClient}
+		Secrets: f.SecretMatcher}
 	if c, err := f.Cloudflare(); err == nil {
 		in.API = c
 	}

@@ -3,7 +3,6 @@ package preflight
 import (
 	"context"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,8 +28,9 @@ type Inputs struct {
 	WorkingDir string
 	Getenv     func(string) string
 	Now        func() time.Time
-	APIBaseURL string
-	HTTPClient *http.Client
+	// Secrets reads deployed secret values; nil in moltctl, which only
+	// has the digests of its state. Tests pass the emulator.
+	Secrets SecretMatcher
 }
 
 // NewEnv gathers what the checks read: the API client (nil without a
@@ -55,9 +55,7 @@ func NewEnv(in Inputs) *Env {
 		e.State, e.StateKey = loadState(dir, e.Config.Name)
 	}
 	e.Docker = NewDockerProber(in.Getenv)
-	if m := NewEmulatorSecrets(in.APIBaseURL, in.HTTPClient); m != nil {
-		e.Secrets = m
-	}
+	e.Secrets = in.Secrets
 	return e
 }
 
