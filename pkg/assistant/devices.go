@@ -33,6 +33,9 @@ type Device struct {
 // RequestedAt returns when a pending request was made, or the zero time.
 func (d Device) RequestedAt() time.Time { return msTime(d.TS) }
 
+// CreatedAt returns when a paired device was created, or the zero time.
+func (d Device) CreatedAt() time.Time { return msTime(d.CreatedAtMs) }
+
 // ApprovedAt returns when a paired device was approved, or the zero time.
 func (d Device) ApprovedAt() time.Time { return msTime(d.ApprovedAtMs) }
 

@@ -107,7 +107,7 @@ func listJSON(l *assistant.DeviceList) ListResult {
 			out = append(out, DeviceJSON{RequestID: d.RequestID, DeviceID: d.DeviceID, DisplayName: d.DisplayName,
 				Platform: d.Platform, ClientID: d.ClientID, ClientMode: d.ClientMode, Role: d.Role, Roles: d.Roles,
 				Scopes: d.Scopes, RemoteIP: d.RemoteIP, RequestedAt: timePtr(d.RequestedAt()),
-				CreatedAt: timePtr(msTime(d.CreatedAtMs)), ApprovedAt: timePtr(d.ApprovedAt())})
+				CreatedAt: timePtr(d.CreatedAt()), ApprovedAt: timePtr(d.ApprovedAt())})
 		}
 		return out
 	}
@@ -119,11 +119,4 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-func msTime(ms int64) time.Time {
-	if ms <= 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms).UTC()
 }

@@ -1,6 +1,7 @@
 package doctor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -371,6 +372,18 @@ func TestUnverifiablePermissionsWarnAndDoNotBlock(t *testing.T) {
 	}
 }
 
+// fixSetup is a new account in the emulator and a project, for --fix.
+func fixSetup(t *testing.T) (*cfemu.Server, *cmdutil.Factory, *bytes.Buffer) {
+	t.Helper()
+	srv := newEmulator(t)
+	dir := project(t, false)
+	io, _, _, errOut := iostreams.Test()
+	env := map[string]string{"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token()}
+	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText},
+		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
+	return srv, f, errOut
+}
+
 // decline is a prompter that answers no to every confirmation.
 type decline struct {
 	prompt.NoPrompt
@@ -380,12 +393,8 @@ type decline struct {
 func (d decline) Confirm(string, bool) (bool, error) { *d.asked++; return false, nil }
 
 func TestFixAsksFirstAndChangesNothingWhenDeclined(t *testing.T) {
-	srv := newEmulator(t)
-	dir := project(t, false)
-	io, _, _, errOut := iostreams.Test()
-	env := map[string]string{"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token()}
-	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText},
-		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
+	srv, f, errOut := fixSetup(t)
+	io := f.IOStreams
 	asked := 0
 	opts := &DoctorOptions{IO: io, Fix: true, Docker: &fakeDocker{up: true}, CanPrompt: true,
 		Prompter: func() prompt.Prompter { return decline{asked: &asked} },
@@ -408,12 +417,8 @@ func TestFixAsksFirstAndChangesNothingWhenDeclined(t *testing.T) {
 // and leaves the permanent workers.dev name alone, naming it; --subdomain
 // chooses the name that --yes then registers.
 func TestFixWithoutTerminalNeedsYesForTheWorkersDevName(t *testing.T) {
-	srv := newEmulator(t)
-	dir := project(t, false)
-	io, _, _, errOut := iostreams.Test()
-	env := map[string]string{"CLOUDFLARE_API_BASE_URL": srv.APIURL(), "CLOUDFLARE_API_TOKEN": srv.Token()}
-	f := &cmdutil.Factory{IOStreams: io, Global: &cmdutil.GlobalOptions{Output: cmdutil.OutputText},
-		Getenv: func(k string) string { return env[k] }, WorkingDir: dir, Now: time.Now, HTTPClient: cmdutil.NewHTTPClient()}
+	srv, f, errOut := fixSetup(t)
+	io := f.IOStreams
 	newEnv := func(sub string) func() *preflight.Env {
 		return func() *preflight.Env { e := f.PreflightEnv(); e.Subdomain = sub; return e }
 	}
