@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/clierr"
+	"github.com/moltctl/moltctl/pkg/internal/shell"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
@@ -237,7 +238,7 @@ func (*buildStep) Run(ctx context.Context, st *State) error {
 	}
 	st.logf("building: %s (in %s): %s", how, dir, why)
 	started := time.Now()
-	if _, err := runTool(ctx, st, dir, env, "sh", "-c", b.Command); err != nil {
+	if _, err := runCmd(st, shell.Command(ctx, b.Command), dir, env); err != nil {
 		return &clierr.HintError{Err: fmt.Errorf("build command %q: %w", b.Command, err),
 			Fix: "run " + b.Command + " in " + dir + " to see the whole error; moltctl runs it again on the next deploy"}
 	}
@@ -283,7 +284,12 @@ func buildEnv(envName string) []string {
 // runTool runs a build tool in dir, streaming its output to the deploy's
 // log (progress) and returning it too, for diagnosis.
 func runTool(ctx context.Context, st *State, dir string, env []string, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	return runCmd(st, exec.CommandContext(ctx, name, args...), dir, env)
+}
+
+// runCmd runs cmd in dir with env, its output logged, and returns the output.
+func runCmd(st *State, cmd *exec.Cmd, dir string, env []string) (string, error) {
+	name := cmd.Path
 	cmd.Dir = dir
 	cmd.Env = env
 	var out bytes.Buffer

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/moltctl/moltctl/pkg/internal/bounded"
+	"github.com/moltctl/moltctl/pkg/internal/shell"
 	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -424,7 +425,7 @@ func (m *Manifest) Unavailable(ctx context.Context, getenv func(string) string) 
 func findCommand(dir string, src Source) error {
 	name := src.Command[0]
 	if src.Shell {
-		name = "/bin/sh"
+		name = shell.Name
 	}
 	if strings.ContainsRune(name, filepath.Separator) {
 		if !filepath.IsAbs(name) {
@@ -455,7 +456,7 @@ func runCommand(ctx context.Context, dir string, src Source, environ []string) (
 	defer cancel()
 	var cmd *exec.Cmd
 	if src.Shell {
-		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", src.Command[0])
+		cmd = shell.Command(ctx, src.Command[0])
 	} else {
 		cmd = exec.CommandContext(ctx, src.Command[0], src.Command[1:]...)
 	}
