@@ -24,6 +24,8 @@ func DescribeOS(goos string, err error) string {
 		return ""
 	}
 	msg := err.Error()
+	var ep *EndpointError
+	isEndpoint := func(p Problem) bool { return errors.As(err, &ep) && ep.Problem == p }
 	switch {
 	case errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EACCES) || strings.Contains(msg, "permission denied"):
 		if goos == "linux" {
@@ -31,11 +33,11 @@ func DescribeOS(goos string, err error) string {
 				"(or use rootless Docker and set DOCKER_HOST=unix://$XDG_RUNTIME_DIR/docker.sock)"
 		}
 		return "your user may not use the Docker socket: restart Docker Desktop, or check DOCKER_HOST / `docker context ls`"
-	case strings.Contains(msg, "does not exist: no ") && strings.Contains(msg, "docker context"):
+	case isEndpoint(NoSuchContext):
 		return "pick an existing context with `docker context use NAME` (see `docker context ls`) or unset DOCKER_CONTEXT"
-	case strings.Contains(msg, "ssh://"):
+	case isEndpoint(SSHHost):
 		return "point DOCKER_HOST at a tcp:// or unix:// endpoint (for example forward the remote socket with `ssh -L`)"
-	case strings.Contains(msg, "docker TLS"):
+	case isEndpoint(BadTLS):
 		return "check DOCKER_CERT_PATH holds ca.pem, cert.pem and key.pem for the daemon, or the TLS files of your docker context"
 	case client.IsErrConnectionFailed(err) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) ||
 		errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "Cannot connect to the Docker daemon") ||

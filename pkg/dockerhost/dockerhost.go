@@ -115,7 +115,7 @@ func Resolve(getenv func(string) string) (*Endpoint, error) {
 	b, err := os.ReadFile(metaPath)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("docker context %q (from %s) does not exist: no %s", name, source, metaPath)
+			return nil, &EndpointError{Problem: NoSuchContext, Err: fmt.Errorf("docker context %q (from %s) does not exist: no %s", name, source, metaPath)}
 		}
 		return nil, fmt.Errorf("read docker context %q: %w", name, err)
 	}
@@ -161,10 +161,29 @@ func Dial(ctx context.Context, getenv func(string) string) (*client.Client, erro
 	return c, nil
 }
 
+// Problem is what is wrong with an endpoint moltctl cannot use.
+type Problem int
+
+const (
+	NoSuchContext Problem = iota + 1 // DOCKER_CONTEXT or the current context names none that exists
+	SSHHost                          // an ssh:// endpoint, which moltctl does not dial
+	BadTLS                           // the TLS files of DOCKER_CERT_PATH or the context are unusable
+)
+
+// EndpointError is an endpoint Resolve or Connect cannot use; Describe
+// tells the fix from its Problem.
+type EndpointError struct {
+	Problem Problem
+	Err     error
+}
+
+func (e *EndpointError) Error() string { return e.Err.Error() }
+func (e *EndpointError) Unwrap() error { return e.Err }
+
 // ConnectEndpoint returns an Engine API client for ep.
 func ConnectEndpoint(_ context.Context, ep *Endpoint) (*client.Client, error) {
 	if strings.HasPrefix(ep.Host, "ssh://") {
-		return nil, fmt.Errorf("docker host %s (context %s): ssh:// endpoints are not supported yet", ep.Host, ep.Context)
+		return nil, &EndpointError{Problem: SSHHost, Err: fmt.Errorf("docker host %s (context %s): ssh:// endpoints are not supported yet", ep.Host, ep.Context)}
 	}
 	opts := []client.Opt{client.WithHost(ep.Host), client.WithAPIVersionNegotiation()}
 	if ep.TLS {
@@ -190,18 +209,18 @@ func tlsConfig(ep *Endpoint) (*tls.Config, error) {
 		if pem, err := os.ReadFile(ep.CAFile); err == nil {
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("docker TLS: no certificate in %s", ep.CAFile)
+				return nil, &EndpointError{Problem: BadTLS, Err: fmt.Errorf("docker TLS: no certificate in %s", ep.CAFile)}
 			}
 			tc.RootCAs = pool
 		} else if ep.TLSVerify {
-			return nil, fmt.Errorf("docker TLS: %w", err)
+			return nil, &EndpointError{Problem: BadTLS, Err: fmt.Errorf("docker TLS: %w", err)}
 		}
 	}
 	if ep.CertFile != "" && ep.KeyFile != "" {
 		if _, err := os.Stat(ep.CertFile); err == nil {
 			cert, err := tls.LoadX509KeyPair(ep.CertFile, ep.KeyFile)
 			if err != nil {
-				return nil, fmt.Errorf("docker TLS client certificate: %w", err)
+				return nil, &EndpointError{Problem: BadTLS, Err: fmt.Errorf("docker TLS client certificate: %w", err)}
 			}
 			tc.Certificates = []tls.Certificate{cert}
 		}

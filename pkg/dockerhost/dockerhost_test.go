@@ -137,3 +137,15 @@ func TestInspectRealDaemon(t *testing.T) {
 		t.Errorf("client version %s, daemon %s", c.ClientVersion(), info.APIVersion)
 	}
 }
+
+func TestDescribeEndpointProblems(t *testing.T) {
+	t.Parallel()
+	_, sshErr := ConnectEndpoint(context.Background(), &Endpoint{Host: "ssh://me@build", Context: "remote"})
+	_, tlsErr := ConnectEndpoint(context.Background(), &Endpoint{Host: "tcp://127.0.0.1:2376", TLS: true, TLSVerify: true,
+		CAFile: filepath.Join(t.TempDir(), "ca.pem")})
+	for err, want := range map[error]string{sshErr: "tcp:// or unix://", tlsErr: "DOCKER_CERT_PATH"} {
+		if got := DescribeOS("linux", err); !strings.Contains(got, want) {
+			t.Errorf("%v: advice %q lacks %q", err, got, want)
+		}
+	}
+}
