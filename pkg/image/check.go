@@ -9,6 +9,7 @@ import (
 
 	dimage "github.com/docker/docker/api/types/image"
 	"github.com/moltctl/moltctl/pkg/clierr"
+	"github.com/moltctl/moltctl/pkg/internal/bytesize"
 )
 
 // InstanceType is a Cloudflare Containers instance type.
@@ -106,7 +107,7 @@ func CheckImage(ins dimage.InspectResponse, opts CheckOptions) (*CheckReport, er
 		if r.RequiredDisk > r.Disk {
 			return r, &clierr.HintError{
 				Err: fmt.Errorf("image needs %s of disk (%s in %d layers, plus overhead) but instance type %s has %s",
-					HumanBytes(r.RequiredDisk), HumanBytes(r.Size), r.Layers, it, HumanBytes(r.Disk)),
+					bytesize.SI(r.RequiredDisk), bytesize.SI(r.Size), r.Layers, it, bytesize.SI(r.Disk)),
 				Fix: "set a larger instance_type for the container in wrangler.jsonc (" + largerThan(r.RequiredDisk) + "), or make the image smaller"}
 		}
 	} else {

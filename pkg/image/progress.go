@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/internal/bytesize"
 )
 
 // Event kinds reported to a Progress.
@@ -109,37 +111,23 @@ func TextProgress(w io.Writer, tty, verbose bool) Progress {
 		case EventExcluded:
 			fmt.Fprintf(w, "Note: %s\n", e.Message)
 		case EventLayerStart:
-			fmt.Fprintf(w, "  %s  pushing %s\n", e.Layer, HumanBytes(e.Total))
+			fmt.Fprintf(w, "  %s  pushing %s\n", e.Layer, bytesize.SI(e.Total))
 		case EventLayerBytes:
 			if !tty || time.Since(last[e.Layer]) < time.Second {
 				return
 			}
 			last[e.Layer] = time.Now()
-			fmt.Fprintf(w, "  %s  %s / %s  %s/s\n", e.Layer, HumanBytes(e.Bytes), HumanBytes(e.Total), HumanBytes(int64(e.BytesPerSec)))
+			fmt.Fprintf(w, "  %s  %s / %s  %s/s\n", e.Layer, bytesize.SI(e.Bytes), bytesize.SI(e.Total), bytesize.SI(int64(e.BytesPerSec)))
 		case EventLayerDone:
-			fmt.Fprintf(w, "  %s  pushed %s (%s/s)\n", e.Layer, HumanBytes(e.Bytes), HumanBytes(int64(e.BytesPerSec)))
+			fmt.Fprintf(w, "  %s  pushed %s (%s/s)\n", e.Layer, bytesize.SI(e.Bytes), bytesize.SI(int64(e.BytesPerSec)))
 		case EventLayerExists:
 			fmt.Fprintf(w, "  %s  already in the registry\n", e.Layer)
 		case EventRetry:
 			fmt.Fprintf(w, "  %s  %s\n", e.Layer, e.Message)
 		case EventPushed:
-			fmt.Fprintf(w, "✓ Manifest written: %s (%s sent in all)\n", e.Digest, HumanBytes(e.Bytes))
+			fmt.Fprintf(w, "✓ Manifest written: %s (%s sent in all)\n", e.Digest, bytesize.SI(e.Bytes))
 		}
 	}
-}
-
-// HumanBytes formats n as "12.3 MB" (SI units, as docker prints).
-func HumanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
 // ShortID shortens "sha256:abcdef…" to 12 hex digits.

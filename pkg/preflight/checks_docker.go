@@ -2,7 +2,8 @@ package preflight
 
 import (
 	"context"
-	"fmt"
+
+	"github.com/moltctl/moltctl/pkg/internal/bytesize"
 )
 
 // Check IDs of the Docker checks.
@@ -83,27 +84,14 @@ func checkDockerDisk(ctx context.Context, e *Env) Result {
 	if where == "" {
 		where = "the daemon's data directory"
 	}
-	free := humanBytes(info.FreeBytes)
+	free := bytesize.IEC(info.FreeBytes)
 	switch {
 	case info.FreeBytes < diskFailBytes:
 		return Fail("free space: docker system prune (removes stopped containers, unused networks and dangling images)",
-			"%s free on %s; the image build needs at least %s", free, where, humanBytes(diskFailBytes))
+			"%s free on %s; the image build needs at least %s", free, where, bytesize.IEC(diskFailBytes))
 	case info.FreeBytes < diskWarnBytes:
 		return Warn("docker system prune frees space from old images and build cache",
 			"%s free on %s; builds may run out of space", free, where)
 	}
 	return OK("%s free on %s", free, where)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/image"
+	"github.com/moltctl/moltctl/pkg/internal/bytesize"
 )
 
 // BuildOptions are the inputs of `moltctl build`.
@@ -143,7 +144,7 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		}
 		if checkErr == nil && report.Disk > 0 {
 			fmt.Fprintf(f.IOStreams.ErrOut, "%s %s, %d layers, fits %s (needs %s of %s)\n", f.IOStreams.ColorScheme().SuccessIcon(),
-				image.HumanBytes(report.Size), report.Layers, report.InstanceType, image.HumanBytes(report.RequiredDisk), image.HumanBytes(report.Disk))
+				bytesize.SI(report.Size), report.Layers, report.InstanceType, bytesize.SI(report.RequiredDisk), bytesize.SI(report.Disk))
 		}
 	}
 	return checkErr

@@ -12,6 +12,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/image"
+	"github.com/moltctl/moltctl/pkg/internal/bytesize"
 )
 
 // PushOptions are the inputs of `moltctl push`.
@@ -131,7 +132,7 @@ func pushRun(ctx context.Context, opts *PushOptions) error {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s Up to date: the registry already has this image\n", cs.SuccessIcon())
 	} else {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s Pushed %d layer(s) (%s), %d already in the registry\n", cs.SuccessIcon(),
-			res.LayersPushed, image.HumanBytes(res.BytesPushed), res.LayersSkipped)
+			res.LayersPushed, bytesize.SI(res.BytesPushed), res.LayersSkipped)
 	}
 	fmt.Fprintln(f.IOStreams.Out, res.Ref)
 	fmt.Fprintln(f.IOStreams.Out, out.DigestRef)
