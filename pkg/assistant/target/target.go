@@ -131,11 +131,8 @@ func Resolve(ctx context.Context, in Inputs, needAPI bool) (*Target, error) {
 }
 
 func onlyAccount(ctx context.Context, api *cfapi.Client) (string, error) {
-	var accts []struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: "accounts"}, &accts); err != nil {
+	accts, err := api.ListAccounts(ctx)
+	if err != nil {
 		return "", fmt.Errorf("list accounts: %w", err)
 	}
 	switch len(accts) {

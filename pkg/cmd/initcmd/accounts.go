@@ -3,7 +3,6 @@ package initcmd
 import (
 	"context"
 	"fmt"
-	"net/url"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 )
@@ -14,23 +13,15 @@ type Account struct {
 	Name string `json:"name"`
 }
 
-// listAccounts returns the accounts the token can see (GET /accounts, every page).
+// listAccounts returns the accounts the token can see, every page.
 func listAccounts(ctx context.Context, c *cfapi.Client) ([]Account, error) {
-	var all []Account
-	for page := 1; page <= 20; page++ {
-		env, err := c.DoEnvelope(ctx, cfapi.Request{Method: "GET", Path: "accounts",
-			Query: url.Values{"page": {fmt.Sprint(page)}, "per_page": {"50"}}})
-		if err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
-		}
-		var batch []Account
-		if err := jsonUnmarshal(env.Result, &batch); err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
-		}
-		all = append(all, batch...)
-		if env.ResultInfo == nil || len(batch) == 0 || env.ResultInfo.TotalCount <= len(all) {
-			break
-		}
+	accts, err := c.ListAccounts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	return all, nil
+	out := make([]Account, 0, len(accts))
+	for _, a := range accts {
+		out = append(out, Account{ID: a.ID, Name: a.Name})
+	}
+	return out, nil
 }

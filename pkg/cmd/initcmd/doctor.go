@@ -2,12 +2,9 @@ package initcmd
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/moltctl/moltctl/pkg/preflight"
 )
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // DoctorResult is what init reports of the doctor checks it ran.
 type DoctorResult struct {
