@@ -420,6 +420,41 @@ func (m *Manifest) Unavailable(ctx context.Context, getenv func(string) string) 
 	return nil
 }
 
+// AskMissing asks p for each secret whose environment variable is unset,
+// as secrets set does (masked, validated as typed), and returns the answers
+// by variable name: a Getenv overlay that keeps the values in memory, never
+// in the environment of a child process or a file.
+func (m *Manifest) AskMissing(ctx context.Context, getenv func(string) string, p prompt.Prompter) (map[string]string, error) {
+	asked := map[string]string{}
+	for _, e := range m.Unavailable(ctx, getenv) {
+		if e.Source.Kind != SourceEnv {
+			continue
+		}
+		name := e.Name
+		v, err := p.Password(fmt.Sprintf("%s (%s is not set)", name, e.Source.Env), func(v string) error { return secrets.ValidateValue(name, v) })
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		if v != "" {
+			asked[e.Source.Env] = v
+		}
+	}
+	return asked, nil
+}
+
+// Overlay returns getenv with the values of asked in front.
+func Overlay(getenv func(string) string, asked map[string]string) func(string) string {
+	if len(asked) == 0 {
+		return getenv
+	}
+	return func(k string) string {
+		if v, ok := asked[k]; ok {
+			return v
+		}
+		return getenv(k)
+	}
+}
+
 // findCommand checks that a command source's executable exists; a shell
 // command is only checked for the shell.
 func findCommand(dir string, src Source) error {

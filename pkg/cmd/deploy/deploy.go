@@ -21,9 +21,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/lease"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/preflight"
-	"github.com/moltctl/moltctl/pkg/prompt"
 	"github.com/moltctl/moltctl/pkg/remotestate"
-	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -282,19 +280,12 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	getenv := f.Getenv
 	interactive := !f.Global.Yes && ios.CanPrompt()
 	if man != nil && interactive && !f.Global.JSON() {
-		asked, err := askMissing(ctx, man, f.Getenv, f.Prompter())
+		asked, err := man.AskMissing(ctx, f.Getenv, f.Prompter())
 		if err != nil {
 			return err
 		}
-		if len(asked) > 0 {
-			getenv = func(k string) string {
-				if v, ok := asked[k]; ok {
-					return v
-				}
-				return f.Getenv(k)
-			}
-			st.Getenv = getenv
-		}
+		getenv = manifest.Overlay(f.Getenv, asked)
+		st.Getenv = getenv
 	}
 	// check runs the doctor's checks; with fix, it first repairs through
 	// the API what blocks, but only when that clears every blocker.
@@ -586,26 +577,6 @@ func (p *progress) Done(r deploy.StepResult) {
 // deploy.Rotatable) and puts the new one everywhere it is held.
 func Rotate(ctx context.Context, f *cmdutil.Factory, initFuncs InitFuncs, name string, waitLock bool) error {
 	return deployRun(ctx, &DeployOptions{F: f, Init: initFuncs, Rotate: name, WaitLock: waitLock, Timeout: 5 * time.Minute})
-}
-
-// askMissing asks on the terminal for each secret whose environment
-// variable is unset, and returns the answers by variable name.
-func askMissing(ctx context.Context, man *manifest.Manifest, getenv func(string) string, p prompt.Prompter) (map[string]string, error) {
-	asked := map[string]string{}
-	for _, e := range man.Unavailable(ctx, getenv) {
-		if e.Source.Kind != manifest.SourceEnv {
-			continue
-		}
-		name := e.Name
-		v, err := p.Password(fmt.Sprintf("%s (%s is not set)", name, e.Source.Env), func(v string) error { return secrets.ValidateValue(name, v) })
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", name, err)
-		}
-		if v != "" {
-			asked[e.Source.Env] = v
-		}
-	}
-	return asked, nil
 }
 
 // noManifest handles a project without moltctl.yaml (a fresh clone): on a

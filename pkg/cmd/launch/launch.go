@@ -97,6 +97,22 @@ func launchRun(ctx context.Context, opts *LaunchOptions) error {
 		return err
 	}
 
+	// On a terminal, a secret whose variable is unset is asked for now (as
+	// deploy would) and kept in memory for the checks and the deploy, so
+	// that it is not reported as a step for the person.
+	if interactive {
+		m, err := manifest.Load(manifest.Path(filepath.Dir(cfgPath)))
+		if err == nil {
+			asked, err := m.AskMissing(ctx, f.Getenv, f.Prompter())
+			if err != nil {
+				return err
+			}
+			cp := *f
+			cp.Getenv = manifest.Overlay(f.Getenv, asked)
+			f = &cp
+		}
+	}
+
 	// 2 and 3. The checks, the API's fixes, and the person's steps.
 	step(2, "moltctl doctor --fix")
 	args := []string{"--fix"}
