@@ -4,8 +4,9 @@ import (
 	"context"
 	"io"
 
+	"github.com/docker/docker/client"
+
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/image"
 )
 
@@ -14,8 +15,9 @@ import (
 // Containers API. The Docker daemon is only contacted when the registry
 // lacks the content tag.
 type DockerImages struct {
-	API          *cfapi.Client
-	Getenv       func(string) string
+	API *cfapi.Client
+	// Connect connects to the Docker daemon (the Factory's connection).
+	Connect      func(context.Context) (*client.Client, error)
 	RegistryHost string
 	// Engine overrides the daemon connection (tests share one).
 	Engine image.Engine
@@ -28,8 +30,8 @@ func (d *DockerImages) BuildAndPush(ctx context.Context, req ImageRequest) (*Ima
 		return nil, err
 	}
 	eng := d.Engine
-	if eng == nil {
-		if c, err := dockerhost.Connect(ctx, d.Getenv); err == nil {
+	if eng == nil && d.Connect != nil {
+		if c, err := d.Connect(ctx); err == nil {
 			defer c.Close()
 			eng = c
 		}

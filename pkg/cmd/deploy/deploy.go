@@ -272,7 +272,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	}
 	st.Image = o.Images
 	if st.Image == nil {
-		st.Image = &deploy.DockerImages{API: api, Getenv: f.Getenv, RegistryHost: f.RegistryHost()}
+		st.Image = &deploy.DockerImages{API: api, Connect: f.Docker, RegistryHost: f.RegistryHost()}
 	}
 	// On a terminal, a secret whose variable is unset is asked for now, as
 	// moltctl secrets set does, and read from memory by the checks and the
