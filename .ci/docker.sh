@@ -18,7 +18,8 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 echo "starting dockerd"
 log=${TMPDIR:-/tmp}/moltctl-dockerd.log
-nohup dockerd >"$log" 2>&1 &
+# setsid: the daemon outlives the shell (and process group) that started it.
+setsid nohup dockerd >"$log" 2>&1 </dev/null &
 for _ in $(seq 1 60); do
   if docker info >/dev/null 2>&1; then
     docker version --format 'Docker daemon {{.Server.Version}} (API {{.Server.APIVersion}}) started'
