@@ -61,6 +61,10 @@ type Factory struct {
 	// tests set short ones.
 	APIRequestTimeout time.Duration
 	APIRetry          cfapi.RetryPolicy
+	// Composed is set when a command runs as a step of another (launch):
+	// the outer command prints the one "next" line, so the inner one
+	// leaves out its own.
+	Composed bool
 }
 
 // Prompter returns an interactive prompter on a terminal, else one that

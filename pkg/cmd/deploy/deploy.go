@@ -523,6 +523,9 @@ func printSummary(w io.Writer, res *Result, o *DeployOptions) {
 	case o.NoWait:
 		fmt.Fprintln(w, "  Gateway:     not waited for (--no-wait); moltctl status shows it")
 	}
+	if o.F.Composed {
+		return // launch pairs the browser next and says so
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Next steps:")
 	fmt.Fprintln(w, "  1. Open the Control UI URL in your browser and sign in through Cloudflare Access")

@@ -32,6 +32,9 @@ type DoctorOptions struct {
 	Docker preflight.DockerProber
 	// Checks are the checks to run (preflight.Standard by default).
 	Checks []preflight.Check
+	// Composed leaves the "run doctor again" advice to the command that
+	// runs doctor as one of its steps (launch).
+	Composed bool
 }
 
 // NewCmdDoctor returns the doctor command; runF replaces the run in tests.
@@ -74,6 +77,7 @@ $ moltctl doctor --check token --check token.permissions
 			opts.Yes = f.Global.Yes
 			opts.Prompter = f.Prompter
 			opts.CanPrompt = f.IOStreams.CanPrompt()
+			opts.Composed = f.Composed
 			opts.NewEnv = func() *preflight.Env {
 				env := f.PreflightEnv()
 				env.Subdomain = opts.Subdomain
@@ -127,7 +131,8 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 
 	if opts.Fix {
 		if !opts.JSON && (len(report.Actions()) > 0 || len(report.HumanSteps()) > 0) {
-			preflight.Render(opts.IO.Out, opts.IO.ColorScheme(), report)
+			// The report after the fixes gives the advice, once.
+			preflight.RenderChecks(opts.IO.Out, opts.IO.ColorScheme(), report)
 			fmt.Fprintln(opts.IO.Out)
 		}
 		changed, err := applyFixes(ctx, opts, env, report)
@@ -150,6 +155,8 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		if err := cmdutil.WriteJSON(opts.IO.Out, report); err != nil {
 			return err
 		}
+	} else if opts.Composed {
+		preflight.RenderChecks(opts.IO.Out, opts.IO.ColorScheme(), report)
 	} else {
 		preflight.Render(opts.IO.Out, opts.IO.ColorScheme(), report)
 	}
@@ -201,6 +208,8 @@ func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, re
 			}
 			actions = kept
 		}
+	}
+	if len(actions) > 0 {
 		fmt.Fprintln(w, "moltctl doctor --fix will:")
 		for _, a := range actions {
 			fmt.Fprintf(w, "  • %s  (%s)\n", a.Action.Summary, a.ID)
@@ -227,7 +236,7 @@ func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, re
 		for _, h := range human {
 			fmt.Fprintf(w, "  • %s  (%s)\n", h.Human, h.ID)
 		}
-		fmt.Fprintln(w, "Then run moltctl doctor again.")
+		// What to do after them is the report's last line (or launch's).
 	}
 	return len(actions) > 0, nil
 }

@@ -295,7 +295,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 	if f.Global.JSON() {
 		return cmdutil.WriteJSON(io.Out, res)
 	}
-	printResult(io, cs, res)
+	printResult(io, cs, res, f.Composed)
 	return nil
 }
 
@@ -495,7 +495,10 @@ func nextSteps(f *cmdutil.Factory, a *Answers) []string {
 	return next
 }
 
-func printResult(io *iostreams.IOStreams, cs *iostreams.ColorScheme, r *Result) {
+// printResult writes what init did. composed (init as a step of launch)
+// leaves out the doctor line and the next steps: launch runs doctor and
+// says what comes next itself.
+func printResult(io *iostreams.IOStreams, cs *iostreams.ColorScheme, r *Result, composed bool) {
 	out := io.Out
 	verb := map[string]string{"created": "Created", "updated": "Updated", "unchanged": "Unchanged:"}[r.Action]
 	fmt.Fprintf(out, "%s %s %s\n", cs.SuccessIcon(), verb, r.Manifest)
@@ -523,6 +526,9 @@ func printResult(io *iostreams.IOStreams, cs *iostreams.ColorScheme, r *Result) 
 			continue
 		}
 		fmt.Fprintf(out, "%s %s %s\n", cs.SuccessIcon(), strings.ToUpper(c.Action[:1])+c.Action[1:], c.Path)
+	}
+	if composed {
+		return
 	}
 	if d := r.Doctor; d != nil {
 		if !d.Ran {

@@ -81,6 +81,15 @@ func launchRun(ctx context.Context, opts *LaunchOptions) error {
 	ios := f.IOStreams
 	cs := ios.ColorScheme()
 	interactive := !f.Global.Yes && ios.CanPrompt()
+	// init, doctor and deploy run as steps: each leaves out its own "next"
+	// line, so that launch ends with one.
+	composed := *f
+	composed.Composed = true
+	f = &composed
+	again := func() error {
+		fmt.Fprintf(ios.ErrOut, "\nWhen the steps above are done, run %s again.\n", f.Command("launch"))
+		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+	}
 	step := func(n int, what string) {
 		fmt.Fprintf(ios.ErrOut, "\n%s\n", cs.Bold(fmt.Sprintf("%d/5  %s", n, what)))
 	}
@@ -128,16 +137,15 @@ func launchRun(ctx context.Context, opts *LaunchOptions) error {
 			break
 		}
 		if !interactive {
-			fmt.Fprintf(ios.ErrOut, "\nWhen the steps above are done, run %s again.\n", f.Command("launch"))
-			return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+			return again()
 		}
 		step(3, "the steps only you can take (listed above)")
-		again, err := f.Prompter().Confirm("Done? Check again", true)
+		ok, err := f.Prompter().Confirm("Done? Check again", true)
 		if err != nil {
 			return err
 		}
-		if !again {
-			return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+		if !ok {
+			return again()
 		}
 	}
 
