@@ -321,14 +321,7 @@ func (*workerStep) Skip(ctx context.Context, st *State) (bool, string) {
 		return false, "upload the Worker (Cloudflare's copy differs)"
 	}
 	st.VersionID = st.Dep.Worker.VersionID
-	return true, "unchanged since version " + shortID(st.Dep.Worker.VersionID)
-}
-
-func shortID(id string) string {
-	if i := strings.IndexByte(id, '-'); i > 0 {
-		return id[:i]
-	}
-	return id
+	return true, "unchanged since version " + st.Dep.Worker.VersionID
 }
 
 func (*workerStep) Run(ctx context.Context, st *State) error {
@@ -378,6 +371,6 @@ func (*workerStep) Run(ctx context.Context, st *State) error {
 	st.Dep.Worker.VersionID = res.VersionID
 	st.Dep.Worker.ContentHash = b.hash
 	st.Dep.Worker.DurableObjectNamespaceID = st.NamespaceID
-	st.Details["worker"] = fmt.Sprintf("version %s, %d module(s)%s", shortID(res.VersionID), len(b.modules), assetsDetail)
+	st.Details["worker"] = fmt.Sprintf("version %s, %d module(s)%s", res.VersionID, len(b.modules), assetsDetail)
 	return nil
 }

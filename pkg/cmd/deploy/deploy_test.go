@@ -230,9 +230,14 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 		t.Errorf("second deploy created %d buckets; want 1, the deploy lease", bucketCreates)
 	}
 	t.Logf("no-change redeploy: %d requests", len(lines))
-	for _, s := range decodeResult(t, r2.stdout).Steps {
+	res2 := decodeResult(t, r2.stdout)
+	for _, s := range res2.Steps {
 		if s.Name != "preflight" && s.Name != "wait" && s.Status != deploy.StatusSkipped {
 			t.Errorf("second deploy step %s = %s (%s)", s.Name, s.Status, s.Detail)
+		}
+		// The version ID whole, as status shows it, not cut at its first dash.
+		if v, _ := res2.Versions["worker"].(string); s.Name == "worker" && (v == "" || !strings.Contains(s.Detail, v)) {
+			t.Errorf("worker step detail %q; want the whole version %q", s.Detail, v)
 		}
 	}
 	if got := endState(srv); got != first {
