@@ -16,7 +16,20 @@ func (f *Factory) Docker(ctx context.Context) (*client.Client, error) {
 }
 
 // ImageProgress is how build and push report progress: JSON lines on
-// stderr under --output json, else text on stderr.
+// stderr under --output json, else text on stderr, the same lines with or
+// without a terminal; a terminal also gets the bytes sent in a spinner.
 func (f *Factory) ImageProgress() image.Progress {
-	return image.ProgressTo(f.IOStreams.ErrOut, f.Global.JSON(), f.IOStreams.IsStderrTTY())
+	ios := f.IOStreams
+	if f.Global.JSON() {
+		return image.JSONProgress(ios.ErrOut)
+	}
+	text := image.TextProgress(ios.ErrOut, true)
+	return func(e image.Event) {
+		if e.Kind == image.EventLayerBytes {
+			ios.StartProgress(image.LayerBytesLabel(e)) // nothing without a terminal
+			return
+		}
+		ios.StopProgress()
+		text(e)
+	}
 }

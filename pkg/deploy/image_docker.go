@@ -42,7 +42,7 @@ func (d *DockerImages) BuildAndPush(ctx context.Context, req ImageRequest) (*Ima
 	}
 	res, err := image.BuildAndPush(ctx, eng, image.Request{
 		Spec:       image.Spec{ContextDir: req.ContextDir, Dockerfile: req.Dockerfile, BuildArgs: req.BuildArgs, Platform: image.DefaultPlatform, Exclude: req.Exclude},
-		Repository: req.Repository, Auth: auth, Progress: image.TextProgress(w, false, false),
+		Repository: req.Repository, Auth: auth, Progress: image.TextProgress(w, false),
 	})
 	if err != nil {
 		return nil, err

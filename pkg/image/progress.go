@@ -60,15 +60,6 @@ func (p Progress) emit(e Event) {
 	p(e)
 }
 
-// ProgressTo is how commands report build and push progress on w (their
-// stderr): JSON lines when asJSON, else text, redrawn when w is a terminal.
-func ProgressTo(w io.Writer, asJSON, tty bool) Progress {
-	if asJSON {
-		return JSONProgress(w)
-	}
-	return TextProgress(w, tty, true)
-}
-
 // JSONProgress writes each event as one line of JSON to w.
 func JSONProgress(w io.Writer) Progress {
 	var mu sync.Mutex
@@ -81,13 +72,12 @@ func JSONProgress(w io.Writer) Progress {
 	}
 }
 
-// TextProgress renders events for people. On a terminal (tty) byte
-// progress is shown at most once a second per layer; elsewhere only the
-// start and end of each layer are printed. Build output is printed
+// TextProgress renders events for people: the same lines with or without
+// a terminal. Byte counts (EventLayerBytes) print nothing: they are live
+// progress, for a spinner (see LayerBytesLabel). Build output is printed
 // indented under its step when verbose, else only the steps.
-func TextProgress(w io.Writer, tty, verbose bool) Progress {
+func TextProgress(w io.Writer, verbose bool) Progress {
 	var mu sync.Mutex
-	last := map[string]time.Time{}
 	return func(e Event) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -112,12 +102,6 @@ func TextProgress(w io.Writer, tty, verbose bool) Progress {
 			fmt.Fprintf(w, "Note: %s\n", e.Message)
 		case EventLayerStart:
 			fmt.Fprintf(w, "  %s  pushing %s\n", e.Layer, bytesize.SI(e.Total))
-		case EventLayerBytes:
-			if !tty || time.Since(last[e.Layer]) < time.Second {
-				return
-			}
-			last[e.Layer] = time.Now()
-			fmt.Fprintf(w, "  %s  %s / %s  %s/s\n", e.Layer, bytesize.SI(e.Bytes), bytesize.SI(e.Total), bytesize.SI(int64(e.BytesPerSec)))
 		case EventLayerDone:
 			fmt.Fprintf(w, "  %s  pushed %s (%s/s)\n", e.Layer, bytesize.SI(e.Bytes), bytesize.SI(int64(e.BytesPerSec)))
 		case EventLayerExists:
@@ -128,6 +112,11 @@ func TextProgress(w io.Writer, tty, verbose bool) Progress {
 			fmt.Fprintf(w, "✓ Manifest written: %s (%s sent in all)\n", e.Digest, bytesize.SI(e.Bytes))
 		}
 	}
+}
+
+// LayerBytesLabel is a spinner's label for an EventLayerBytes.
+func LayerBytesLabel(e Event) string {
+	return fmt.Sprintf("%s  %s / %s  %s/s", e.Layer, bytesize.SI(e.Bytes), bytesize.SI(e.Total), bytesize.SI(int64(e.BytesPerSec)))
 }
 
 // ShortID shortens "sha256:abcdef…" to 12 hex digits.
