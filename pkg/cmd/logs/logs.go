@@ -10,12 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
@@ -77,36 +75,12 @@ line (the tail's own event message), for piping into jq.`,
 	return cmd
 }
 
-// Event is a tail event message (trace-v1).
-type Event struct {
-	Outcome        string      `json:"outcome"`
-	ScriptName     string      `json:"scriptName"`
-	Exceptions     []Exception `json:"exceptions"`
-	Logs           []Log       `json:"logs"`
-	EventTimestamp int64       `json:"eventTimestamp"`
-	Event          struct {
-		Request *struct {
-			URL    string `json:"url"`
-			Method string `json:"method"`
-		} `json:"request,omitempty"`
-		Response *struct {
-			Status int `json:"status"`
-		} `json:"response,omitempty"`
-		Cron string `json:"cron,omitempty"`
-	} `json:"event"`
-}
-
-// Exception is an uncaught exception in a tail event.
-type Exception struct {
-	Name    string `json:"name"`
-	Message string `json:"message"`
-}
-
-// Log is one console call in a tail event.
-type Log struct {
-	Message []any  `json:"message"`
-	Level   string `json:"level"`
-}
+// Event, Exception and Log are the tail's event message and its parts.
+type (
+	Event     = cfapi.TailEvent
+	Exception = cfapi.TailException
+	Log       = cfapi.TailLog
+)
 
 func logsRun(ctx context.Context, opts *LogsOptions) error {
 	f := opts.Factory
@@ -114,61 +88,34 @@ func logsRun(ctx context.Context, opts *LogsOptions) error {
 	if err != nil {
 		return err
 	}
-	api := t.API
-	var tail struct {
-		ID  string `json:"id"`
-		URL string `json:"url"`
-	}
-	body := map[string]any{"filters": serverFilters(opts)}
-	if err := api.Do(ctx, cfapi.Request{Method: http.MethodPost, Path: api.AccountPath("workers/scripts/%s/tails", url.PathEscape(t.Worker)), JSON: body}, &tail); err != nil {
-		if cfapi.IsStatus(err, http.StatusNotFound) {
-			return cmdutil.WithHint(fmt.Errorf("start a tail of Worker %q: %w", t.Worker, err), "the Worker is not deployed: run `moltctl deploy`")
-		}
-		return fmt.Errorf("start a tail of Worker %q: %w", t.Worker, err)
-	}
-	defer func() {
-		// The command's context may be cancelled (Ctrl-C): clean up anyway.
-		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_ = api.Do(dctx, cfapi.Request{Method: http.MethodDelete, Path: api.AccountPath("workers/scripts/%s/tails/%s", url.PathEscape(t.Worker), url.PathEscape(tail.ID))}, nil)
-	}()
-
-	conn, _, err := websocket.Dial(ctx, tail.URL, &websocket.DialOptions{
-		Subprotocols: []string{"trace-v1"},
-		HTTPClient:   f.HTTPClient,
-	})
+	tail, err := t.API.StartTail(ctx, t.Worker, serverFilters(opts))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("connect to the tail: %w", err)
+		if cfapi.IsStatus(err, http.StatusNotFound) {
+			return cmdutil.WithHint(err, "the Worker is not deployed: run `moltctl deploy`")
+		}
+		return err
 	}
-	defer conn.CloseNow()
-	conn.SetReadLimit(4 << 20)
-	if err := conn.Write(ctx, websocket.MessageText, []byte(`{"debug":false}`)); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("start the tail: %w", err)
-	}
+	// Close deletes the tail even when ctx was cancelled (Ctrl-C).
+	defer tail.Close()
 	if f.IOStreams.IsStderrTTY() && opts.Format == "pretty" {
 		fmt.Fprintf(f.IOStreams.ErrOut, "Streaming logs of %s (Ctrl-C to stop)\n", t.Worker)
 	}
 	filter, _ := newFilter(opts)
 	for {
-		_, msg, err := conn.Read(ctx)
+		ev, msg, err := tail.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				_ = conn.Close(websocket.StatusNormalClosure, "")
 				return nil
 			}
-			if websocket.CloseStatus(err) == websocket.StatusNormalClosure {
+			if errors.Is(err, cfapi.ErrTailClosed) {
 				return errors.New("the tail was closed by Cloudflare; run the command again to continue")
 			}
-			return fmt.Errorf("read the tail: %w", err)
+			return err
 		}
-		var ev Event
-		if err := json.Unmarshal(msg, &ev); err != nil {
-			continue
-		}
-		if !filter(&ev, msg) {
+		if !filter(ev, msg) {
 			continue
 		}
 		if opts.Format == "json" {
@@ -177,7 +124,7 @@ func logsRun(ctx context.Context, opts *LogsOptions) error {
 			}
 			continue
 		}
-		printPretty(f.IOStreams.Out, &ev, f.IOStreams.ColorScheme().Red)
+		printPretty(f.IOStreams.Out, ev, f.IOStreams.ColorScheme().Red)
 	}
 }
 
@@ -313,18 +260,7 @@ func searchText(ev *Event) string {
 	return b.String()
 }
 
-func logText(l Log) string {
-	parts := make([]string, 0, len(l.Message))
-	for _, m := range l.Message {
-		if s, ok := m.(string); ok {
-			parts = append(parts, s)
-			continue
-		}
-		b, _ := json.Marshal(m)
-		parts = append(parts, string(b))
-	}
-	return strings.Join(parts, " ")
-}
+func logText(l Log) string { return l.Text() }
 
 func printPretty(w io.Writer, ev *Event, red func(string) string) {
 	ts := time.UnixMilli(ev.EventTimestamp).UTC().Format("2006-01-02 15:04:05")
