@@ -22,6 +22,9 @@ type rtState struct {
 	jwtKey   []byte
 	tailMu   sync.Mutex
 	tails    map[string]*tailSession // by tail id
+	// gatewayFaults maps a script to what its gateway prints when it
+	// cannot start (SetGatewayFault); guarded by s.mu.
+	gatewayFaults map[string]string
 }
 
 // Gateway states, as moltworker's /api/status reports them.
@@ -170,6 +173,9 @@ func (s *Server) startGateway(script string, sc *Script) error {
 	now := s.opts.Now().UTC()
 	ready := now.Add(s.opts.ColdStart)
 	rt.Status, rt.StartedAt, rt.ReadyAt = gwStarting, &now, &ready
+	if s.rt.gatewayFaults[script] != "" {
+		rt.ReadyAt = nil // a faulted gateway never listens
+	}
 	rt.ProcessID = "proc_" + newID()[:12]
 	rt.NamespaceID = ns
 	rt.Env = map[string]string{}
@@ -318,6 +324,7 @@ func (s *Server) serveWorker(w http.ResponseWriter, r *http.Request, host string
 	wr := &workerRequest{s: s, w: rec, r: r, host: host, script: script}
 	s.mu.Lock()
 	wr.env = scriptEnv(sc)
+	wr.fault = s.rt.gatewayFaults[script]
 	s.syncRuntimeLocked(script, sc)
 	s.mu.Unlock()
 	start := s.opts.Now()
@@ -336,6 +343,8 @@ type workerRequest struct {
 	host   string
 	script string
 	env    map[string]string
+	// fault is what the gateway prints when it cannot start (SetGatewayFault).
+	fault string
 }
 
 func (q *workerRequest) acceptsHTML() bool {
@@ -352,12 +361,16 @@ func (q *workerRequest) html(status int, body string) {
 
 // logs are the console.log lines moltworker writes for every request.
 func (q *workerRequest) logs() []string {
-	return []string{
+	logs := []string{
 		"[REQ] " + q.r.Method + " " + q.r.URL.Path,
 		fmt.Sprintf("[REQ] Has ANTHROPIC_API_KEY: %t", q.env["ANTHROPIC_API_KEY"] != ""),
 		"[REQ] DEV_MODE: " + undefinedIfEmpty(q.env["DEV_MODE"]),
 		"[REQ] DEBUG_ROUTES: " + undefinedIfEmpty(q.env["DEBUG_ROUTES"]),
 	}
+	if q.fault != "" {
+		logs = append(logs, "[Gateway] "+q.fault)
+	}
+	return logs
 }
 
 func undefinedIfEmpty(v string) string {
@@ -834,6 +847,17 @@ func (s *Server) registerRuntimeControl() {
 		}
 		writeJSON(w, http.StatusCreated, map[string]any{"requestId": id})
 	})
+	s.api.HandleFunc("POST /__emulator/workers/{script}/gateway/fault", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Stderr string `json:"stderr"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
+		s.SetGatewayFault(r.PathValue("script"), body.Stderr)
+		writeJSON(w, http.StatusOK, map[string]any{"stderr": body.Stderr})
+	})
 	s.api.HandleFunc("GET /__emulator/workers/{script}/gateway", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		exists := s.state.Scripts[r.PathValue("script")] != nil
@@ -844,4 +868,23 @@ func (s *Server) registerRuntimeControl() {
 		}
 		writeJSON(w, http.StatusOK, s.Gateway(r.PathValue("script")))
 	})
+}
+
+// SetGatewayFault makes the gateway of script fail as moltworker's users
+// report (docs/troubleshooting.md): a gateway started from now on never
+// listens, so /api/status says starting with no error, and every request
+// the Worker serves logs "[Gateway] " + stderr to its tail, where moltctl
+// can find the cause. An empty stderr clears the fault. The script need not
+// exist yet.
+func (s *Server) SetGatewayFault(script, stderr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rt.gatewayFaults == nil {
+		s.rt.gatewayFaults = map[string]string{}
+	}
+	if stderr == "" {
+		delete(s.rt.gatewayFaults, script)
+		return
+	}
+	s.rt.gatewayFaults[script] = stderr
 }

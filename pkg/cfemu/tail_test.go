@@ -115,3 +115,39 @@ func TestTailUnmaskedClientFrame(t *testing.T) {
 		t.Errorf("frame header %x", h)
 	}
 }
+
+// TestTailGatewayFault: a gateway made to fail never listens, and the
+// Worker's tail carries what it printed.
+func TestTailGatewayFault(t *testing.T) {
+	srv := New(Options{ColdStart: time.Millisecond}).Start()
+	defer srv.Close()
+	deployWorker(t, srv, e2eSecrets)
+	srv.SetGatewayFault("molt", "Gateway failed to start: lock timeout after 5000ms")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sctx, scancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer scancel()
+	if err := srv.ensureGateway(sctx, "molt"); err == nil {
+		t.Fatal("a faulted gateway started")
+	}
+	_, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/workers/scripts/molt/tails", map[string]any{"filters": []any{}})
+	c, _, err := websocket.Dial(ctx, rtResult(env)["url"].(string), &websocket.DialOptions{Subprotocols: []string{"trace-v1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"debug": false}`)); err != nil {
+		t.Fatal(err)
+	}
+	rtGet(t, srv, "GET", "/sandbox-health", nil)
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"[Gateway] Gateway failed to start: lock timeout after 5000ms"`) {
+		t.Errorf("event lacks the gateway's failure: %s", b)
+	}
+	if st := srv.Gateway("molt").Status; st != gwStarting {
+		t.Errorf("gateway status %q, want starting for ever", st)
+	}
+}
