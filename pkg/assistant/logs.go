@@ -17,7 +17,8 @@ const LogWindow = 4 * time.Second
 // and returns the known failures its log lines and exceptions reveal (what
 // the gateway printed when it failed, which /api/status does not carry).
 // probe (may be nil) is called once the tail listens, so that the Worker
-// runs, and logs, while it is read. It returns at the first recognised
+// runs, and logs, while it is read; its context ends after a quarter of
+// the window. It returns at the first recognised
 // failure, when window passes (nil, nil) or when ctx ends; the tail is
 // deleted before it returns, also on Ctrl-C. Log lines are matched, never
 // returned: the Worker may log secret values.
@@ -31,9 +32,15 @@ func DiagnoseLogs(ctx context.Context, api *cfapi.Client, worker string, window 
 	defer tail.Close()
 	if probe != nil {
 		done := make(chan struct{})
+		// The probe is cut short so that its invocation ends, and its logs
+		// reach the tail, well within the window: Cloudflare sends an
+		// event when the invocation ends, and /api/status alone may wait
+		// seconds for a gateway that does not listen.
+		pctx, pcancel := context.WithTimeout(wctx, window/4)
 		go func() {
 			defer close(done)
-			probe(wctx)
+			defer pcancel()
+			probe(pctx)
 		}()
 		// Runs before tail.Close: the probe ends with the window.
 		defer func() {

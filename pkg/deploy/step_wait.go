@@ -94,7 +94,14 @@ func (*waitStep) Run(ctx context.Context, st *State) error {
 		hint := "check moltctl status and moltctl logs; cold starts can take 2 minutes: run again with a longer --timeout, or --no-wait"
 		// What the Worker said (/api/status, a 503's details) may name a
 		// failure moltworker's users know.
-		if ds := assistant.Diagnose(err.Error()); len(ds) > 0 {
+		ds := assistant.Diagnose(err.Error())
+		if len(ds) == 0 {
+			ds = st.diagnoseLogs(ctx, a)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		if len(ds) > 0 {
 			hint = ds[0].Hint()
 		}
 		return clierr.WithHint(fmt.Errorf("the assistant did not answer as running within %s: %w", timeout, err), hint)
@@ -102,4 +109,18 @@ func (*waitStep) Run(ctx context.Context, st *State) error {
 	st.Running, st.Waited = true, true
 	st.Details["wait"] = fmt.Sprintf("running after %s", time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// diagnoseLogs reads the Worker's logs for assistant.LogWindow, probing
+// it once, for a failure /api/status did not name. Best effort: a tail
+// that cannot be read leaves the generic hint.
+func (st *State) diagnoseLogs(ctx context.Context, a Assistant) []assistant.Diagnosis {
+	if st.API == nil {
+		return nil
+	}
+	st.logf("reading the Worker's logs for up to %s to find why", assistant.LogWindow)
+	ds, _ := assistant.DiagnoseLogs(ctx, st.API, st.WorkerName(), assistant.LogWindow, func(ctx context.Context) {
+		_, _ = a.Running(ctx)
+	})
+	return ds
 }

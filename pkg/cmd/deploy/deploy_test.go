@@ -614,3 +614,25 @@ func TestProgressLinesWithoutTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestDeployWaitNamesTheCauseFromTheLogs: when the gateway does not come
+// up and /api/status says no more than "starting", the hint names the
+// cause the Worker's logs show, without repeating the log line.
+func TestDeployWaitNamesTheCauseFromTheLogs(t *testing.T) {
+	testenv.RequireDocker(t)
+	t.Parallel()
+	srv, _ := newEmulator(t, cfemu.FaultOptions{})
+	srv.SetGatewayFault("moltbot-sandbox", "Config invalid: channels.telegram.botToken: sk-secret-in-log must match")
+	dir := testenv.CopyExample(t)
+	r := deployOnce(context.Background(), t, srv, dir, nil, func(o *DeployOptions) { o.Timeout = time.Second })
+	if r.err == nil {
+		t.Fatal("deploy succeeded with a gateway that never listens")
+	}
+	msg := r.err.Error() + "\n" + cmdutil.HintOf(r.err)
+	if !strings.Contains(msg, "OpenClaw refused its configuration") || !strings.Contains(msg, "moltctl secrets check") || !strings.Contains(msg, "#57") {
+		t.Errorf("error does not name the cause and fix from the logs:\n%s\n%s", msg, r.stderr)
+	}
+	if strings.Contains(msg+r.stderr+r.stdout, "sk-secret-in-log") {
+		t.Errorf("the log line's secret came out:\n%s\n%s", msg, r.stderr)
+	}
+}
