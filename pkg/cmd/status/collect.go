@@ -156,6 +156,7 @@ func collect(ctx context.Context, f *cmdutil.Factory, t *target.Target, wait tim
 	}
 	run(func() { rep.Gateway = gatewayStatus(ctx, client, wait) })
 	wg.Wait()
+	diagnoseGateway(ctx, t, client, wait, rep)
 	// The admin API starts the gateway if it is down; ask it last.
 	rep.Backup = backupStatus(ctx, t, client, man)
 	judge(rep, t, f.Command)
@@ -385,6 +386,24 @@ func gatewayStatus(ctx context.Context, c *assistant.Client, wait time.Duration)
 		gs.fix = cmdutil.HintOf(err)
 	}
 	return gs
+}
+
+// diagnoseGateway reads the Worker's logs for a few seconds when the
+// gateway is stuck (a process that does not listen, or --wait ran out) and
+// /api/status named no cause, and names the cause the logs show. A gateway
+// that is merely not running (asleep) is not worth the wait.
+func diagnoseGateway(ctx context.Context, t *target.Target, c *assistant.Client, wait time.Duration, rep *Report) {
+	g := &rep.Gateway
+	stuck := g.Status == assistant.StatusNotResponding || (wait > 0 && g.Status != "")
+	if c == nil || t.API == nil || !rep.Worker.Exists || g.OK || !stuck || len(assistant.Diagnose(g.Error)) > 0 {
+		return
+	}
+	ds, _ := assistant.DiagnoseLogs(ctx, t.API, t.Worker, assistant.LogWindow, func(ctx context.Context) {
+		_, _ = c.Status(ctx)
+	})
+	if len(ds) > 0 {
+		g.fix = ds[0].Hint()
+	}
 }
 
 func backupStatus(ctx context.Context, t *target.Target, c *assistant.Client, man *projectManifest) BackupStatus {

@@ -282,3 +282,33 @@ func TestStatusWarnsWhenTheContainerStaysAwake(t *testing.T) {
 		t.Fatalf("a day later, the same process, no warning: %+v", rep.Warnings)
 	}
 }
+
+// TestStatusWaitNamesTheCauseFromTheLogs: a gateway that never listens,
+// whose failure only the Worker's logs show, gets its cause and fix named
+// after --wait runs out, and the log line itself is not printed.
+func TestStatusWaitNamesTheCauseFromTheLogs(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	fx.Srv.SetGatewayFault(opstest.Worker, "Gateway failed to start: lock timeout after 5000ms (key sk-secret-in-log)")
+	out, _, err := run(t, fx, false, "--output=json", "--wait", "1s")
+	var se *cmdutil.SilentError
+	if !errors.As(err, &se) || se.Code != cmdutil.ExitUnhealthy {
+		t.Fatalf("err = %v, want exit %d\n%s", err, cmdutil.ExitUnhealthy, out)
+	}
+	var rep Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range rep.Problems {
+		if p.Component == "gateway" && strings.Contains(p.Fix, "a second gateway start") && strings.Contains(p.Fix, "#289") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no gateway problem names the lock timeout: %+v", rep.Problems)
+	}
+	if strings.Contains(out, "sk-secret-in-log") {
+		t.Errorf("the log line's secret came out: %s", out)
+	}
+}
