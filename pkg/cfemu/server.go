@@ -80,6 +80,9 @@ type Server struct {
 	// assetSessions are open static-asset upload sessions by id (assets.go),
 	// guarded by mu.
 	assetSessions map[string]*assetSession
+	// takenSubdomains are workers.dev names other accounts registered
+	// (TakeSubdomain), guarded by mu.
+	takenSubdomains map[string]bool
 }
 
 // New returns an emulator with the scenario's initial state. It does not

@@ -174,7 +174,7 @@ func (s *Server) putAccountSubdomain(w http.ResponseWriter, r *http.Request, _ *
 		fail(w, http.StatusBadRequest, 10033, "Subdomain names must be 1-63 characters of a-z, 0-9 and '-', and must not start or end with '-'")
 		return
 	}
-	if takenSubdomain(body.Subdomain) {
+	if s.takenSubdomain(body.Subdomain) {
 		fail(w, http.StatusConflict, 10031, "This subdomain is unavailable")
 		return
 	}
@@ -182,16 +182,28 @@ func (s *Server) putAccountSubdomain(w http.ResponseWriter, r *http.Request, _ *
 	ok(w, http.StatusOK, map[string]string{"subdomain": body.Subdomain})
 }
 
-// takenSubdomain reports names other accounts hold in the emulated world.
-func takenSubdomain(name string) bool {
-	return name == "taken" || name == "cloudflare" || name == "workers"
+// takenSubdomain reports names other accounts hold in the emulated world
+// (a few fixed ones and those given to TakeSubdomain). s.mu is held.
+func (s *Server) takenSubdomain(name string) bool {
+	return name == "taken" || name == "cloudflare" || name == "workers" || s.takenSubdomains[name]
+}
+
+// TakeSubdomain makes another account hold the workers.dev name, as when
+// someone registers it between a check that found it free and its use.
+func (s *Server) TakeSubdomain(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.takenSubdomains == nil {
+		s.takenSubdomains = map[string]bool{}
+	}
+	s.takenSubdomains[name] = true
 }
 
 // subdomainAvailability answers as the dashboard's check does: 10032 when
 // the name is free, 10031 when it is not.
 func (s *Server) subdomainAvailability(w http.ResponseWriter, r *http.Request, _ *Token) {
 	name := r.PathValue("name")
-	if takenSubdomain(name) || name == s.state.Account.Subdomain {
+	if s.takenSubdomain(name) || name == s.state.Account.Subdomain {
 		fail(w, http.StatusConflict, 10031, "Subdomain is unavailable")
 		return
 	}

@@ -393,15 +393,36 @@ func checkSubdomain(ctx context.Context, e *Env) Result {
 			r.Fix = err.Error()
 			return r
 		}
-		r.Action = &Action{Permanent: true,
-			Summary: fmt.Sprintf("register the workers.dev subdomain %s: the account's public name, permanent (--subdomain NAME picks another)", name),
-			Apply: func(ctx context.Context, e *Env) error {
+		act := &Action{Permanent: true,
+			Summary: fmt.Sprintf("register the workers.dev subdomain %s: the account's public name, permanent (--subdomain NAME picks another)", name)}
+		act.Apply = func(ctx context.Context, e *Env) error {
+			// The name was free when the check ran. If another account
+			// has taken it since, the next free one is registered instead
+			// and Summary says so; a name asked for (--subdomain) is never
+			// swapped.
+			for tries := 1; ; tries++ {
 				err := c.Do(ctx, cfapi.Request{Method: http.MethodPut, Path: c.AccountPath("workers/subdomain"), JSON: map[string]string{"subdomain": name}}, nil)
-				if err != nil {
-					return fmt.Errorf("register workers.dev subdomain %s: %w", name, err)
+				if err == nil {
+					return nil
 				}
-				return nil
-			}}
+				err = fmt.Errorf("register workers.dev subdomain %s: %w", name, err)
+				if e.Subdomain != "" || tries == 3 {
+					return err
+				}
+				// Asked again rather than read from the PUT's error code,
+				// which is not documented for a taken name.
+				if free, aerr := subdomainAvailable(ctx, c, name); aerr != nil || free {
+					return err
+				}
+				next, ferr := freeSubdomain(ctx, e)
+				if ferr != nil {
+					return fmt.Errorf("register workers.dev subdomain %s: it was taken meanwhile, and %w", name, ferr)
+				}
+				act.Summary = fmt.Sprintf("register the workers.dev subdomain %s: %s was taken meanwhile; the account's public name, permanent", next, name)
+				name = next
+			}
+		}
+		r.Action = act
 		return r
 	}
 	if e.Config != nil && e.Config.Name != "" {
@@ -422,16 +443,7 @@ func freeSubdomain(ctx context.Context, e *Env) (string, error) {
 	if skip != nil {
 		return "", errors.New(skip.Message)
 	}
-	available := func(name string) (bool, error) {
-		err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: c.AccountPath("workers/subdomains/%s", name)}, nil)
-		switch {
-		case cfapi.HasCode(err, cfapi.CodeSubdomainAvailable):
-			return true, nil
-		case err == nil || cfapi.HasCode(err, cfapi.CodeSubdomainUnavailable):
-			return false, nil
-		}
-		return false, fmt.Errorf("check workers.dev subdomain %s: %w", name, err)
-	}
+	available := func(name string) (bool, error) { return subdomainAvailable(ctx, c, name) }
 	if want := e.Subdomain; want != "" {
 		if !subdomainRE.MatchString(want) {
 			return "", fmt.Errorf("--subdomain %q is not a valid name: lower-case letters, digits and inner hyphens, at most 63", want)
@@ -469,6 +481,19 @@ func freeSubdomain(ctx context.Context, e *Env) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no free workers.dev subdomain found near %q: pass --subdomain NAME, or pick one at %s", base, e.DashLink("workers/onboarding"))
+}
+
+// subdomainAvailable asks whether the workers.dev name is free (the
+// availability endpoint answers 10032 for a free name, 10031 for a taken one).
+func subdomainAvailable(ctx context.Context, c *cfapi.Client, name string) (bool, error) {
+	err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: c.AccountPath("workers/subdomains/%s", name)}, nil)
+	switch {
+	case cfapi.HasCode(err, cfapi.CodeSubdomainAvailable):
+		return true, nil
+	case err == nil || cfapi.HasCode(err, cfapi.CodeSubdomainUnavailable):
+		return false, nil
+	}
+	return false, fmt.Errorf("check workers.dev subdomain %s: %w", name, err)
 }
 
 // slug turns an account name ("Jane's Account") into a DNS label ("janes").

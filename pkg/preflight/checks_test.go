@@ -301,3 +301,41 @@ func TestSecretsManifestSourcesGiveValues(t *testing.T) {
 		t.Errorf("every source gives a value, got %s %q", got.Status, got.Message)
 	}
 }
+
+// The workers.dev name is picked when the check runs; if another account
+// takes it before --fix applies it, the next free one is registered (never
+// in place of a name asked for with --subdomain).
+func TestSubdomainFixTakesTheNextNameWhenOneIsTakenMeanwhile(t *testing.T) {
+	t.Parallel()
+	for _, asked := range []string{"", "mine"} {
+		srv := emulator(t, cfemu.Options{Scenario: cfemu.ScenarioNewAccount})
+		env := &Env{API: apiFor(srv, srv.Token()), AccountID: srv.AccountID(), Subdomain: asked}
+		got := runCheck(t, IDSubdomain, env)
+		if got.Status != StatusFail || got.Action == nil {
+			t.Fatalf("new account: %s %q, want a failure with a fix", got.Status, got.Message)
+		}
+		first := "emulated"
+		if asked != "" {
+			first = asked
+		}
+		if !strings.Contains(got.Action.Summary, " "+first+":") {
+			t.Fatalf("fix %q, want it to name %s", got.Action.Summary, first)
+		}
+		srv.TakeSubdomain(first)
+		err := got.Action.Apply(context.Background(), env)
+		var sub string
+		srv.Update(func(s *cfemu.State) { sub = s.Account.Subdomain })
+		if asked != "" {
+			if err == nil || sub != "" {
+				t.Errorf("--subdomain %s taken meanwhile: err %v, registered %q; want an error and nothing registered", asked, err, sub)
+			}
+			continue
+		}
+		if err != nil || sub != "emulated-2" {
+			t.Errorf("taken meanwhile: err %v, registered %q; want emulated-2", err, sub)
+		}
+		if !strings.Contains(got.Action.Summary, "emulated-2") || !strings.Contains(got.Action.Summary, "emulated was taken meanwhile") {
+			t.Errorf("summary after apply %q, want it to name what was registered and why", got.Action.Summary)
+		}
+	}
+}
