@@ -110,8 +110,8 @@ fits the environment.`,
   moltctl deploy --env staging`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.LogFormat != "text" && opts.LogFormat != "kv" {
-				return cmdutil.Usagef("--log-format must be text or kv, not %q", opts.LogFormat)
+			if err := cmdutil.CheckLogFormat(opts.LogFormat); err != nil {
+				return err
 			}
 			if opts.SkipBuild && opts.Image == "" {
 				return cmdutil.Usagef("--skip-build needs --image REF, the image an earlier build pushed")
@@ -126,8 +126,7 @@ fits the environment.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.LogFormat, "log-format", "text", "progress lines on stderr: text (the same with or without a terminal) or kv (step=… status=… for log collectors)")
-	_ = cmd.RegisterFlagCompletionFunc("log-format", cobra.FixedCompletions([]string{"text", "kv"}, cobra.ShellCompDirectiveNoFileComp))
+	cmdutil.AddLogFormatFlag(cmd, &opts.LogFormat)
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the plan (and the monthly cost estimate) and change nothing")
 	fl.BoolVar(&opts.NoWait, "no-wait", false, "do not wait for the assistant to answer")
 	fl.BoolVar(&opts.SkipBuild, "skip-build", false, "do not build: deploy the image given with --image")
@@ -395,7 +394,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	}
 
 	prog := newProgress(ios, f.Global.JSON())
-	prog.kv = o.LogFormat == "kv"
+	prog.kv = o.LogFormat == cmdutil.LogKV
 	runner := &deploy.Runner{Steps: steps, Progress: prog, OnStepStart: o.OnStepStart}
 	results, runErr := runner.Run(ctx, st)
 	res := buildResult(st, results, o.ShowToken)
@@ -573,7 +572,7 @@ func (p *progress) Done(r deploy.StepResult) {
 		fmt.Fprintf(w, "%s %-15s %-7s %s\n", icon, r.Name, cs.Gray(d.String()), r.Detail)
 		return
 	}
-	fmt.Fprintf(w, "step=%s status=%s duration=%s detail=%q\n", r.Name, r.Status, d, r.Detail)
+	cmdutil.WriteKV(w, r.Name, string(r.Status), d, r.Detail)
 }
 
 // Rotate replaces the credential name of the project's assistant (see

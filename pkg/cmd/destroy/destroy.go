@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,8 @@ type DestroyOptions struct {
 	Factory    *cmdutil.Factory
 	DeleteData bool
 	DryRun     bool
+	// LogFormat is --log-format: text or kv (a step=… line per object).
+	LogFormat string
 }
 
 // Item is one object destroy removes (or keeps).
@@ -78,6 +81,9 @@ otherwise. Objects already gone are skipped, so it is safe to re-run.`,
   moltctl destroy --delete-data          # also the bucket and its data`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckLogFormat(opts.LogFormat); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -86,6 +92,7 @@ otherwise. Objects already gone are skipped, so it is safe to re-run.`,
 	}
 	cmd.Flags().BoolVar(&opts.DeleteData, "delete-data", false, "also delete the R2 bucket and all the assistant's data in it")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be removed and stop")
+	cmdutil.AddLogFormatFlag(cmd, &opts.LogFormat)
 	return cmd
 }
 
@@ -138,7 +145,9 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 			continue
 		}
 		f.IOStreams.StartProgress(fmt.Sprintf("Deleting %s %s", it.Kind, it.label()))
+		start := time.Now()
 		existed, err := it.del(ctx)
+		took := time.Since(start).Round(10 * time.Millisecond)
 		f.IOStreams.StopProgress()
 		switch {
 		case err != nil:
@@ -149,7 +158,15 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		default:
 			it.State = StateGone
 		}
-		if !f.Global.JSON() {
+		switch {
+		case f.Global.JSON():
+		case opts.LogFormat == cmdutil.LogKV:
+			detail := strings.TrimSpace(it.Kind + " " + it.label())
+			if it.Error != "" {
+				detail += ": " + it.Error
+			}
+			cmdutil.WriteKV(f.IOStreams.ErrOut, "delete", it.State, took, detail)
+		default:
 			printItem(f, it)
 		}
 		if ctx.Err() != nil {
@@ -171,6 +188,8 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		if err := cmdutil.WriteJSON(f.IOStreams.Out, res); err != nil {
 			return err
 		}
+	} else if res.StateCleared && opts.LogFormat == cmdutil.LogKV {
+		cmdutil.WriteKV(f.IOStreams.ErrOut, "clear-state", "done", 0, ".moltctl/"+t.Worker)
 	} else if res.StateCleared {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s Destroyed %s and cleared its local state.\n", f.IOStreams.ColorScheme().SuccessIcon(), t.Worker)
 	}

@@ -120,3 +120,24 @@ func TestPairStatusDestroy(t *testing.T) {
 		t.Errorf("after --delete-data: %v", left)
 	}
 }
+
+// --log-format kv gives one step=… line per object (deploy's format);
+// without it the lines are for people, with no step=… in them.
+func TestDestroyLogFormat(t *testing.T) {
+	fx := opstest.New(t)
+	fx.Deploy(t)
+	if code, _, errOut := moltctl(t, fx, "destroy", "--yes", "--log-format", "json"); code != cmdutil.ExitUsage || !strings.Contains(errOut, "--log-format must be text or kv") {
+		t.Fatalf("--log-format json: exit %d\n%s", code, errOut)
+	}
+	code, _, errOut := moltctl(t, fx, "destroy", "--yes", "--log-format", "kv")
+	if code != 0 || !strings.Contains(errOut, `step=delete status=deleted duration=`) || !strings.Contains(errOut, "step=clear-state status=done") {
+		t.Fatalf("kv: exit %d\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "Deleted ") || strings.Contains(errOut, "Destroyed ") {
+		t.Errorf("kv output has the people's lines too:\n%s", errOut)
+	}
+	code, _, errOut = moltctl(t, fx, "destroy", "--yes")
+	if code != 0 || strings.Contains(errOut, "step=") || !strings.Contains(errOut, "already gone") {
+		t.Errorf("text: exit %d\n%s", code, errOut)
+	}
+}
