@@ -11,17 +11,21 @@ import (
 // Render writes the report as a checklist: one line per check, the fix
 // indented under each warn and fail, and a summary line.
 func Render(w io.Writer, cs *iostreams.ColorScheme, r *Report) {
-	render(w, cs, r, true)
+	RenderList(w, cs, r)
+	RenderSummary(w, cs, r, "moltctl doctor")
 }
 
 // RenderChecks writes the checklist and the counts without the advice of
 // the summary line, for a command that says itself what to do next
 // (deploy's one "Fix:" line), so that a failure has one next step.
 func RenderChecks(w io.Writer, cs *iostreams.ColorScheme, r *Report) {
-	render(w, cs, r, false)
+	RenderList(w, cs, r)
+	RenderSummary(w, cs, r, "")
 }
 
-func render(w io.Writer, cs *iostreams.ColorScheme, r *Report, advice bool) {
+// RenderList writes one line per check, the fix indented under each warn
+// and fail.
+func RenderList(w io.Writer, cs *iostreams.ColorScheme, r *Report) {
 	width := 0
 	for _, c := range r.Checks {
 		width = max(width, len(c.Title))
@@ -45,17 +49,23 @@ func render(w io.Writer, cs *iostreams.ColorScheme, r *Report, advice bool) {
 			fmt.Fprintf(w, "  %s %s %s\n", strings.Repeat(" ", width), cs.Bold("fix:"), c.Fix)
 		}
 	}
+}
+
+// RenderSummary writes a blank line and the counts. When again is not
+// empty, the line also gives the advice: on a failure, to run again (the
+// command, with the flags that chose the project) after the fixes.
+func RenderSummary(w io.Writer, cs *iostreams.ColorScheme, r *Report, again string) {
 	fail, warn := r.Count(StatusFail), r.Count(StatusWarn)
 	ok, skip := r.Count(StatusOK), r.Count(StatusSkipped)
 	summary := fmt.Sprintf("%d failed, %d warning(s), %d ok, %d skipped", fail, warn, ok, skip)
 	fmt.Fprintln(w)
 	switch {
-	case !advice && fail > 0:
+	case again == "" && fail > 0:
 		fmt.Fprintln(w, cs.Red(summary))
-	case !advice:
+	case again == "":
 		fmt.Fprintln(w, summary)
 	case fail > 0:
-		fmt.Fprintln(w, cs.Red(summary)+" — fix the failures above, then run moltctl doctor again")
+		fmt.Fprintln(w, cs.Red(summary)+" — fix the failures above, then run "+again+" again")
 	case r.PermissionsUnverified():
 		fmt.Fprintln(w, cs.Yellow(summary)+" — ready, permissions unverified")
 	case warn > 0:

@@ -35,6 +35,9 @@ type DoctorOptions struct {
 	// Composed leaves the "run doctor again" advice to the command that
 	// runs doctor as one of its steps (launch).
 	Composed bool
+	// Again is the command the advice names ("moltctl doctor" with the
+	// global flags that chose the project).
+	Again string
 }
 
 // NewCmdDoctor returns the doctor command; runF replaces the run in tests.
@@ -78,6 +81,7 @@ $ moltctl doctor --check token --check token.permissions
 			opts.Prompter = f.Prompter
 			opts.CanPrompt = f.IOStreams.CanPrompt()
 			opts.Composed = f.Composed
+			opts.Again = f.Command("doctor")
 			opts.NewEnv = func() *preflight.Env {
 				env := f.PreflightEnv()
 				env.Subdomain = opts.Subdomain
@@ -129,17 +133,22 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		return &cmdutil.InterruptedError{}
 	}
 
+	// listed: the checklist is on screen and still current (shown before
+	// the fixes, and nothing changed), so only the counts follow.
+	listed := false
 	if opts.Fix {
 		if !opts.JSON && (len(report.Actions()) > 0 || len(report.HumanSteps()) > 0) {
-			// The report after the fixes gives the advice, once.
-			preflight.RenderChecks(opts.IO.Out, opts.IO.ColorScheme(), report)
+			// The counts and the advice come once, at the end.
+			preflight.RenderList(opts.IO.Out, opts.IO.ColorScheme(), report)
 			fmt.Fprintln(opts.IO.Out)
+			listed = true
 		}
 		changed, err := applyFixes(ctx, opts, env, report)
 		if err != nil {
 			return err
 		}
 		if changed {
+			listed = false
 			env.Reset()
 			if !opts.JSON {
 				fmt.Fprintln(opts.IO.ErrOut, "\nChecking again…")
@@ -155,10 +164,18 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		if err := cmdutil.WriteJSON(opts.IO.Out, report); err != nil {
 			return err
 		}
-	} else if opts.Composed {
-		preflight.RenderChecks(opts.IO.Out, opts.IO.ColorScheme(), report)
 	} else {
-		preflight.Render(opts.IO.Out, opts.IO.ColorScheme(), report)
+		if !listed {
+			preflight.RenderList(opts.IO.Out, opts.IO.ColorScheme(), report)
+		}
+		again := opts.Again
+		if again == "" {
+			again = "moltctl doctor"
+		}
+		if opts.Composed {
+			again = "" // launch says what comes next
+		}
+		preflight.RenderSummary(opts.IO.Out, opts.IO.ColorScheme(), report, again)
 	}
 	if report.Failed() {
 		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
