@@ -85,3 +85,18 @@ func TestLaunchWithoutATerminal(t *testing.T) {
 		t.Errorf("ran %q\n%s", r.ran, errOut())
 	}
 }
+
+// On a terminal, someone who is not done with their steps yet is told the
+// one thing to do next, as without a terminal.
+func TestLaunchNotDoneYetSaysWhatNext(t *testing.T) {
+	t.Parallel()
+	f, errOut := factory(t, true, "n\n")
+	r := &fakeRun{failDoctor: 1}
+	err := launchRun(context.Background(), &LaunchOptions{Factory: f, run: r.run})
+	if cmdutil.ExitCodeOf(err) != cmdutil.ExitPreflight {
+		t.Fatalf("launch: %v, want exit %d\n%s", err, cmdutil.ExitPreflight, errOut())
+	}
+	if got := strings.Count(errOut(), "run moltctl launch again"); got != 1 {
+		t.Errorf("%d next lines, want 1:\n%s", got, errOut())
+	}
+}
