@@ -536,7 +536,9 @@ func printResult(io *iostreams.IOStreams, cs *iostreams.ColorScheme, r *Result, 
 		} else {
 			// The same checklist moltctl doctor prints.
 			fmt.Fprintln(out)
-			preflight.Render(out, cs, &preflight.Report{OK: !d.Failed, Checks: d.Checks})
+			// Without the advice to run doctor again: the Next list below says
+			// what to do, once.
+			preflight.RenderChecks(out, cs, &preflight.Report{OK: !d.Failed, Checks: d.Checks})
 		}
 	}
 	fmt.Fprintln(out, "\nNext:")
