@@ -636,3 +636,17 @@ func TestDeployWaitNamesTheCauseFromTheLogs(t *testing.T) {
 		t.Errorf("the log line's secret came out:\n%s\n%s", msg, r.stderr)
 	}
 }
+
+// Inside launch (composed) the summary leaves the next steps to launch,
+// which pairs the browser next; on its own, deploy lists them.
+func TestSummaryNextStepsOnlyOnItsOwn(t *testing.T) {
+	t.Parallel()
+	res := &Result{Worker: "molt", URL: "https://molt.example.workers.dev", AdminURL: "https://molt.example.workers.dev/_admin/", Running: true}
+	for _, composed := range []bool{false, true} {
+		var b strings.Builder
+		printSummary(&b, res, &DeployOptions{F: &cmdutil.Factory{Composed: composed}})
+		if strings.Contains(b.String(), "Next steps:") == composed || !strings.Contains(b.String(), "Deployed molt") {
+			t.Errorf("composed=%v:\n%s", composed, b.String())
+		}
+	}
+}
