@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tailscale/hujson"
 
@@ -168,6 +169,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// The name rules are compiled on first use, not at every moltctl start.
+
 // workerNameRE is the name rule wrangler applies to "name" when it reads
 // the config (isValidName in cloudflare/workers-sdk
 // packages/workers-utils/src/config/validation-helpers.ts: lower-case
@@ -175,24 +178,24 @@ func contains(list []string, s string) bool {
 // checkWorkerNameValidity in packages/workers-utils/src/worker-name.ts
 // (at most 63 characters, not ending with "-"). Such a name is also safe
 // as a directory name and in a URL path.
-var workerNameRE = regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`)
+var workerNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$`) })
 
 // ValidWorkerName reports whether name is a Worker name wrangler accepts.
-func ValidWorkerName(name string) bool { return workerNameRE.MatchString(name) }
+func ValidWorkerName(name string) bool { return workerNameRE().MatchString(name) }
 
 // workerNameRule is the rule, for error messages.
 const workerNameRule = "use lower-case letters, digits, - and _ (not first or last: -), at most 63 characters"
 
 // envNameRE is what an environment name may be: wrangler names the
 // environment's Worker "<name>-<env>", which must be a valid Worker name.
-var envNameRE = regexp.MustCompile(`^[a-z0-9_][a-z0-9_-]{0,61}$`)
+var envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9_][a-z0-9_-]{0,61}$`) })
 
 // ValidEnvName reports whether name can name an environment.
-func ValidEnvName(name string) bool { return envNameRE.MatchString(name) }
+func ValidEnvName(name string) bool { return envNameRE().MatchString(name) }
 
 // bucketNameRE is isValidR2BucketName in cloudflare/workers-sdk
 // packages/workers-utils/src/config/validation.ts.
-var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
+var bucketNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`) })
 
 // bucketRule is wrangler's bucketFormatMessage.
 const bucketRule = "bucket names must begin and end with an alphanumeric character, only contain lowercase letters, numbers, and hyphens, and be between 3 and 63 characters long"
@@ -202,7 +205,7 @@ const bucketRule = "bucket names must begin and end with an alphanumeric charact
 func checkBuckets(file, prefix string, buckets []R2Bucket, pos map[string]position) error {
 	for i, b := range buckets {
 		for _, f := range []struct{ field, name string }{{"bucket_name", b.BucketName}, {"preview_bucket_name", b.PreviewBucketName}} {
-			if f.name != "" && !bucketNameRE.MatchString(f.name) {
+			if f.name != "" && !bucketNameRE().MatchString(f.name) {
 				key := fmt.Sprintf("%sr2_buckets[%d].%s", prefix, i, f.field)
 				p := pos[key]
 				return &ParseError{File: file, Line: p.line, Column: p.col, Msg: fmt.Sprintf("%s is not a valid bucket name: %s", key, bucketRule)}
