@@ -32,15 +32,15 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	if e.Holder == nil {
-		return "another moltctl is deploying this assistant (lock " + e.Path + ")"
+		return "another moltctl is changing this assistant (lock " + e.Path + ")"
 	}
-	return fmt.Sprintf("another moltctl (%q, pid %d on %s, since %s) is deploying this assistant",
+	return fmt.Sprintf("another moltctl (%q, pid %d on %s, since %s) is changing this assistant",
 		e.Holder.Command, e.Holder.PID, e.Holder.Host, e.Holder.Since.Format(time.RFC3339))
 }
 
 // Hint says what to do.
 func (e *LockedError) Hint() string {
-	return "wait for it to finish, or pass --wait-lock to wait; if that process is gone, the lock frees itself"
+	return "wait for it to finish and run the command again (moltctl deploy --wait-lock waits by itself); if that process is gone, the lock frees itself"
 }
 
 // Lock takes the deployment's exclusive lock. With wait, it waits until
