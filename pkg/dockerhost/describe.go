@@ -1,9 +1,9 @@
 package dockerhost
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strings"
@@ -40,11 +40,21 @@ func DescribeOS(goos string, err error) string {
 	case isEndpoint(BadTLS):
 		return "check DOCKER_CERT_PATH holds ca.pem, cert.pem and key.pem for the daemon, or the TLS files of your docker context"
 	case client.IsErrConnectionFailed(err) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT) ||
-		errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "Cannot connect to the Docker daemon") ||
+		strings.Contains(msg, "Cannot connect to the Docker daemon") ||
 		strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such file or directory"):
 		return notRunning(goos)
+	case isTimeout(err):
+		// Connected (a failed dial is the case above) but no answer in time.
+		return "the Docker daemon took the connection but did not answer: restart it (Docker Desktop, or `sudo systemctl restart docker`) and check that `docker info` answers"
 	}
 	return ""
+}
+
+// isTimeout reports a request the daemon never started to answer
+// (Endpoint.ResponseTimeout) or not in the caller's time.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func notRunning(goos string) string {
@@ -64,7 +74,7 @@ func notRunning(goos string) string {
 // DaemonError adds the per-OS fix to an error from talking to the daemon
 // when the daemon could not be reached; other errors pass unchanged.
 func DaemonError(err error) error {
-	if err != nil && client.IsErrConnectionFailed(err) {
+	if err != nil && (client.IsErrConnectionFailed(err) || isTimeout(err)) {
 		return Explain(err, "")
 	}
 	return err

@@ -39,6 +39,20 @@ type Endpoint struct {
 	TLSVerify bool `json:"-"`
 	// TLS is whether TLS is used at all.
 	TLS bool `json:"tls"`
+	// ResponseTimeout bounds the wait for the start of each answer from the
+	// daemon; zero means DefaultResponseTimeout.
+	ResponseTimeout time.Duration `json:"-"`
+}
+
+// DefaultResponseTimeout is how long moltctl waits for the daemon to start
+// answering a request.
+const DefaultResponseTimeout = 2 * time.Minute
+
+func (ep *Endpoint) responseTimeout() time.Duration {
+	if ep.ResponseTimeout > 0 {
+		return ep.ResponseTimeout
+	}
+	return DefaultResponseTimeout
 }
 
 // DefaultContext is the name the docker CLI gives the context of DOCKER_HOST or the default socket.
@@ -185,16 +199,22 @@ func ConnectEndpoint(_ context.Context, ep *Endpoint) (*client.Client, error) {
 	if strings.HasPrefix(ep.Host, "ssh://") {
 		return nil, &EndpointError{Problem: SSHHost, Err: fmt.Errorf("docker host %s (context %s): ssh:// endpoints are not supported yet", ep.Host, ep.Context)}
 	}
-	opts := []client.Opt{client.WithHost(ep.Host), client.WithAPIVersionNegotiation()}
+	// A daemon that accepts the connection and never answers would hang
+	// every command that uses Docker. No Engine call moltctl makes waits
+	// long before its answer starts (a build streams its progress), so the
+	// answer's headers are bounded; the body is not.
+	tr := &http.Transport{MaxIdleConns: 6, IdleConnTimeout: 30 * time.Second, ResponseHeaderTimeout: ep.responseTimeout()}
+	opts := []client.Opt{
+		client.WithHTTPClient(&http.Client{Transport: tr, CheckRedirect: client.CheckRedirect}),
+		client.WithHost(ep.Host), client.WithAPIVersionNegotiation(),
+	}
 	if ep.TLS {
 		tc, err := tlsConfig(ep)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, client.WithHTTPClient(&http.Client{
-			Transport:     &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment},
-			CheckRedirect: client.CheckRedirect,
-		}), client.WithScheme("https"), client.WithHost(ep.Host))
+		tr.TLSClientConfig = tc
+		opts = append(opts, client.WithScheme("https"))
 	}
 	c, err := client.NewClientWithOpts(opts...)
 	if err != nil {
