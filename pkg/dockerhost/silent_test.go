@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/internal/testenv"
 )
 
 // TestSilentDaemonIsBounded: a daemon that accepts the connection and never
@@ -20,22 +22,7 @@ func TestSilentDaemonIsBounded(t *testing.T) {
 	if err != nil {
 		t.Skip("no unix sockets:", err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		var held []net.Conn
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	testenv.Silent(t, ln)
 	c, err := ConnectEndpoint(context.Background(), &Endpoint{Host: "unix://" + sock, ResponseTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,14 @@ func SilentServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	Silent(t, ln)
+	return ln.Addr().String()
+}
+
+// Silent accepts every connection on ln and never answers, until the test
+// ends; for listeners other than loopback TCP (a Unix socket standing in
+// for a Docker daemon that hangs).
+func Silent(t testing.TB, ln net.Listener) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		var held []net.Conn
@@ -30,5 +38,4 @@ func SilentServer(t testing.TB) string {
 			held = append(held, c)
 		}
 	}()
-	return ln.Addr().String()
 }
