@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/moltctl/moltctl/internal/inittrace"
 )
 
 // benchStartup compares `moltctl --version` with `wrangler --version`:
@@ -56,10 +54,11 @@ func benchStartup(c config) ([]Row, error) {
 		r.Note += "; MISSED"
 	}
 	rows = append(rows, r)
-	slowest, pkg, err := slowestInit(c.moltctl, c.runs)
+	best, err := inittrace.Fastest(func() *exec.Cmd { return exec.Command(c.moltctl, "--version") }, max(c.runs, 3))
 	if err != nil {
 		return rows, err
 	}
+	pkg, slowest := inittrace.Slowest(best)
 	r = Row{Name: "start-up: package init", Metric: "slowest moltctl package init (best of runs)", Moltctl: slowest, AltName: "limit", Alternative: 1, Ratio: ratio(1, slowest), Unit: "ms", Note: pkg}
 	if slowest > 1 {
 		r.Error = fmt.Sprintf("package %s spends %.2f ms in init, over the 1 ms limit: build what it needs on first use", pkg, slowest)
@@ -88,41 +87,6 @@ func buildFloor() (string, error) {
 		return "", fmt.Errorf("build the floor binary: %v\n%s", err, out)
 	}
 	return bin, nil
-}
-
-var initLine = regexp.MustCompile(`^init (github\.com/moltctl/moltctl/\S+) @\S+ ms, ([0-9.]+) ms clock`)
-
-// slowestInit runs `moltctl --version` with the runtime's init trace and
-// returns the slowest of moltctl's own package inits, each package judged
-// by its fastest run (the machine is noisy).
-func slowestInit(moltctl string, runs int) (float64, string, error) {
-	best := map[string]float64{}
-	for i := 0; i < max(runs, 3); i++ {
-		cmd := exec.Command(moltctl, "--version")
-		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return 0, "", fmt.Errorf("moltctl --version: %v", err)
-		}
-		sc := bufio.NewScanner(&stderr)
-		for sc.Scan() {
-			if m := initLine.FindStringSubmatch(sc.Text()); m != nil {
-				v, _ := strconv.ParseFloat(m[2], 64)
-				if prev, ok := best[m[1]]; !ok || v < prev {
-					best[m[1]] = v
-				}
-			}
-		}
-	}
-	var slowest float64
-	var pkg string
-	for p, v := range best {
-		if v > slowest {
-			slowest, pkg = v, p
-		}
-	}
-	return slowest, pkg, nil
 }
 
 // runMeasured runs a command and returns its wall time and peak RSS in MiB.
