@@ -112,17 +112,17 @@ func TestLockfileRefused(t *testing.T) {
 }
 
 func TestWorkerURLFromTheDeploy(t *testing.T) {
-	st := &State{URL: "https://moltbot-sandbox.example.workers.dev"}
-	st.Values = secrets.NewValues(map[string]string{"CDP_SECRET": "cdp-shared-secret-0123456789"})
-	if got := st.desiredSecrets()["WORKER_URL"]; got != st.URL {
+	st := &State{Learned: Learned{URL: "https://moltbot-sandbox.example.workers.dev"}}
+	st.Learned.Values = secrets.NewValues(map[string]string{"CDP_SECRET": "cdp-shared-secret-0123456789"})
+	if got := (&secretsStep{}).desiredSecrets(st)["WORKER_URL"]; got != st.Learned.URL {
 		t.Errorf("WORKER_URL with CDP_SECRET = %q", got)
 	}
-	st.Values = secrets.NewValues(map[string]string{"CDP_SECRET": "x", "WORKER_URL": "https://custom.example.com"})
-	if got := st.desiredSecrets()["WORKER_URL"]; got != "https://custom.example.com" {
+	st.Learned.Values = secrets.NewValues(map[string]string{"CDP_SECRET": "x", "WORKER_URL": "https://custom.example.com"})
+	if got := (&secretsStep{}).desiredSecrets(st)["WORKER_URL"]; got != "https://custom.example.com" {
 		t.Errorf("a given WORKER_URL was replaced: %q", got)
 	}
-	st.Values = secrets.NewValues(map[string]string{"ANTHROPIC_API_KEY": "x"})
-	if _, ok := st.desiredSecrets()["WORKER_URL"]; ok {
+	st.Learned.Values = secrets.NewValues(map[string]string{"ANTHROPIC_API_KEY": "x"})
+	if _, ok := (&secretsStep{}).desiredSecrets(st)["WORKER_URL"]; ok {
 		t.Error("WORKER_URL set without CDP_SECRET")
 	}
 }
@@ -131,8 +131,8 @@ func TestWorkerURLFromTheDeploy(t *testing.T) {
 // the application the API answers with (numbers as JSON floats) is current.
 func TestCustomInstanceType(t *testing.T) {
 	it := wrangler.InstanceType{VCPU: 1, MemoryMiB: 6144, DiskMB: 12000}
-	st := &State{Config: &wrangler.Config{Name: "w", Containers: []wrangler.Container{{ClassName: "Sandbox", InstanceType: it}}}}
-	want := st.wantApp()
+	st := &State{In: Inputs{Config: &wrangler.Config{Name: "w", Containers: []wrangler.Container{{ClassName: "Sandbox", InstanceType: it}}}}}
+	want := (&containerStep{}).wantApp(st)
 	if _, named := want.Configuration["instance_type"]; named || want.Configuration["vcpu"] != 1.0 {
 		t.Fatalf("configuration = %v", want.Configuration)
 	}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
@@ -101,39 +100,58 @@ type Assistant interface {
 // authenticated with an Access service token.
 type AssistantFactory func(baseURL, clientID, clientSecret string) Assistant
 
-// State is everything a deploy reads and what its steps learn on the way.
+// State is one deploy: what was asked (In), what it works with (Deps),
+// what earlier deploys left (Saved) and what this run finds out (Learned).
+// Steps read In and Deps, and write Saved and Learned in Run only.
 type State struct {
-	// Inputs.
+	In      Inputs
+	Deps    Deps
+	Saved   Saved
+	Learned Learned
+}
+
+// Inputs are what the user and the project ask for. The build step is the
+// one writer: it replaces Config with the configuration the build wrote.
+type Inputs struct {
 	Config    *wrangler.Config
 	Manifest  *manifest.Manifest
-	API       *cfapi.Client
 	AccountID string
-	Getenv    func(string) string
-	HTTP      *http.Client
 	Options   Options
+}
+
+// Deps are what a deploy works with: clients, output and the clock.
+type Deps struct {
+	API *cfapi.Client
+	// Getenv reads the environment the manifest's secrets come from.
+	Getenv func(string) string
 	// WorkersDevURL maps a Worker name and subdomain to its base URL.
 	WorkersDevURL func(name, subdomain string) string
 	// RegistryHost is Cloudflare's container registry (or the emulator's).
 	RegistryHost string
-
-	Image      ImageBuilder
-	Secrets    SecretsAPI
-	Preflight  Preflighter
-	Assistants AssistantFactory
+	Image        ImageBuilder
+	Secrets      SecretsAPI
+	Preflight    Preflighter
+	Assistants   AssistantFactory
 	// Log receives progress lines from inside steps (build output, waits).
 	Log io.Writer
 	// Warn receives warnings.
 	Warn func(string)
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
 
-	// Persisted state. Keeper, when set, keeps Dep and Creds in the
-	// account and in Store.
+// Saved is what deploys keep between runs. Keeper, when set, keeps Dep
+// and Creds in the account and in Store.
+type Saved struct {
 	Keeper  *remotestate.Keeper
 	Store   *state.Store
 	Dep     *state.Deployment
 	Creds   *state.Credentials
 	HMACKey []byte
+}
 
-	// Learned while running.
+// Learned is what this run finds out on the way.
+type Learned struct {
 	Subdomain      string
 	URL            string
 	ImageRef       string
@@ -150,50 +168,67 @@ type State struct {
 	Details map[string]string
 }
 
-func (st *State) warn(format string, args ...any) {
-	if st.Warn != nil {
-		st.Warn(fmt.Sprintf(format, args...))
+func (d *Deps) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Deps) since(t time.Time) time.Duration { return d.now().Sub(t) }
+
+func (d *Deps) warn(format string, args ...any) {
+	if d.Warn != nil {
+		d.Warn(fmt.Sprintf(format, args...))
 	}
 }
 
-func (st *State) logf(format string, args ...any) {
-	if st.Log != nil {
-		_, _ = io.WriteString(st.Log, fmt.Sprintf(format, args...)+"\n")
+func (d *Deps) logf(format string, args ...any) {
+	if d.Log != nil {
+		_, _ = io.WriteString(d.Log, fmt.Sprintf(format, args...)+"\n")
 	}
 }
 
 // save writes the deployment state and the credentials (to the account
 // and the local cache, through Keeper); every step that learns an id or
 // makes a credential calls it at once, so an interruption loses nothing.
-func (st *State) save(ctx context.Context) error {
+func (s *Saved) save(ctx context.Context) error {
 	switch {
-	case st.Keeper != nil:
-		return st.Keeper.Save(ctx, st.Dep, st.Creds)
-	case st.Store != nil:
-		if err := st.Store.Save(st.Dep); err != nil {
+	case s.Keeper != nil:
+		return s.Keeper.Save(ctx, s.Dep, s.Creds)
+	case s.Store != nil:
+		if err := s.Store.Save(s.Dep); err != nil {
 			return err
 		}
-		return st.Store.SaveCredentials(st.Creds)
+		return s.Store.SaveCredentials(s.Creds)
 	}
 	return nil
 }
 
 // locked reports that the account holds credentials this machine cannot
 // read: the deploy keeps every credential as it is.
-func (st *State) locked() bool { return st.Keeper != nil && st.Keeper.Locked }
+func (s *Saved) locked() bool { return s.Keeper != nil && s.Keeper.Locked }
 
 // WorkerName is the Worker being deployed.
-func (st *State) WorkerName() string { return st.Config.Name }
+func (st *State) WorkerName() string { return st.In.Config.Name }
 
 // ObjectName is the deterministic name of what moltctl creates for this
 // Worker (Access application, service token, API token): a retry or a
 // re-run after a crash finds it by name.
-func (st *State) ObjectName(suffix string) string {
-	n := "moltctl " + st.Config.Name
+func (in *Inputs) ObjectName(suffix string) string {
+	n := "moltctl " + in.Config.Name
 	if suffix != "" {
 		n += " " + suffix
 	}
 	return n
+}
+
+// container is the Worker's container, if it has one.
+func (in *Inputs) container() (wrangler.Container, bool) {
+	if len(in.Config.Containers) == 0 {
+		return wrangler.Container{}, false
+	}
+	return in.Config.Containers[0], true
 }
 
 // Steps returns the deploy's steps in order.

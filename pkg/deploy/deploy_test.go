@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cfemu"
@@ -45,10 +46,10 @@ func TestEstimateCostMatchesMoltworkerReadme(t *testing.T) {
 }
 
 func TestMigrationsFromDeployedTag(t *testing.T) {
-	st := &State{Config: &wrangler.Config{Migrations: []wrangler.Migration{
+	st := &State{In: Inputs{Config: &wrangler.Config{Migrations: []wrangler.Migration{
 		{Tag: "v1", NewSqliteClasses: []string{"Sandbox"}},
 		{Tag: "v2", NewSqliteClasses: []string{"Other"}},
-	}}}
+	}}}}
 	tests := []struct {
 		deployed  string
 		wantNil   bool
@@ -61,7 +62,7 @@ func TestMigrationsFromDeployedTag(t *testing.T) {
 		{"v0", false, 2, "v0"},
 	}
 	for _, tt := range tests {
-		m := st.migrations(tt.deployed)
+		m := (&workerStep{}).migrations(st, tt.deployed)
 		if (m == nil) != tt.wantNil || (m != nil && (len(m.Steps) != tt.wantSteps || m.OldTag != tt.wantOld || m.NewTag != "v2")) {
 			t.Errorf("migrations(%q) = %+v", tt.deployed, m)
 		}
@@ -105,8 +106,10 @@ func testState(t *testing.T) *State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &State{Config: &wrangler.Config{Name: "w"}, Store: store, Dep: &state.Deployment{Secrets: map[string]string{}},
-		Creds: &state.Credentials{Generated: map[string]string{}}, Options: Options{Resume: "moltctl deploy --yes"}}
+	return &State{
+		In:    Inputs{Config: &wrangler.Config{Name: "w"}, Options: Options{Resume: "moltctl deploy --yes"}},
+		Saved: Saved{Store: store, Dep: &state.Deployment{Secrets: map[string]string{}}, Creds: &state.Credentials{Generated: map[string]string{}}},
+	}
 }
 
 func TestRunnerRetriesTransientFailuresOnly(t *testing.T) {
@@ -135,7 +138,28 @@ func TestRunnerStopsWhenInterrupted(t *testing.T) {
 	if !errors.As(err, &ie) || ie.Step != "a" || b.runs != 0 || clierr.ExitCodeOf(err) != clierr.ExitInterrupted {
 		t.Fatalf("err = %v, b ran %d times", err, b.runs)
 	}
-	if _, err := os.Stat(filepath.Join(st.Store.Dir, "state.json")); err != nil {
+	if _, err := os.Stat(filepath.Join(st.Saved.Store.Dir, "state.json")); err != nil {
 		t.Errorf("state not saved on interrupt: %v", err)
+	}
+}
+
+// The runner times steps and dates the deploy record by the injected clock.
+func TestRunnerUsesTheInjectedClock(t *testing.T) {
+	t.Parallel()
+	st := testState(t)
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	st.Deps.Now = func() time.Time {
+		at = at.Add(time.Second)
+		return at
+	}
+	results, err := (&Runner{Steps: []Step{&fakeStep{name: "a"}}}).Run(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].DurationMS != 1000 {
+		t.Errorf("results = %+v, want one step of 1000 ms by the fake clock", results)
+	}
+	if got := st.Saved.Dep.LastDeploy.At; !got.Equal(at) {
+		t.Errorf("deploy recorded at %s, want the fake clock's %s", got, at)
 	}
 }

@@ -36,23 +36,23 @@ type Plan struct {
 // MakePlan asks every step whether it has something to do. It only reads:
 // nothing is created remotely and no local file is written.
 func MakePlan(ctx context.Context, steps []Step, st *State) (*Plan, error) {
-	st.Store = nil // never write during a plan
-	if st.Details == nil {
-		st.Details = map[string]string{}
+	st.Saved.Store = nil // never write during a plan
+	if st.Learned.Details == nil {
+		st.Learned.Details = map[string]string{}
 	}
-	p := &Plan{Worker: st.WorkerName(), Account: st.AccountID, Env: st.Config.EnvName}
+	p := &Plan{Worker: st.WorkerName(), Account: st.In.AccountID, Env: st.In.Config.EnvName}
 	if _, err := st.subdomain(ctx); err == nil {
-		p.URL = st.URL
+		p.URL = st.Learned.URL
 	} else if unreachable(err) {
 		// Every step would read "check and converge" for want of an
 		// answer: a plan that says nothing, presented as if it were one.
 		return nil, err
 	}
-	if st.NamespaceID == "" {
-		st.NamespaceID = st.Dep.Worker.DurableObjectNamespaceID
+	if st.Learned.NamespaceID == "" {
+		st.Learned.NamespaceID = st.Saved.Dep.Worker.DurableObjectNamespaceID
 	}
-	if st.ImageRef == "" {
-		st.ImageRef = st.Dep.Image.Ref
+	if st.Learned.ImageRef == "" {
+		st.Learned.ImageRef = st.Saved.Dep.Image.Ref
 	}
 	for _, s := range steps {
 		if err := ctx.Err(); err != nil {
@@ -67,10 +67,10 @@ func MakePlan(ctx context.Context, steps []Step, st *State) (*Plan, error) {
 		}
 		p.Steps = append(p.Steps, ps)
 	}
-	if ct, ok := st.container(); ok {
-		c, err := estimateType(ct.InstanceType, st.sleepAfter())
+	if ct, ok := st.In.container(); ok {
+		c, err := estimateType(ct.InstanceType, st.In.sleepAfter())
 		if err != nil {
-			st.warn("cost estimate: %v", err)
+			st.Deps.warn("cost estimate: %v", err)
 		} else {
 			c.MaxInstances = max(ct.MaxInstances, 1)
 			p.Cost = c
@@ -88,13 +88,13 @@ func unreachable(err error) bool {
 }
 
 // sleepAfter is SANDBOX_SLEEP_AFTER from the manifest's vars or wrangler's.
-func (st *State) sleepAfter() string {
-	if st.Manifest != nil {
-		if v, ok := st.Manifest.Vars["SANDBOX_SLEEP_AFTER"]; ok {
+func (in *Inputs) sleepAfter() string {
+	if in.Manifest != nil {
+		if v, ok := in.Manifest.Vars["SANDBOX_SLEEP_AFTER"]; ok {
 			return v
 		}
 	}
-	if v, ok := st.Config.Vars["SANDBOX_SLEEP_AFTER"].(string); ok {
+	if v, ok := in.Config.Vars["SANDBOX_SLEEP_AFTER"].(string); ok {
 		return v
 	}
 	return ""
@@ -133,14 +133,14 @@ func (p *Plan) WriteText(w io.Writer) {
 // ConfirmLine is the one line a deploy shows before asking to go on: what
 // goes where, and what the container costs a month. It changes nothing.
 func ConfirmLine(ctx context.Context, st *State) string {
-	line := fmt.Sprintf("Deploy %s to account %s", st.WorkerName(), st.AccountID)
-	if st.Config.ServesWorkersDev() {
+	line := fmt.Sprintf("Deploy %s to account %s", st.WorkerName(), st.In.AccountID)
+	if st.In.Config.ServesWorkersDev() {
 		if _, err := st.subdomain(ctx); err == nil {
-			line += " at " + st.URL
+			line += " at " + st.Learned.URL
 		}
 	}
-	if ct, ok := st.container(); ok {
-		if c, err := estimateType(ct.InstanceType, st.sleepAfter()); err == nil {
+	if ct, ok := st.In.container(); ok {
+		if c, err := estimateType(ct.InstanceType, st.In.sleepAfter()); err == nil {
 			line += fmt.Sprintf("; the container costs ~$%.2f/month (sleep %s; Workers Paid's $5/month on top)", c.MonthlyUSD*float64(max(ct.MaxInstances, 1)), c.SleepAfter)
 		}
 	}

@@ -23,29 +23,29 @@ func Rotatable() []string { return []string{RotateGatewayToken, RotateServiceTok
 // (then a restart of the gateway), Access's policy, the sealed copy in
 // the account.
 func (st *State) RotateSteps(name string) ([]Step, error) {
-	if st.locked() {
+	if st.Saved.locked() {
 		return nil, errLocked("rotating " + name + " means keeping the new one")
 	}
 	switch name {
 	case RotateGatewayToken:
 		var s manifest.Secret
 		ok := false
-		if st.Manifest != nil {
-			s, ok = st.Manifest.Secret(name)
+		if st.In.Manifest != nil {
+			s, ok = st.In.Manifest.Secret(name)
 		}
 		if !ok || s.Source.Kind != manifest.SourceGenerate {
 			return nil, clierr.WithHint(fmt.Errorf("moltctl did not generate %s, so it cannot rotate it", name),
 				"change the value where moltctl.yaml reads it from, then run `moltctl secrets set "+name+"`")
 		}
-		delete(st.Creds.Generated, name)
+		delete(st.Saved.Creds.Generated, name)
 	case RotateServiceToken:
-		st.Creds.ServiceTokenClientSecret = ""
+		st.Saved.Creds.ServiceTokenClientSecret = ""
 	case RotateR2Token:
-		if !st.wantsR2() {
+		if !st.In.wantsR2() {
 			return nil, clierr.WithHint(fmt.Errorf("the assistant has no R2 token: persistence to R2 is off"), "turn on persistence.r2 in moltctl.yaml and deploy")
 		}
-		delete(st.Creds.Generated, credR2KeyID)
-		delete(st.Creds.Generated, credR2Secret)
+		delete(st.Saved.Creds.Generated, credR2KeyID)
+		delete(st.Saved.Creds.Generated, credR2Secret)
 	default:
 		return nil, &clierr.UsageError{Err: fmt.Errorf("moltctl cannot rotate %q", name), Fix: "name one of " + strings.Join(Rotatable(), ", ")}
 	}

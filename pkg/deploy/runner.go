@@ -94,8 +94,8 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 	if backoff == 0 {
 		backoff = time.Second
 	}
-	if st.Details == nil {
-		st.Details = map[string]string{}
+	if st.Learned.Details == nil {
+		st.Learned.Details = map[string]string{}
 	}
 	var results []StepResult
 	var applied []string
@@ -116,13 +116,13 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		if r.Progress != nil {
 			r.Progress.Start(name, s.String())
 		}
-		start := time.Now()
+		start := st.Deps.now()
 		skip, reason := s.Skip(ctx, st)
 		if ctx.Err() != nil {
 			return results, r.interrupted(st, name)
 		}
 		if skip {
-			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(time.Since(start)), Detail: reason})
+			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(st.Deps.since(start)), Detail: reason})
 			continue
 		}
 		var err error
@@ -131,37 +131,37 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			if err == nil || ctx.Err() != nil || attempt >= attempts || !Transient(err) {
 				break
 			}
-			st.warn("step %s: %v; trying again", name, err)
+			st.Deps.warn("step %s: %v; trying again", name, err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff << (attempt - 1)):
 			}
 		}
 		if ctx.Err() != nil {
-			_ = st.save(ctx)
+			_ = st.Saved.save(ctx)
 			return results, r.interrupted(st, name)
 		}
 		if reason, ok := asSkipped(err); ok {
-			if err := st.save(ctx); err != nil {
+			if err := st.Saved.save(ctx); err != nil {
 				return results, fmt.Errorf("save deploy state: %w", err)
 			}
-			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(time.Since(start)), Detail: reason})
+			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(st.Deps.since(start)), Detail: reason})
 			continue
 		}
 		if err != nil {
-			record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(time.Since(start)), Detail: firstLine(err.Error())})
-			st.Dep.LastDeploy = r.record(st, results, false, name)
-			_ = st.save(ctx)
-			return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.Options.Resume}
+			record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(st.Deps.since(start)), Detail: firstLine(err.Error())})
+			st.Saved.Dep.LastDeploy = r.record(st, results, false, name)
+			_ = st.Saved.save(ctx)
+			return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.In.Options.Resume}
 		}
-		if err := st.save(ctx); err != nil {
+		if err := st.Saved.save(ctx); err != nil {
 			return results, fmt.Errorf("save deploy state: %w", err)
 		}
 		applied = append(applied, name)
-		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(time.Since(start)), Detail: st.Details[name]})
+		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(st.Deps.since(start)), Detail: st.Learned.Details[name]})
 	}
-	st.Dep.LastDeploy = r.record(st, results, true, "")
-	if err := st.save(ctx); err != nil {
+	st.Saved.Dep.LastDeploy = r.record(st, results, true, "")
+	if err := st.Saved.save(ctx); err != nil {
 		return results, fmt.Errorf("save deploy state: %w", err)
 	}
 	return results, nil
@@ -169,7 +169,7 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 
 func (r *Runner) record(st *State, results []StepResult, ok bool, failed string) *state.DeployRecord {
 	v, _, _ := buildinfo.Resolved()
-	rec := &state.DeployRecord{At: time.Now().UTC(), Version: v, Succeeded: ok, FailedStep: failed}
+	rec := &state.DeployRecord{At: st.Deps.now().UTC(), Version: v, Succeeded: ok, FailedStep: failed}
 	for _, res := range results {
 		rec.Steps = append(rec.Steps, res.Name+":"+res.Status)
 	}
@@ -177,7 +177,7 @@ func (r *Runner) record(st *State, results []StepResult, ok bool, failed string)
 }
 
 func (r *Runner) interrupted(st *State, step string) error {
-	return &clierr.InterruptedError{Step: step, Resume: st.Options.Resume}
+	return &clierr.InterruptedError{Step: step, Resume: st.In.Options.Resume}
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }

@@ -38,25 +38,25 @@ func (*accessStep) Skip(context.Context, *State) (bool, string) {
 	return false, ""
 }
 
-func (st *State) allowRules() []map[string]any {
+func (*accessStep) allowRules(st *State) []map[string]any {
 	var out []map[string]any
-	if st.Manifest == nil {
+	if st.In.Manifest == nil {
 		return out
 	}
-	for _, e := range st.Manifest.Access.Allow {
+	for _, e := range st.In.Manifest.Access.Allow {
 		out = append(out, map[string]any{"email": map[string]any{"email": e}})
 	}
-	for _, d := range st.Manifest.Access.AllowDomains {
+	for _, d := range st.In.Manifest.Access.AllowDomains {
 		out = append(out, map[string]any{"email_domain": map[string]any{"domain": strings.TrimPrefix(d, "@")}})
 	}
 	return out
 }
 
-func (*accessStep) Run(ctx context.Context, st *State) error {
+func (a *accessStep) Run(ctx context.Context, st *State) error {
 	if _, err := st.subdomain(ctx); err != nil {
 		return err
 	}
-	org, err := st.API.GetAccessOrganization(ctx)
+	org, err := st.Deps.API.GetAccessOrganization(ctx)
 	if err != nil {
 		if cfapi.NotFound(err) {
 			return &clierr.HintError{Err: errors.New("the account has no Zero Trust organization (team domain)"),
@@ -68,16 +68,16 @@ func (*accessStep) Run(ctx context.Context, st *State) error {
 	var did []string
 
 	// The application: by id, else by name, else by the host it covers.
-	apps, err := st.API.ListAccessApps(ctx)
+	apps, err := st.Deps.API.ListAccessApps(ctx)
 	if err != nil {
 		return fmt.Errorf("list Access applications: %w", err)
 	}
-	want := cfapi.AccessApp{Name: st.ObjectName(""), Domain: host, Type: "self_hosted", SessionDuration: "24h",
+	want := cfapi.AccessApp{Name: st.In.ObjectName(""), Domain: host, Type: "self_hosted", SessionDuration: "24h",
 		Destinations: []cfapi.AccessDestination{{Type: "public", URI: host}}}
 	var app *cfapi.AccessApp
 	for i := range apps {
 		a := &apps[i]
-		if a.ID == st.Dep.Access.AppID || a.Name == want.Name {
+		if a.ID == st.Saved.Dep.Access.AppID || a.Name == want.Name {
 			app = a
 			break
 		}
@@ -92,27 +92,27 @@ func (*accessStep) Run(ctx context.Context, st *State) error {
 	}
 	switch {
 	case app == nil:
-		app, err = st.API.CreateAccessApp(ctx, want)
+		app, err = st.Deps.API.CreateAccessApp(ctx, want)
 		if err != nil {
 			return fmt.Errorf("create Access application for %s: %w", host, err)
 		}
 		did = append(did, "created application "+want.Name)
 	case app.Domain != host || app.Type != "self_hosted":
 		id := app.ID
-		app, err = st.API.UpdateAccessApp(ctx, id, want)
+		app, err = st.Deps.API.UpdateAccessApp(ctx, id, want)
 		if err != nil {
 			return fmt.Errorf("update Access application %s: %w", id, err)
 		}
 		did = append(did, "updated application "+want.Name)
 	}
-	st.Dep.Access.AppID, st.Dep.Access.AUD, st.Dep.Access.TeamDomain = app.ID, app.AUD, org.AuthDomain
-	if err := st.save(ctx); err != nil {
+	st.Saved.Dep.Access.AppID, st.Saved.Dep.Access.AUD, st.Saved.Dep.Access.TeamDomain = app.ID, app.AUD, org.AuthDomain
+	if err := st.Saved.save(ctx); err != nil {
 		return err
 	}
 
 	// The service token: its secret exists only in the answer to creating
 	// it, so a token whose secret moltctl does not hold is replaced.
-	tok, created, err := st.ensureServiceToken(ctx)
+	tok, created, err := a.ensureServiceToken(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -120,21 +120,21 @@ func (*accessStep) Run(ctx context.Context, st *State) error {
 		did = append(did, "created service token "+tok.Name)
 	}
 
-	policies, err := st.API.ListAppPolicies(ctx, app.ID)
+	policies, err := st.Deps.API.ListAppPolicies(ctx, app.ID)
 	if err != nil {
 		return fmt.Errorf("list policies of Access application %s: %w", app.ID, err)
 	}
 	wantPolicies := []cfapi.AccessPolicy{
 		{Name: servicePolicyName, Decision: "non_identity", Precedence: 1, Include: []map[string]any{{"service_token": map[string]any{"token_id": tok.ID}}}},
 	}
-	if rules := st.allowRules(); len(rules) > 0 {
+	if rules := a.allowRules(st); len(rules) > 0 {
 		wantPolicies = append(wantPolicies, cfapi.AccessPolicy{Name: allowPolicyName, Decision: "allow", Precedence: 2, Include: rules})
 	} else {
-		st.warn("moltctl.yaml allows nobody through Access (access.allow); only moltctl's service token gets in")
+		st.Deps.warn("moltctl.yaml allows nobody through Access (access.allow); only moltctl's service token gets in")
 	}
 	var ids []string
 	for _, p := range wantPolicies {
-		id, changed, err := st.ensurePolicy(ctx, app.ID, policies, p)
+		id, changed, err := a.ensurePolicy(ctx, st, app.ID, policies, p)
 		if err != nil {
 			return err
 		}
@@ -143,23 +143,23 @@ func (*accessStep) Run(ctx context.Context, st *State) error {
 			did = append(did, changed)
 		}
 	}
-	st.Dep.Access.PolicyIDs = ids
+	st.Saved.Dep.Access.PolicyIDs = ids
 
-	if st.DeployValues == nil {
-		st.DeployValues = map[string]string{}
+	if st.Learned.DeployValues == nil {
+		st.Learned.DeployValues = map[string]string{}
 	}
-	st.DeployValues["CF_ACCESS_AUD"] = app.AUD
-	st.DeployValues["CF_ACCESS_TEAM_DOMAIN"] = org.AuthDomain
+	st.Learned.DeployValues["CF_ACCESS_AUD"] = app.AUD
+	st.Learned.DeployValues["CF_ACCESS_TEAM_DOMAIN"] = org.AuthDomain
 	if len(did) == 0 {
 		return Skipped("%s already protects %s", want.Name, host)
 	}
-	st.Details["access"] = strings.Join(did, "; ")
+	st.Learned.Details["access"] = strings.Join(did, "; ")
 	return nil
 }
 
-func (st *State) ensureServiceToken(ctx context.Context) (*cfapi.ServiceToken, bool, error) {
-	name := st.ObjectName("")
-	toks, err := st.API.ListServiceTokens(ctx)
+func (*accessStep) ensureServiceToken(ctx context.Context, st *State) (*cfapi.ServiceToken, bool, error) {
+	name := st.In.ObjectName("")
+	toks, err := st.Deps.API.ListServiceTokens(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("list Access service tokens: %w", err)
 	}
@@ -168,42 +168,42 @@ func (st *State) ensureServiceToken(ctx context.Context) (*cfapi.ServiceToken, b
 		if t.Name != name {
 			continue
 		}
-		if t.ClientID == st.Dep.Access.ServiceTokenClientID && st.Creds.ServiceTokenClientSecret != "" {
-			st.Dep.Access.ServiceTokenID = t.ID
+		if t.ClientID == st.Saved.Dep.Access.ServiceTokenClientID && st.Saved.Creds.ServiceTokenClientSecret != "" {
+			st.Saved.Dep.Access.ServiceTokenID = t.ID
 			return t, false, nil
 		}
-		if st.locked() {
+		if st.Saved.locked() {
 			// Its secret is sealed in the account to a key this machine
 			// lacks: the token stays, whoever holds the key uses it.
-			st.Dep.Access.ServiceTokenID, st.Dep.Access.ServiceTokenClientID = t.ID, t.ClientID
+			st.Saved.Dep.Access.ServiceTokenID, st.Saved.Dep.Access.ServiceTokenClientID = t.ID, t.ClientID
 			return t, false, nil
 		}
 		// Made by a run that stopped before it could keep the secret.
-		if _, err := st.API.DeleteServiceToken(ctx, t.ID); err != nil {
+		if _, err := st.Deps.API.DeleteServiceToken(ctx, t.ID); err != nil {
 			return nil, false, fmt.Errorf("replace Access service token %s: %w", t.ID, err)
 		}
 	}
-	if st.locked() {
+	if st.Saved.locked() {
 		return nil, false, errLocked("the Access service token " + name + " is missing")
 	}
-	t, err := st.API.CreateServiceToken(ctx, name, "8760h")
+	t, err := st.Deps.API.CreateServiceToken(ctx, name, "8760h")
 	if err != nil {
 		return nil, false, fmt.Errorf("create Access service token %q: %w", name, err)
 	}
 	// Keep the secret before anything else can fail.
-	st.Creds.ServiceTokenClientSecret = t.ClientSecret
-	if err := st.save(ctx); err != nil {
+	st.Saved.Creds.ServiceTokenClientSecret = t.ClientSecret
+	if err := st.Saved.save(ctx); err != nil {
 		return nil, false, fmt.Errorf("save the service token: %w", err)
 	}
-	st.Dep.Access.ServiceTokenID, st.Dep.Access.ServiceTokenClientID = t.ID, t.ClientID
-	if err := st.save(ctx); err != nil {
+	st.Saved.Dep.Access.ServiceTokenID, st.Saved.Dep.Access.ServiceTokenClientID = t.ID, t.ClientID
+	if err := st.Saved.save(ctx); err != nil {
 		return nil, false, err
 	}
 	t.ClientSecret = ""
 	return t, true, nil
 }
 
-func (st *State) ensurePolicy(ctx context.Context, appID string, have []cfapi.AccessPolicy, want cfapi.AccessPolicy) (string, string, error) {
+func (*accessStep) ensurePolicy(ctx context.Context, st *State, appID string, have []cfapi.AccessPolicy, want cfapi.AccessPolicy) (string, string, error) {
 	for _, p := range have {
 		if p.Name != want.Name {
 			continue
@@ -212,13 +212,13 @@ func (st *State) ensurePolicy(ctx context.Context, appID string, have []cfapi.Ac
 			return p.ID, "", nil
 		}
 		var out cfapi.AccessPolicy
-		err := st.API.Do(ctx, cfapi.Request{Method: http.MethodPut, Path: st.API.AccountPath("access/apps/%s/policies/%s", url.PathEscape(appID), url.PathEscape(p.ID)), JSON: want}, &out)
+		err := st.Deps.API.Do(ctx, cfapi.Request{Method: http.MethodPut, Path: st.Deps.API.AccountPath("access/apps/%s/policies/%s", url.PathEscape(appID), url.PathEscape(p.ID)), JSON: want}, &out)
 		if err != nil {
 			return "", "", fmt.Errorf("update Access policy %q: %w", want.Name, err)
 		}
 		return p.ID, "updated policy " + want.Name, nil
 	}
-	p, err := st.API.CreateAppPolicy(ctx, appID, want)
+	p, err := st.Deps.API.CreateAppPolicy(ctx, appID, want)
 	if err != nil {
 		return "", "", fmt.Errorf("create Access policy %q: %w", want.Name, err)
 	}

@@ -15,44 +15,44 @@ func (*bucketStep) Name() string   { return "bucket" }
 func (*bucketStep) String() string { return "create the R2 bucket if it is missing" }
 
 // bucketName is the bucket the deploy provisions ("" when none).
-func (st *State) bucketName() string {
-	if b, ok := st.Config.Bucket(""); ok {
+func (in *Inputs) bucketName() string {
+	if b, ok := in.Config.Bucket(""); ok {
 		return b.BucketName
 	}
 	return ""
 }
 
 func (*bucketStep) Skip(ctx context.Context, st *State) (bool, string) {
-	name := st.bucketName()
+	name := st.In.bucketName()
 	if name == "" {
 		return true, "the Worker binds no R2 bucket"
 	}
-	if _, err := st.API.GetBucket(ctx, name); err == nil {
-		st.Dep.Bucket = name
+	if _, err := st.Deps.API.GetBucket(ctx, name); err == nil {
+		st.Saved.Dep.Bucket = name
 		return true, "bucket " + name + " exists"
 	}
 	return false, "create bucket " + name
 }
 
 func (*bucketStep) Run(ctx context.Context, st *State) error {
-	name := st.bucketName()
+	name := st.In.bucketName()
 	// Look first: a create that failed on the way back may have succeeded.
-	_, err := st.API.GetBucket(ctx, name)
+	_, err := st.Deps.API.GetBucket(ctx, name)
 	if err == nil {
-		st.Dep.Bucket = name
+		st.Saved.Dep.Bucket = name
 		return Skipped("bucket %s exists", name)
 	}
 	if !cfapi.NotFound(err) && !cfapi.HasCode(err, cfapi.CodeBucketNotFound) {
 		return fmt.Errorf("look up R2 bucket %q: %w", name, err)
 	}
-	if _, err := st.API.CreateBucket(ctx, name, ""); err != nil {
+	if _, err := st.Deps.API.CreateBucket(ctx, name, ""); err != nil {
 		if cfapi.IsStatus(err, http.StatusConflict) {
-			st.Dep.Bucket = name
+			st.Saved.Dep.Bucket = name
 			return nil
 		}
 		return fmt.Errorf("create R2 bucket %q: %w", name, err)
 	}
-	st.Dep.Bucket = name
-	st.Details["bucket"] = "created " + name
+	st.Saved.Dep.Bucket = name
+	st.Learned.Details["bucket"] = "created " + name
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/internal/shell"
 	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/state"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -51,7 +52,7 @@ type buildStamp struct {
 const buildStampFile = "build.json"
 
 func (*buildStep) Skip(_ context.Context, st *State) (bool, string) {
-	b := st.Config.Source().Build
+	b := st.In.Config.Source().Build
 	if b == nil || strings.TrimSpace(b.Command) == "" {
 		return true, "no build.command; the project ships its build output"
 	}
@@ -65,11 +66,11 @@ func (*buildStep) Skip(_ context.Context, st *State) (bool, string) {
 // buildStale compares the sources and the output with what the last build
 // recorded.
 func buildStale(st *State) (bool, string) {
-	cfg := st.Config
+	cfg := st.In.Config
 	if !builtEntry(cfg) {
 		return true, "not built yet for this environment"
 	}
-	last, ok := st.readBuildStamp()
+	last, ok := readBuildStamp(st.Saved.Store)
 	if !ok {
 		return true, "no record of a build by moltctl"
 	}
@@ -188,16 +189,18 @@ func hashFile(h io.Writer, name, p string) error {
 	return err
 }
 
-func (st *State) buildStampPath() string {
-	if st.Store == nil {
+// buildStampPath is where the build stamp is kept ("" without a store:
+// a plan writes nothing).
+func buildStampPath(store *state.Store) string {
+	if store == nil {
 		return ""
 	}
-	return filepath.Join(st.Store.Dir, buildStampFile)
+	return filepath.Join(store.Dir, buildStampFile)
 }
 
-func (st *State) readBuildStamp() (buildStamp, bool) {
+func readBuildStamp(store *state.Store) (buildStamp, bool) {
 	var s buildStamp
-	p := st.buildStampPath()
+	p := buildStampPath(store)
 	if p == "" {
 		return s, false
 	}
@@ -208,8 +211,8 @@ func (st *State) readBuildStamp() (buildStamp, bool) {
 	return s, true
 }
 
-func (st *State) writeBuildStamp(s buildStamp) error {
-	p := st.buildStampPath()
+func writeBuildStamp(store *state.Store, s buildStamp) error {
+	p := buildStampPath(store)
 	if p == "" {
 		return nil
 	}
@@ -221,30 +224,30 @@ func (st *State) writeBuildStamp(s buildStamp) error {
 }
 
 func (*buildStep) Run(ctx context.Context, st *State) error {
-	src := st.Config.Source()
+	src := st.In.Config.Source()
 	b := src.Build
 	dir := src.Dir()
 	if b.Cwd != "" {
 		dir = filepath.Join(dir, b.Cwd)
 	}
 	_, why := buildStale(st)
-	env := buildEnv(st.Config.EnvName)
+	env := buildEnv(st.In.Config.EnvName)
 	if err := installDeps(ctx, st, dir, env); err != nil {
 		return err
 	}
 	how := b.Command
-	if st.Config.EnvName != "" {
-		how = "CLOUDFLARE_ENV=" + st.Config.EnvName + " " + how
+	if st.In.Config.EnvName != "" {
+		how = "CLOUDFLARE_ENV=" + st.In.Config.EnvName + " " + how
 	}
-	st.logf("building: %s (in %s): %s", how, dir, why)
-	started := time.Now()
+	st.Deps.logf("building: %s (in %s): %s", how, dir, why)
+	started := st.Deps.now()
 	if _, err := runCmd(st, shell.Command(ctx, b.Command), dir, env); err != nil {
 		return &clierr.HintError{Err: fmt.Errorf("build command %q: %w", b.Command, err),
 			Fix: "run " + b.Command + " in " + dir + " to see the whole error; moltctl runs it again on the next deploy"}
 	}
 	// A Vite build leaves a flattened config for the deploy: read the one
 	// for this environment, refusing output built for another Worker.
-	cfg, err := wrangler.LoadBuilt(src.Path, st.Config.EnvName)
+	cfg, err := wrangler.LoadBuilt(src.Path, st.In.Config.EnvName)
 	if err != nil {
 		return fmt.Errorf("read the built configuration: %w", err)
 	}
@@ -252,16 +255,16 @@ func (*buildStep) Run(ctx context.Context, st *State) error {
 		return &clierr.HintError{Err: fmt.Errorf("%q ran, but the Worker's entry %s is not built JavaScript", b.Command, cfg.Main),
 			Fix: "make build.command write the bundle that \"main\" names (moltworker: npm run build with @cloudflare/vite-plugin)"}
 	}
-	st.Config = cfg
+	st.In.Config = cfg
 	stamp, err := currentStamp(cfg)
 	if err == nil {
-		err = st.writeBuildStamp(stamp)
+		err = writeBuildStamp(st.Saved.Store, stamp)
 	}
 	if err != nil {
 		// Only costs a rebuild next time.
-		st.warn("could not record the build (%v); the next deploy builds again", err)
+		st.Deps.warn("could not record the build (%v); the next deploy builds again", err)
 	}
-	st.Details["build"] = fmt.Sprintf("ran %s in %s", b.Command, time.Since(started).Round(100*time.Millisecond))
+	st.Learned.Details["build"] = fmt.Sprintf("ran %s in %s", b.Command, st.Deps.since(started).Round(100*time.Millisecond))
 	return nil
 }
 
@@ -294,8 +297,8 @@ func runCmd(st *State, cmd *exec.Cmd, dir string, env []string) (string, error) 
 	cmd.Env = env
 	var out bytes.Buffer
 	var w io.Writer = &out
-	if st.Log != nil {
-		w = io.MultiWriter(&out, st.Log)
+	if st.Deps.Log != nil {
+		w = io.MultiWriter(&out, st.Deps.Log)
 	}
 	cmd.Stdout, cmd.Stderr = w, w
 	err := cmd.Run()
@@ -357,17 +360,17 @@ func installDeps(ctx context.Context, st *State, dir string, env []string) error
 	quiet := []string{"--no-audit", "--no-fund"}
 	switch {
 	case exists("pnpm-lock.yaml"):
-		st.logf("installing dependencies: pnpm install --frozen-lockfile (%s)", why)
+		st.Deps.logf("installing dependencies: pnpm install --frozen-lockfile (%s)", why)
 		if _, err := runTool(ctx, st, dir, env, "pnpm", "install", "--frozen-lockfile"); err != nil {
 			return installError("pnpm install --frozen-lockfile", dir, err)
 		}
 	case exists("yarn.lock"):
-		st.logf("installing dependencies: yarn install --frozen-lockfile (%s)", why)
+		st.Deps.logf("installing dependencies: yarn install --frozen-lockfile (%s)", why)
 		if _, err := runTool(ctx, st, dir, env, "yarn", "install", "--frozen-lockfile"); err != nil {
 			return installError("yarn install --frozen-lockfile", dir, err)
 		}
 	case exists("package-lock.json") || exists("npm-shrinkwrap.json"):
-		st.logf("installing dependencies: npm ci (%s)", why)
+		st.Deps.logf("installing dependencies: npm ci (%s)", why)
 		out, err := runTool(ctx, st, dir, env, "npm", append([]string{"ci"}, quiet...)...)
 		if err == nil {
 			break
@@ -377,13 +380,13 @@ func installDeps(ctx context.Context, st *State, dir string, env []string) error
 		if errors.As(err, &he) || ctx.Err() != nil || reason == "" {
 			return installError("npm ci", dir, err)
 		}
-		st.logf("npm ci refused the lockfile, which does not match package.json for %s (%s); running npm install instead, as moltworker's README does", npmVersionNote(ctx, dir, env), reason)
+		st.Deps.logf("npm ci refused the lockfile, which does not match package.json for %s (%s); running npm install instead, as moltworker's README does", npmVersionNote(ctx, dir, env), reason)
 		if _, err := runTool(ctx, st, dir, env, "npm", append([]string{"install"}, quiet...)...); err != nil {
 			return installError("npm install", dir, err)
 		}
-		st.warn("npm install updated package-lock.json; commit it so the next install is reproducible")
+		st.Deps.warn("npm install updated package-lock.json; commit it so the next install is reproducible")
 	default:
-		st.logf("installing dependencies: npm install (%s; there is no lockfile)", why)
+		st.Deps.logf("installing dependencies: npm install (%s; there is no lockfile)", why)
 		if _, err := runTool(ctx, st, dir, env, "npm", append([]string{"install"}, quiet...)...); err != nil {
 			return installError("npm install", dir, err)
 		}

@@ -19,13 +19,13 @@ func (*containerStep) String() string {
 	return "create or update the container application and roll it out"
 }
 
-func (st *State) wantApp() cfapi.ContainerApp {
-	ct, _ := st.container()
+func (*containerStep) wantApp(st *State) cfapi.ContainerApp {
+	ct, _ := st.In.container()
 	maxInst := ct.MaxInstances
 	if maxInst == 0 {
 		maxInst = 20
 	}
-	conf := map[string]any{"image": st.ImageRef}
+	conf := map[string]any{"image": st.Learned.ImageRef}
 	if it := ct.InstanceType; it.Custom() {
 		// wrangler sends a custom type as its resources, not a name.
 		conf["vcpu"], conf["memory_mib"] = it.VCPU, it.MemoryMiB
@@ -35,15 +35,15 @@ func (st *State) wantApp() cfapi.ContainerApp {
 	} else {
 		conf["instance_type"] = "lite"
 	}
-	logs := st.Config.Observability != nil && st.Config.Observability.Enabled != nil && *st.Config.Observability.Enabled
+	logs := st.In.Config.Observability != nil && st.In.Config.Observability.Enabled != nil && *st.In.Config.Observability.Enabled
 	if logs {
 		conf["observability"] = map[string]any{"logs": map[string]any{"enabled": true}}
 	}
 	zero := 0
 	return cfapi.ContainerApp{
-		Name: st.Config.ContainerAppName(ct), SchedulingPolicy: "default", Instances: &zero, MaxInstances: maxInst,
+		Name: st.In.Config.ContainerAppName(ct), SchedulingPolicy: "default", Instances: &zero, MaxInstances: maxInst,
 		Configuration: conf, Constraints: map[string]any{"tiers": []any{1, 2}},
-		DurableObjects: &cfapi.AppDO{NamespaceID: st.NamespaceID}, RolloutActiveGracePeriod: &zero,
+		DurableObjects: &cfapi.AppDO{NamespaceID: st.Learned.NamespaceID}, RolloutActiveGracePeriod: &zero,
 	}
 }
 
@@ -68,8 +68,8 @@ func appCurrent(app, want cfapi.ContainerApp) bool {
 	return app.DurableObjects != nil && app.DurableObjects.NamespaceID == want.DurableObjects.NamespaceID
 }
 
-func (st *State) findApp(ctx context.Context, name string) (*cfapi.ContainerApp, error) {
-	apps, err := st.API.ListContainerApps(ctx, name)
+func (*containerStep) findApp(ctx context.Context, st *State, name string) (*cfapi.ContainerApp, error) {
+	apps, err := st.Deps.API.ListContainerApps(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("list container applications: %w", err)
 	}
@@ -79,60 +79,60 @@ func (st *State) findApp(ctx context.Context, name string) (*cfapi.ContainerApp,
 	return &apps[0], nil
 }
 
-func (*containerStep) Skip(ctx context.Context, st *State) (bool, string) {
-	if _, ok := st.container(); !ok {
+func (c *containerStep) Skip(ctx context.Context, st *State) (bool, string) {
+	if _, ok := st.In.container(); !ok {
 		return true, "the Worker has no container"
 	}
-	want := st.wantApp()
-	app, err := st.findApp(ctx, want.Name)
+	want := c.wantApp(st)
+	app, err := c.findApp(ctx, st, want.Name)
 	if err != nil || app == nil {
 		return false, "create " + want.Name
 	}
-	if st.ImageRef != "" && st.NamespaceID != "" && appCurrent(*app, want) {
-		st.Dep.ContainerApp.ID, st.Dep.ContainerApp.Name, st.Dep.ContainerApp.Version = app.ID, app.Name, app.Version
+	if st.Learned.ImageRef != "" && st.Learned.NamespaceID != "" && appCurrent(*app, want) {
+		st.Saved.Dep.ContainerApp.ID, st.Saved.Dep.ContainerApp.Name, st.Saved.Dep.ContainerApp.Version = app.ID, app.Name, app.Version
 		return true, fmt.Sprintf("%s is up to date (version %d)", app.Name, app.Version)
 	}
 	return false, "update and roll out " + want.Name
 }
 
-func (*containerStep) Run(ctx context.Context, st *State) error {
-	want := st.wantApp()
-	if st.ImageRef == "" || st.NamespaceID == "" {
+func (c *containerStep) Run(ctx context.Context, st *State) error {
+	want := c.wantApp(st)
+	if st.Learned.ImageRef == "" || st.Learned.NamespaceID == "" {
 		return fmt.Errorf("container application %s: the image or the Durable Object namespace is unknown", want.Name)
 	}
-	app, err := st.findApp(ctx, want.Name)
+	app, err := c.findApp(ctx, st, want.Name)
 	if err != nil {
 		return err
 	}
 	if app == nil {
-		created, err := st.API.CreateContainerApp(ctx, want)
+		created, err := st.Deps.API.CreateContainerApp(ctx, want)
 		if err != nil {
 			return fmt.Errorf("create container application %s: %w", want.Name, err)
 		}
-		st.Dep.ContainerApp.ID, st.Dep.ContainerApp.Name, st.Dep.ContainerApp.Version = created.ID, created.Name, created.Version
-		st.Details["container"] = fmt.Sprintf("created %s with %s", created.Name, st.ImageRef)
+		st.Saved.Dep.ContainerApp.ID, st.Saved.Dep.ContainerApp.Name, st.Saved.Dep.ContainerApp.Version = created.ID, created.Name, created.Version
+		st.Learned.Details["container"] = fmt.Sprintf("created %s with %s", created.Name, st.Learned.ImageRef)
 		return nil
 	}
-	st.Dep.ContainerApp.ID, st.Dep.ContainerApp.Name = app.ID, app.Name
-	if app.DurableObjects == nil || app.DurableObjects.NamespaceID != st.NamespaceID {
+	st.Saved.Dep.ContainerApp.ID, st.Saved.Dep.ContainerApp.Name = app.ID, app.Name
+	if app.DurableObjects == nil || app.DurableObjects.NamespaceID != st.Learned.NamespaceID {
 		return &clierr.HintError{Err: fmt.Errorf("container application %s belongs to another Durable Object namespace", app.Name),
 			Fix: "it was made for an earlier copy of this Worker; delete it (moltctl destroy, or the Containers dashboard) and deploy again"}
 	}
 	if appCurrent(*app, want) {
-		st.Dep.ContainerApp.Version = app.Version
+		st.Saved.Dep.ContainerApp.Version = app.Version
 		return Skipped("%s is up to date (version %d)", app.Name, app.Version)
 	}
 	if !reflect.DeepEqual(app.Configuration, want.Configuration) || app.MaxInstances != want.MaxInstances {
-		if _, err := st.API.ModifyContainerApp(ctx, app.ID, want); err != nil {
+		if _, err := st.Deps.API.ModifyContainerApp(ctx, app.ID, want); err != nil {
 			return fmt.Errorf("update container application %s: %w", app.Name, err)
 		}
 	}
-	ro, err := st.API.CreateRollout(ctx, app.ID, want.Configuration, 100)
+	ro, err := st.Deps.API.CreateRollout(ctx, app.ID, want.Configuration, 100)
 	if err != nil {
 		return fmt.Errorf("roll out container application %s: %w", app.Name, err)
 	}
-	st.Dep.ContainerApp.Version = ro.TargetVersion
-	st.Details["container"] = fmt.Sprintf("rolled %s out to %s", app.Name, st.ImageRef)
+	st.Saved.Dep.ContainerApp.Version = ro.TargetVersion
+	st.Learned.Details["container"] = fmt.Sprintf("rolled %s out to %s", app.Name, st.Learned.ImageRef)
 	return nil
 }
 

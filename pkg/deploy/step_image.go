@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/moltctl/moltctl/pkg/clierr"
-	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // imageStep builds the container image and pushes it to Cloudflare's
@@ -20,13 +19,6 @@ func (*imageStep) String() string {
 	return "build and push the container image (skipped when unchanged)"
 }
 
-func (st *State) container() (wrangler.Container, bool) {
-	if len(st.Config.Containers) == 0 {
-		return wrangler.Container{}, false
-	}
-	return st.Config.Containers[0], true
-}
-
 // isDockerfile reports whether a container's image is a Dockerfile path
 // rather than a registry reference.
 func isDockerfile(image string) bool {
@@ -34,37 +26,37 @@ func isDockerfile(image string) bool {
 }
 
 func (*imageStep) Skip(_ context.Context, st *State) (bool, string) {
-	ct, ok := st.container()
+	ct, ok := st.In.container()
 	if !ok {
 		return true, "the Worker has no container"
 	}
-	if st.Options.SkipBuild {
-		st.ImageRef = st.Options.Image
-		return true, "--skip-build: deploying " + st.Options.Image
+	if st.In.Options.SkipBuild {
+		st.Learned.ImageRef = st.In.Options.Image
+		return true, "--skip-build: deploying " + st.In.Options.Image
 	}
 	if !isDockerfile(ct.Image) {
-		st.ImageRef = ct.Image
+		st.Learned.ImageRef = ct.Image
 		return true, "the configuration names a pushed image: " + ct.Image
 	}
 	return false, "build " + ct.Image
 }
 
 func (*imageStep) Run(ctx context.Context, st *State) error {
-	ct, _ := st.container()
-	if st.Image == nil {
+	ct, _ := st.In.container()
+	if st.Deps.Image == nil {
 		return &clierr.HintError{Err: errors.New("no image builder is available"), Fix: "pass --skip-build --image REF to deploy an image pushed earlier"}
 	}
-	dockerfile := st.Config.Resolve(ct.Image)
+	dockerfile := st.In.Config.Resolve(ct.Image)
 	ctxDir := filepath.Dir(dockerfile)
 	if ct.ImageBuildContext != "" {
-		ctxDir = st.Config.Resolve(ct.ImageBuildContext)
+		ctxDir = st.In.Config.Resolve(ct.ImageBuildContext)
 	}
-	repo := st.RegistryHost + "/" + st.AccountID + "/" + st.Config.ContainerAppName(ct)
+	repo := st.Deps.RegistryHost + "/" + st.In.AccountID + "/" + st.In.Config.ContainerAppName(ct)
 	var exclude []string
-	if st.Manifest != nil {
-		exclude = st.Manifest.SecretFiles()
+	if st.In.Manifest != nil {
+		exclude = st.In.Manifest.SecretFiles()
 	}
-	res, err := st.Image.BuildAndPush(ctx, ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Exclude: exclude, Repository: repo, Progress: st.Log})
+	res, err := st.Deps.Image.BuildAndPush(ctx, ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Exclude: exclude, Repository: repo, Progress: st.Deps.Log})
 	if err != nil {
 		err = fmt.Errorf("build and push %s: %w", repo, err)
 		if clierr.HintOf(err) == "" && clierr.ExitCodeOf(err) == clierr.ExitError {
@@ -73,11 +65,11 @@ func (*imageStep) Run(ctx context.Context, st *State) error {
 		}
 		return err
 	}
-	st.ImageRef, st.ImageDigest = res.Ref, res.Digest
-	st.Dep.Image.Ref, st.Dep.Image.Digest, st.Dep.Image.Tag = res.Ref, res.Digest, res.Tag
+	st.Learned.ImageRef, st.Learned.ImageDigest = res.Ref, res.Digest
+	st.Saved.Dep.Image.Ref, st.Saved.Dep.Image.Digest, st.Saved.Dep.Image.Tag = res.Ref, res.Digest, res.Tag
 	if res.Skipped {
 		return Skipped("%s is already in the registry", res.Ref)
 	}
-	st.Details["image"] = fmt.Sprintf("pushed %s (%d layer(s) sent, %d already there)", res.Ref, res.LayersPushed, res.LayersSkipped)
+	st.Learned.Details["image"] = fmt.Sprintf("pushed %s (%d layer(s) sent, %d already there)", res.Ref, res.LayersPushed, res.LayersSkipped)
 	return nil
 }

@@ -21,13 +21,13 @@ func (*preflightStep) String() string {
 func (*preflightStep) Skip(context.Context, *State) (bool, string) { return false, "" }
 
 func (*preflightStep) Run(ctx context.Context, st *State) error {
-	if st.Preflight != nil {
-		blocking, report, err := st.Preflight(ctx, st)
+	if st.Deps.Preflight != nil {
+		blocking, report, err := st.Deps.Preflight(ctx, st)
 		if err != nil {
 			return fmt.Errorf("run checks: %w", err)
 		}
 		if len(blocking) > 0 {
-			st.logf("%s", report)
+			st.Deps.logf("%s", report)
 			return &clierr.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(blocking, ", ")),
 				Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: clierr.ExitPreflight}
 		}
@@ -35,8 +35,8 @@ func (*preflightStep) Run(ctx context.Context, st *State) error {
 	if err := st.resolveValues(ctx); err != nil {
 		return err
 	}
-	if st.Values.Len() > 0 {
-		st.Details["preflight"] = fmt.Sprintf("%d secret(s) resolved", st.Values.Len())
+	if st.Learned.Values.Len() > 0 {
+		st.Learned.Details["preflight"] = fmt.Sprintf("%d secret(s) resolved", st.Learned.Values.Len())
 	}
 	return nil
 }
@@ -44,16 +44,16 @@ func (*preflightStep) Run(ctx context.Context, st *State) error {
 // resolveValues reads every secret's value from its source in the
 // manifest; generated values are kept in the credentials file (0600).
 func (st *State) resolveValues(ctx context.Context) error {
-	if st.Manifest == nil || st.Values.Len() > 0 {
+	if st.In.Manifest == nil || st.Learned.Values.Len() > 0 {
 		return nil
 	}
-	before := len(st.Creds.Generated)
-	opts := manifest.ResolveOptions{Getenv: st.Getenv, Generated: st.Creds.Generated, Warn: st.Warn}
-	if st.locked() {
+	before := len(st.Saved.Creds.Generated)
+	opts := manifest.ResolveOptions{Getenv: st.Deps.Getenv, Generated: st.Saved.Creds.Generated, Warn: st.Deps.Warn}
+	if st.Saved.locked() {
 		// Generated values are sealed in the account: keep the Worker's
 		// rather than generate new ones.
 		var kept []string
-		for _, s := range st.Manifest.Secrets {
+		for _, s := range st.In.Manifest.Secrets {
 			if s.Source.Kind == manifest.SourceGenerate {
 				kept = append(kept, s.Name)
 			} else if s.Source.Kind != manifest.SourceDeploy {
@@ -61,21 +61,21 @@ func (st *State) resolveValues(ctx context.Context) error {
 			}
 		}
 		if len(kept) > 0 {
-			st.warn("%s: kept as the Worker has it (the key is not here to read it)", strings.Join(kept, ", "))
+			st.Deps.warn("%s: kept as the Worker has it (the key is not here to read it)", strings.Join(kept, ", "))
 		}
 		if len(opts.Names) == 0 {
 			return nil
 		}
 	}
-	vals, err := st.Manifest.Resolve(ctx, opts)
+	vals, err := st.In.Manifest.Resolve(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("read the secrets moltctl.yaml names: %w", err)
 	}
-	if len(st.Creds.Generated) != before {
-		if err := st.save(ctx); err != nil {
+	if len(st.Saved.Creds.Generated) != before {
+		if err := st.Saved.save(ctx); err != nil {
 			return fmt.Errorf("save generated secrets: %w", err)
 		}
 	}
-	st.Values = vals
+	st.Learned.Values = vals
 	return nil
 }

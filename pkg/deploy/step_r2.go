@@ -28,14 +28,14 @@ const (
 	credR2Secret = "R2_SECRET_ACCESS_KEY"
 )
 
-func (st *State) wantsR2() bool {
-	if st.bucketName() == "" || st.Manifest == nil {
+func (in *Inputs) wantsR2() bool {
+	if in.bucketName() == "" || in.Manifest == nil {
 		return false
 	}
-	if st.Manifest.Persistence.R2 {
+	if in.Manifest.Persistence.R2 {
 		return true
 	}
-	for _, n := range st.Manifest.DeployNames() {
+	for _, n := range in.Manifest.DeployNames() {
 		if n == credR2KeyID || n == credR2Secret {
 			return true
 		}
@@ -46,13 +46,13 @@ func (st *State) wantsR2() bool {
 func (*r2CredentialsStep) Skip(context.Context, *State) (bool, string) { return false, "" }
 
 func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
-	if !st.wantsR2() {
+	if !st.In.wantsR2() {
 		return Skipped("persistence to R2 is off in moltctl.yaml")
 	}
-	bucket := st.bucketName()
-	name := st.ObjectName("R2 " + bucket)
+	bucket := st.In.bucketName()
+	name := st.In.ObjectName("R2 " + bucket)
 	var toks []cfapi.Token
-	if err := st.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: st.API.AccountPath("tokens")}, &toks); err != nil {
+	if err := st.Deps.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: st.Deps.API.AccountPath("tokens")}, &toks); err != nil {
 		return tokensRefused(fmt.Errorf("list API tokens: %w", err))
 	}
 	var have *cfapi.Token
@@ -61,61 +61,61 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 		if t.Name != name {
 			continue
 		}
-		if t.ID == st.Dep.R2Token.ID && st.Creds.Generated[credR2KeyID] == t.ID && st.Creds.Generated[credR2Secret] != "" {
+		if t.ID == st.Saved.Dep.R2Token.ID && st.Saved.Creds.Generated[credR2KeyID] == t.ID && st.Saved.Creds.Generated[credR2Secret] != "" {
 			have = t
 			continue
 		}
-		if st.locked() {
+		if st.Saved.locked() {
 			// Its keys are sealed in the account; the Worker holds them.
 			have = t
-			st.Dep.R2Token.ID = t.ID
+			st.Saved.Dep.R2Token.ID = t.ID
 			continue
 		}
 		// Its value was never kept (a run stopped after creating it).
-		if _, err := st.API.DeleteAccountToken(ctx, t.ID); err != nil {
+		if _, err := st.Deps.API.DeleteAccountToken(ctx, t.ID); err != nil {
 			return fmt.Errorf("replace API token %s: %w", t.ID, err)
 		}
 	}
 	detail := ""
-	if have == nil && st.locked() {
+	if have == nil && st.Saved.locked() {
 		return errLocked("the R2 token " + name + " is missing")
 	}
 	if have == nil {
 		groupID := cfapi.R2BucketItemWrite
-		if gs, err := st.API.ListPermissionGroups(ctx, "Workers R2 Storage Bucket Item Write"); err == nil && len(gs) > 0 {
+		if gs, err := st.Deps.API.ListPermissionGroups(ctx, "Workers R2 Storage Bucket Item Write"); err == nil && len(gs) > 0 {
 			groupID = gs[0].ID
 		}
 		pol := cfapi.TokenPolicy{Effect: "allow", PermissionGroups: []cfapi.PermissionGroup{{ID: groupID}},
-			Resources: map[string]any{cfapi.R2BucketResource(st.AccountID, bucket): "*"}}
-		t, err := st.API.CreateAccountToken(ctx, name, []cfapi.TokenPolicy{pol})
+			Resources: map[string]any{cfapi.R2BucketResource(st.In.AccountID, bucket): "*"}}
+		t, err := st.Deps.API.CreateAccountToken(ctx, name, []cfapi.TokenPolicy{pol})
 		if err != nil {
 			return tokensRefused(fmt.Errorf("create API token %q: %w", name, err))
 		}
 		sum := sha256.Sum256([]byte(t.Value))
-		st.Creds.Generated[credR2KeyID] = t.ID
-		st.Creds.Generated[credR2Secret] = hex.EncodeToString(sum[:])
-		if err := st.save(ctx); err != nil {
+		st.Saved.Creds.Generated[credR2KeyID] = t.ID
+		st.Saved.Creds.Generated[credR2Secret] = hex.EncodeToString(sum[:])
+		if err := st.Saved.save(ctx); err != nil {
 			return fmt.Errorf("save R2 credentials: %w", err)
 		}
-		st.Dep.R2Token.ID = t.ID
-		if err := st.save(ctx); err != nil {
+		st.Saved.Dep.R2Token.ID = t.ID
+		if err := st.Saved.save(ctx); err != nil {
 			return err
 		}
 		detail = "created token " + name
 	}
-	if st.DeployValues == nil {
-		st.DeployValues = map[string]string{}
+	if st.Learned.DeployValues == nil {
+		st.Learned.DeployValues = map[string]string{}
 	}
-	if !st.locked() {
-		st.DeployValues[credR2KeyID] = st.Creds.Generated[credR2KeyID]
-		st.DeployValues[credR2Secret] = st.Creds.Generated[credR2Secret]
+	if !st.Saved.locked() {
+		st.Learned.DeployValues[credR2KeyID] = st.Saved.Creds.Generated[credR2KeyID]
+		st.Learned.DeployValues[credR2Secret] = st.Saved.Creds.Generated[credR2Secret]
 	}
-	st.DeployValues["CF_ACCOUNT_ID"] = st.AccountID
-	st.DeployValues["R2_BUCKET_NAME"] = bucket
+	st.Learned.DeployValues["CF_ACCOUNT_ID"] = st.In.AccountID
+	st.Learned.DeployValues["R2_BUCKET_NAME"] = bucket
 	if detail == "" {
 		return Skipped("token %s is in place", name)
 	}
-	st.Details["r2-credentials"] = detail
+	st.Learned.Details["r2-credentials"] = detail
 	return nil
 }
 

@@ -17,10 +17,10 @@ func (*routeStep) String() string { return "enable the Worker's workers.dev rout
 
 // subdomain resolves the account's workers.dev subdomain and the Worker's URL.
 func (st *State) subdomain(ctx context.Context) (string, error) {
-	if st.Subdomain != "" {
-		return st.Subdomain, nil
+	if st.Learned.Subdomain != "" {
+		return st.Learned.Subdomain, nil
 	}
-	sub, err := st.API.GetSubdomain(ctx)
+	sub, err := st.Deps.API.GetSubdomain(ctx)
 	if err != nil {
 		if cfapi.NotFound(err) || cfapi.HasCode(err, cfapi.CodeNotFound) {
 			return "", &clierr.HintError{Err: errors.New("the account has no workers.dev subdomain"),
@@ -28,19 +28,19 @@ func (st *State) subdomain(ctx context.Context) (string, error) {
 		}
 		return "", fmt.Errorf("read the workers.dev subdomain: %w", err)
 	}
-	st.Subdomain = sub
-	st.URL = st.WorkersDevURL(st.WorkerName(), sub)
-	st.Dep.Subdomain, st.Dep.URL = sub, st.URL
+	st.Learned.Subdomain = sub
+	st.Learned.URL = st.Deps.WorkersDevURL(st.WorkerName(), sub)
+	st.Saved.Dep.Subdomain, st.Saved.Dep.URL = sub, st.Learned.URL
 	return sub, nil
 }
 
 // WorkerHost is the Worker's workers.dev host name, which Access protects.
 func (st *State) WorkerHost() string {
-	return st.WorkerName() + "." + st.Subdomain + ".workers.dev"
+	return st.WorkerName() + "." + st.Learned.Subdomain + ".workers.dev"
 }
 
 func (*routeStep) Skip(ctx context.Context, st *State) (bool, string) {
-	if !st.Config.ServesWorkersDev() {
+	if !st.In.Config.ServesWorkersDev() {
 		return true, "workers_dev is off in wrangler.jsonc"
 	}
 	if _, err := st.subdomain(ctx); err != nil {
@@ -48,8 +48,8 @@ func (*routeStep) Skip(ctx context.Context, st *State) (bool, string) {
 	}
 	// Preview URLs are hosts the Access application does not cover: a
 	// Worker that has them (an older deploy, the dashboard) is set again.
-	if sub, err := st.API.GetScriptSubdomain(ctx, st.WorkerName()); err == nil && sub.Enabled && !sub.PreviewsEnabled {
-		return true, "served at " + st.URL
+	if sub, err := st.Deps.API.GetScriptSubdomain(ctx, st.WorkerName()); err == nil && sub.Enabled && !sub.PreviewsEnabled {
+		return true, "served at " + st.Learned.URL
 	}
 	return false, "enable " + st.WorkerHost()
 }
@@ -58,9 +58,9 @@ func (*routeStep) Run(ctx context.Context, st *State) error {
 	if _, err := st.subdomain(ctx); err != nil {
 		return err
 	}
-	if err := st.API.EnableScriptSubdomain(ctx, st.WorkerName()); err != nil {
+	if err := st.Deps.API.EnableScriptSubdomain(ctx, st.WorkerName()); err != nil {
 		return fmt.Errorf("enable workers.dev for %q: %w", st.WorkerName(), err)
 	}
-	st.Details["route"] = "served at " + st.URL
+	st.Learned.Details["route"] = "served at " + st.Learned.URL
 	return nil
 }

@@ -19,25 +19,27 @@ func (*restartStep) String() string {
 	return "restart the gateway if secrets changed while it runs"
 }
 
-func (st *State) assistant() (Assistant, error) {
-	if st.Assistants == nil {
+// assistantClient is the deployed Worker's admin client, for the
+// restart and wait steps.
+func assistantClient(st *State) (Assistant, error) {
+	if st.Deps.Assistants == nil {
 		return nil, errors.New("no assistant client")
 	}
-	if st.URL == "" || st.Dep.Access.ServiceTokenClientID == "" || st.Creds.ServiceTokenClientSecret == "" {
+	if st.Learned.URL == "" || st.Saved.Dep.Access.ServiceTokenClientID == "" || st.Saved.Creds.ServiceTokenClientSecret == "" {
 		return nil, errors.New("the Worker's URL or the Access service token is unknown")
 	}
-	return st.Assistants(st.URL, st.Dep.Access.ServiceTokenClientID, st.Creds.ServiceTokenClientSecret), nil
+	return st.Deps.Assistants(st.Learned.URL, st.Saved.Dep.Access.ServiceTokenClientID, st.Saved.Creds.ServiceTokenClientSecret), nil
 }
 
 func (*restartStep) Skip(_ context.Context, st *State) (bool, string) {
-	if len(st.SecretsChanged) == 0 {
+	if len(st.Learned.SecretsChanged) == 0 {
 		return true, "no secret changed"
 	}
 	return false, "restart the gateway"
 }
 
 func (*restartStep) Run(ctx context.Context, st *State) error {
-	a, err := st.assistant()
+	a, err := assistantClient(st)
 	if err != nil {
 		return Skipped("%v", err)
 	}
@@ -48,9 +50,9 @@ func (*restartStep) Run(ctx context.Context, st *State) error {
 	if err := a.Restart(ctx); err != nil {
 		return fmt.Errorf("restart the gateway: %w", err)
 	}
-	st.Restarted = true
-	st.logf("restarted the gateway so it picks up %d changed secret(s)", len(st.SecretsChanged))
-	st.Details["restart"] = fmt.Sprintf("restarted the gateway for %d changed secret(s)", len(st.SecretsChanged))
+	st.Learned.Restarted = true
+	st.Deps.logf("restarted the gateway so it picks up %d changed secret(s)", len(st.Learned.SecretsChanged))
+	st.Learned.Details["restart"] = fmt.Sprintf("restarted the gateway for %d changed secret(s)", len(st.Learned.SecretsChanged))
 	return nil
 }
 
@@ -61,30 +63,30 @@ func (*waitStep) Name() string   { return "wait" }
 func (*waitStep) String() string { return "wait until the assistant answers" }
 
 func (*waitStep) Skip(_ context.Context, st *State) (bool, string) {
-	if st.Options.NoWait {
+	if st.In.Options.NoWait {
 		return true, "--no-wait"
 	}
 	return false, ""
 }
 
-func (*waitStep) Run(ctx context.Context, st *State) error {
-	if st.locked() {
+func (w *waitStep) Run(ctx context.Context, st *State) error {
+	if st.Saved.locked() {
 		return Skipped("the Access service token's secret is sealed to a key this machine lacks")
 	}
-	a, err := st.assistant()
+	a, err := assistantClient(st)
 	if err != nil {
 		return err
 	}
-	timeout := st.Options.WaitTimeout
+	timeout := st.In.Options.WaitTimeout
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	start := time.Now()
+	start := st.Deps.now()
 	var last time.Duration
 	err = a.WaitRunning(ctx, timeout, func(status string, elapsed time.Duration) {
 		if elapsed-last >= 10*time.Second {
 			last = elapsed
-			st.logf("waiting for the assistant: %s after %s (cold starts take 1-2 minutes)", status, elapsed.Round(time.Second))
+			st.Deps.logf("waiting for the assistant: %s after %s (cold starts take 1-2 minutes)", status, elapsed.Round(time.Second))
 		}
 	})
 	if err != nil {
@@ -96,7 +98,7 @@ func (*waitStep) Run(ctx context.Context, st *State) error {
 		// failure moltworker's users know.
 		ds := assistant.Diagnose(err.Error())
 		if len(ds) == 0 {
-			ds = st.diagnoseLogs(ctx, a)
+			ds = w.diagnoseLogs(ctx, st, a)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -106,20 +108,20 @@ func (*waitStep) Run(ctx context.Context, st *State) error {
 		}
 		return clierr.WithHint(fmt.Errorf("the assistant did not answer as running within %s: %w", timeout, err), hint)
 	}
-	st.Running, st.Waited = true, true
-	st.Details["wait"] = fmt.Sprintf("running after %s", time.Since(start).Round(100*time.Millisecond))
+	st.Learned.Running, st.Learned.Waited = true, true
+	st.Learned.Details["wait"] = fmt.Sprintf("running after %s", st.Deps.since(start).Round(100*time.Millisecond))
 	return nil
 }
 
 // diagnoseLogs reads the Worker's logs for assistant.LogWindow, probing
 // it once, for a failure /api/status did not name. Best effort: a tail
 // that cannot be read leaves the generic hint.
-func (st *State) diagnoseLogs(ctx context.Context, a Assistant) []assistant.Diagnosis {
-	if st.API == nil {
+func (*waitStep) diagnoseLogs(ctx context.Context, st *State, a Assistant) []assistant.Diagnosis {
+	if st.Deps.API == nil {
 		return nil
 	}
-	st.logf("reading the Worker's logs for up to %s to find why", assistant.LogWindow)
-	ds, _ := assistant.DiagnoseLogs(ctx, st.API, st.WorkerName(), assistant.LogWindow, func(ctx context.Context) {
+	st.Deps.logf("reading the Worker's logs for up to %s to find why", assistant.LogWindow)
+	ds, _ := assistant.DiagnoseLogs(ctx, st.Deps.API, st.WorkerName(), assistant.LogWindow, func(ctx context.Context) {
 		_, _ = a.Running(ctx)
 	})
 	return ds

@@ -99,8 +99,8 @@ func globMatch(glob, name string) bool {
 	return err == nil && ok
 }
 
-func (st *State) bundle() (*workerBundle, error) {
-	cfg := st.Config
+func (*workerStep) bundle(st *State) (*workerBundle, error) {
+	cfg := st.In.Config
 	if cfg.Main == "" {
 		return nil, &clierr.UsageError{Err: fmt.Errorf("%s has no \"main\"", filepath.Base(cfg.Path)), Fix: "set main to the Worker's built entry module"}
 	}
@@ -181,8 +181,8 @@ func (st *State) bundle() (*workerBundle, error) {
 			vars[k] = string(j)
 		}
 	}
-	if st.Manifest != nil {
-		for k, v := range st.Manifest.Vars {
+	if st.In.Manifest != nil {
+		for k, v := range st.In.Manifest.Vars {
 			vars[k] = v
 		}
 	}
@@ -245,8 +245,8 @@ func (st *State) bundle() (*workerBundle, error) {
 
 // migrations computes what to send from the deployed migration tag, as
 // wrangler's helpers/durable.ts does.
-func (st *State) migrations(deployedTag string) *cfapi.Migrations {
-	all := st.Config.Migrations
+func (*workerStep) migrations(st *State, deployedTag string) *cfapi.Migrations {
+	all := st.In.Config.Migrations
 	if len(all) == 0 {
 		return nil
 	}
@@ -273,9 +273,9 @@ func (st *State) migrations(deployedTag string) *cfapi.Migrations {
 
 // sandboxNamespace picks the namespace id of the container's Durable
 // Object class from bindings.
-func (st *State) sandboxNamespace(bs []cfapi.Binding) string {
+func (*workerStep) sandboxNamespace(st *State, bs []cfapi.Binding) string {
 	class := "Sandbox"
-	if ct, ok := st.container(); ok {
+	if ct, ok := st.In.container(); ok {
 		class = ct.ClassName
 	}
 	var any string
@@ -293,45 +293,45 @@ func (st *State) sandboxNamespace(bs []cfapi.Binding) string {
 
 // remoteCurrent is the cheap remote check that the Worker the state
 // describes is still there: one read of its settings.
-func (st *State) remoteCurrent(ctx context.Context) (bool, error) {
-	s, err := st.API.GetScriptSettings(ctx, st.WorkerName())
+func (w *workerStep) remoteCurrent(ctx context.Context, st *State) (bool, error) {
+	s, err := st.Deps.API.GetScriptSettings(ctx, st.WorkerName())
 	if err != nil {
 		if cfapi.WorkerMissing(err) {
 			return false, nil
 		}
 		return false, err
 	}
-	ns := st.sandboxNamespace(s.Bindings)
-	if _, hasCt := st.container(); hasCt && ns == "" {
+	ns := w.sandboxNamespace(st, s.Bindings)
+	if _, hasCt := st.In.container(); hasCt && ns == "" {
 		return false, nil
 	}
-	if st.Dep.Worker.DurableObjectNamespaceID != "" && ns != st.Dep.Worker.DurableObjectNamespaceID {
+	if st.Saved.Dep.Worker.DurableObjectNamespaceID != "" && ns != st.Saved.Dep.Worker.DurableObjectNamespaceID {
 		return false, nil
 	}
-	st.NamespaceID = ns
+	st.Learned.NamespaceID = ns
 	return true, nil
 }
 
-func (*workerStep) Skip(ctx context.Context, st *State) (bool, string) {
-	b, err := st.bundle()
-	if err != nil || st.Dep.Worker.ContentHash == "" || b.hash != st.Dep.Worker.ContentHash {
+func (w *workerStep) Skip(ctx context.Context, st *State) (bool, string) {
+	b, err := w.bundle(st)
+	if err != nil || st.Saved.Dep.Worker.ContentHash == "" || b.hash != st.Saved.Dep.Worker.ContentHash {
 		return false, "upload the Worker"
 	}
-	if ok, err := st.remoteCurrent(ctx); err != nil || !ok {
+	if ok, err := w.remoteCurrent(ctx, st); err != nil || !ok {
 		return false, "upload the Worker (Cloudflare's copy differs)"
 	}
-	st.VersionID = st.Dep.Worker.VersionID
-	return true, "unchanged since version " + st.Dep.Worker.VersionID
+	st.Learned.VersionID = st.Saved.Dep.Worker.VersionID
+	return true, "unchanged since version " + st.Saved.Dep.Worker.VersionID
 }
 
-func (*workerStep) Run(ctx context.Context, st *State) error {
+func (w *workerStep) Run(ctx context.Context, st *State) error {
 	name := st.WorkerName()
-	b, err := st.bundle()
+	b, err := w.bundle(st)
 	if err != nil {
 		return err
 	}
 	deployedTag := ""
-	svc, err := st.API.GetService(ctx, name)
+	svc, err := st.Deps.API.GetService(ctx, name)
 	switch {
 	case err == nil:
 		deployedTag = svc.MigrationTag
@@ -339,10 +339,10 @@ func (*workerStep) Run(ctx context.Context, st *State) error {
 	default:
 		return fmt.Errorf("read Worker %q: %w", name, err)
 	}
-	b.meta.Migrations = st.migrations(deployedTag)
+	b.meta.Migrations = w.migrations(st, deployedTag)
 	assetsDetail := ""
 	if b.assetDir != "" {
-		jwt, stats, err := st.API.UploadAssets(ctx, name, b.assetDir)
+		jwt, stats, err := st.Deps.API.UploadAssets(ctx, name, b.assetDir)
 		if err != nil {
 			return err
 		}
@@ -350,27 +350,27 @@ func (*workerStep) Run(ctx context.Context, st *State) error {
 		assetsDetail = fmt.Sprintf(", assets: %d uploaded, %d unchanged", stats.Uploaded, stats.Skipped)
 	}
 	up := cfapi.ScriptUpload{Metadata: b.meta, Modules: b.modules}
-	res, err := st.API.UploadScript(ctx, name, up)
+	res, err := st.Deps.API.UploadScript(ctx, name, up)
 	if err != nil {
 		if cfapi.HasCode(err, cfapi.CodeMigrationTag) {
 			return clierr.WithHint(fmt.Errorf("upload Worker %q: %w", name, err), "the deployed Durable Object migrations differ from wrangler.jsonc's; check the migrations list")
 		}
 		return fmt.Errorf("upload Worker %q: %w", name, err)
 	}
-	st.VersionID = res.VersionID
-	if _, hasCt := st.container(); hasCt {
-		v, err := st.API.GetVersion(ctx, name, res.VersionID)
+	st.Learned.VersionID = res.VersionID
+	if _, hasCt := st.In.container(); hasCt {
+		v, err := st.Deps.API.GetVersion(ctx, name, res.VersionID)
 		if err != nil {
 			return fmt.Errorf("read version %s of Worker %q: %w", res.VersionID, name, err)
 		}
-		st.NamespaceID = st.sandboxNamespace(v.Bindings)
-		if st.NamespaceID == "" {
+		st.Learned.NamespaceID = w.sandboxNamespace(st, v.Bindings)
+		if st.Learned.NamespaceID == "" {
 			return errors.New("the uploaded Worker has no Durable Object namespace for its container class")
 		}
 	}
-	st.Dep.Worker.VersionID = res.VersionID
-	st.Dep.Worker.ContentHash = b.hash
-	st.Dep.Worker.DurableObjectNamespaceID = st.NamespaceID
-	st.Details["worker"] = fmt.Sprintf("version %s, %d module(s)%s", res.VersionID, len(b.modules), assetsDetail)
+	st.Saved.Dep.Worker.VersionID = res.VersionID
+	st.Saved.Dep.Worker.ContentHash = b.hash
+	st.Saved.Dep.Worker.DurableObjectNamespaceID = st.Learned.NamespaceID
+	st.Learned.Details["worker"] = fmt.Sprintf("version %s, %d module(s)%s", res.VersionID, len(b.modules), assetsDetail)
 	return nil
 }

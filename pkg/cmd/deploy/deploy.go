@@ -261,17 +261,17 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	if f.Global.JSON() {
 		logw = io.Discard
 	}
-	st := &deploy.State{
-		Config: cfg, Manifest: man, API: api, AccountID: accountID, Getenv: f.Getenv, HTTP: f.HTTPClient,
-		Options:       deploy.Options{NoWait: o.NoWait, SkipBuild: o.SkipBuild, Image: o.Image, WaitTimeout: o.Timeout, Resume: resume},
-		WorkersDevURL: f.WorkersDevURL, RegistryHost: f.RegistryHost(),
-		Secrets: deploy.APISecrets{API: api}, Assistants: deploy.NewAssistants(f.HTTPClient),
-		Log: logw, Warn: warn,
-		Keeper: keeper, Store: store, Dep: dep, Creds: creds, HMACKey: keeper.DigestKey,
+	images := o.Images
+	if images == nil {
+		images = &deploy.DockerImages{API: api, Connect: f.Docker, RegistryHost: f.RegistryHost()}
 	}
-	st.Image = o.Images
-	if st.Image == nil {
-		st.Image = &deploy.DockerImages{API: api, Connect: f.Docker, RegistryHost: f.RegistryHost()}
+	st := &deploy.State{
+		In: deploy.Inputs{Config: cfg, Manifest: man, AccountID: accountID,
+			Options: deploy.Options{NoWait: o.NoWait, SkipBuild: o.SkipBuild, Image: o.Image, WaitTimeout: o.Timeout, Resume: resume}},
+		Deps: deploy.Deps{API: api, Getenv: f.Getenv, WorkersDevURL: f.WorkersDevURL, RegistryHost: f.RegistryHost(),
+			Image: images, Secrets: deploy.APISecrets{API: api}, Assistants: deploy.NewAssistants(f.HTTPClient),
+			Log: logw, Warn: warn, Now: f.Now},
+		Saved: deploy.Saved{Keeper: keeper, Store: store, Dep: dep, Creds: creds, HMACKey: keeper.DigestKey},
 	}
 	// On a terminal, a secret whose variable is unset is asked for now, as
 	// moltctl secrets set does, and read from memory by the checks and the
@@ -284,7 +284,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 			return err
 		}
 		getenv = manifest.Overlay(f.Getenv, asked)
-		st.Getenv = getenv
+		st.Deps.Getenv = getenv
 	}
 	// check runs the doctor's checks; with fix, it first repairs through
 	// the API what blocks, but only when that clears every blocker.
@@ -316,7 +316,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		preflight.RenderChecks(&b, cs, r)
 		return r, b.String()
 	}
-	st.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
+	st.Deps.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
 		r, report := check(ctx, true)
 		return blocking(r), report, nil
 	}
@@ -460,37 +460,37 @@ func blocks(c preflight.Outcome) bool {
 const tokenMask = "********"
 
 func buildResult(st *deploy.State, results []deploy.StepResult, showToken bool) *Result {
-	res := &Result{URL: st.URL, Worker: st.WorkerName(), Env: st.Config.EnvName, AccountID: st.AccountID,
-		Image: st.ImageRef, Running: st.Running, Restarted: st.Restarted, Steps: results}
+	res := &Result{URL: st.Learned.URL, Worker: st.WorkerName(), Env: st.In.Config.EnvName, AccountID: st.In.AccountID,
+		Image: st.Learned.ImageRef, Running: st.Learned.Running, Restarted: st.Learned.Restarted, Steps: results}
 	if res.Steps == nil {
 		res.Steps = []deploy.StepResult{}
 	}
-	if st.URL != "" {
-		res.AdminURL = strings.TrimRight(st.URL, "/") + "/_admin/"
-		if tok, ok := st.Values.Get("MOLTBOT_GATEWAY_TOKEN"); ok && tok != "" {
+	if st.Learned.URL != "" {
+		res.AdminURL = strings.TrimRight(st.Learned.URL, "/") + "/_admin/"
+		if tok, ok := st.Learned.Values.Get("MOLTBOT_GATEWAY_TOKEN"); ok && tok != "" {
 			shown := tokenMask
 			if showToken {
 				shown = url.QueryEscape(tok)
 			}
-			res.ControlUIURL = strings.TrimRight(st.URL, "/") + "/?token=" + shown
+			res.ControlUIURL = strings.TrimRight(st.Learned.URL, "/") + "/?token=" + shown
 		}
 	}
-	res.Versions = map[string]any{"worker": st.Dep.Worker.VersionID, "container_app": st.Dep.ContainerApp.Version}
+	res.Versions = map[string]any{"worker": st.Saved.Dep.Worker.VersionID, "container_app": st.Saved.Dep.ContainerApp.Version}
 	res.Digests = map[string]string{}
-	if st.Dep.Image.Digest != "" {
-		res.Digests["image"] = st.Dep.Image.Digest
+	if st.Saved.Dep.Image.Digest != "" {
+		res.Digests["image"] = st.Saved.Dep.Image.Digest
 	}
-	if st.Dep.Worker.ContentHash != "" {
-		res.Digests["worker"] = "sha256:" + st.Dep.Worker.ContentHash
+	if st.Saved.Dep.Worker.ContentHash != "" {
+		res.Digests["worker"] = "sha256:" + st.Saved.Dep.Worker.ContentHash
 	}
-	names := make([]string, 0, len(st.Dep.Secrets))
-	for k := range st.Dep.Secrets {
+	names := make([]string, 0, len(st.Saved.Dep.Secrets))
+	for k := range st.Saved.Dep.Secrets {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	for _, k := range names {
 		// HMAC digests under the sealed digest key: they show a change, never the value.
-		res.Digests["secret:"+k] = "hmac-sha256:" + st.Dep.Secrets[k][:16]
+		res.Digests["secret:"+k] = "hmac-sha256:" + st.Saved.Dep.Secrets[k][:16]
 	}
 	return res
 }
