@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/rogpeppe/go-internal/diff"
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/dockerhost"
+)
+
+// emulator is a script's cfemu and the values that vary between runs.
+type emulator struct {
+	srv  *cfemu.Server
+	port string
+}
+
+// emulatorCmd starts cfemu for the rest of the script and points moltctl
+// at it: `emulator [ready|new-account]`. It sets what moltctl reads
+// (CLOUDFLARE_API_BASE_URL, CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID,
+// CLOUDFLARE_CONTAINER_REGISTRY, MOLTCTL_WORKERS_DEV_URL) and, for the
+// script, ACCOUNT_ID, PORT and CLOUDFLARE_API_TOKEN_REAL (the token, to
+// restore after trying another).
+func emulatorCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: emulator [ready|new-account]")
+	}
+	sc := state(ts)
+	if sc.emu != nil {
+		ts.Fatalf("emulator: already started")
+	}
+	scenario := cfemu.ScenarioReady
+	if len(args) == 1 {
+		scenario = args[0]
+	}
+	srv := cfemu.New(cfemu.Options{Scenario: scenario, ColdStart: 20 * time.Millisecond}).Start()
+	ts.Defer(srv.Close)
+	u, err := url.Parse(srv.URL())
+	ts.Check(err)
+	sc.emu = &emulator{srv: srv, port: u.Port()}
+	ts.Setenv("CLOUDFLARE_API_BASE_URL", srv.APIURL())
+	ts.Setenv("CLOUDFLARE_API_TOKEN", srv.Token())
+	ts.Setenv("CLOUDFLARE_API_TOKEN_REAL", srv.Token())
+	ts.Setenv("CLOUDFLARE_ACCOUNT_ID", srv.AccountID())
+	ts.Setenv("CLOUDFLARE_CONTAINER_REGISTRY", srv.RegistryHost())
+	ts.Setenv("MOLTCTL_WORKERS_DEV_URL", srv.WorkersDevURLTemplate())
+	ts.Setenv("ACCOUNT_ID", srv.AccountID())
+	ts.Setenv("PORT", sc.emu.port)
+}
+
+func mustEmulator(ts *testscript.TestScript, cmd string) *emulator {
+	sc := state(ts)
+	if sc.emu == nil {
+		ts.Fatalf("%s: run `emulator` first", cmd)
+	}
+	return sc.emu
+}
+
+// imageCmd pushes a small image to the emulator's registry, as an earlier
+// `moltctl push` or CI job would, and sets IMAGE to its reference:
+// `image [repository:tag]` (default moltbot-sandbox-sandbox:acceptance,
+// the example's container application). Scripts deploy it with
+// --skip-build --image $IMAGE when the build is not what they test.
+func imageCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: image [repository:tag]")
+	}
+	e := mustEmulator(ts, "image")
+	repoTag := "moltbot-sandbox-sandbox:acceptance"
+	if len(args) == 1 {
+		repoTag = args[0]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), emulatorTimeout)
+	defer cancel()
+	user, pass, err := e.registryLogin(ctx)
+	ts.Check(err)
+	img, err := random.Image(256, 1)
+	ts.Check(err)
+	ref := e.srv.RegistryHost() + "/" + e.srv.AccountID() + "/" + repoTag
+	r, err := name.ParseReference(ref, name.Insecure)
+	ts.Check(err)
+	ts.Check(remote.Write(r, img, remote.WithContext(ctx), remote.WithAuth(&authn.Basic{Username: user, Password: pass})))
+	ts.Setenv("IMAGE", ref)
+}
+
+// registryLogin asks the Containers API for push credentials, as moltctl push does.
+func (e *emulator) registryLogin(ctx context.Context) (user, pass string, err error) {
+	body := strings.NewReader(`{"expiration_minutes": 5, "permissions": ["push", "pull"]}`)
+	u := e.srv.APIURL() + "/accounts/" + e.srv.AccountID() + "/containers/registries/" + e.srv.RegistryHost() + "/credentials"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+e.srv.Token())
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Success bool `json:"success"`
+		Result  struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		} `json:"result"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || !env.Success {
+		return "", "", fmt.Errorf("registry credentials: HTTP %d, %v", resp.StatusCode, err)
+	}
+	return env.Result.Username, env.Result.Password, nil
+}
+
+// deviceCmd makes a browser ask the deployed gateway to pair, as opening
+// the Control UI does, and sets DEVICE to the request's id:
+// `device [worker]` (default moltbot-sandbox).
+func deviceCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: device [worker]")
+	}
+	e := mustEmulator(ts, "device")
+	worker := "moltbot-sandbox"
+	if len(args) == 1 {
+		worker = args[0]
+	}
+	id, err := e.srv.AddPendingDevice(worker)
+	ts.Check(err)
+	ts.Setenv("DEVICE", id)
+}
+
+// exampleCmd copies examples/moltworker (without local state) into the
+// current directory, or into dir: `example [dir]`. Files the script
+// brings are overwritten; a script changes the copy after.
+func exampleCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) > 1 {
+		ts.Fatalf("usage: example [dir]")
+	}
+	dst := ts.MkAbs(".")
+	if len(args) == 1 {
+		dst = ts.MkAbs(args[0])
+	}
+	src, err := filepath.Abs(filepath.Join("..", "..", "examples", "moltworker"))
+	ts.Check(err)
+	ts.Check(filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			if rel == ".moltctl" {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, info.Mode().Perm())
+	}))
+}
+
+var docker struct {
+	once sync.Once
+	host string
+	err  error
+}
+
+// dockerAnswers is the [docker] condition: a Docker daemon answers the
+// test process. With MOLTCTL_REQUIRE_DOCKER=1 (CI) a missing daemon is an
+// error, so the Docker scripts cannot be skipped there unnoticed.
+func dockerAnswers() (bool, error) {
+	docker.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ep, err := dockerhost.Resolve(os.Getenv)
+		if err != nil {
+			docker.err = err
+			return
+		}
+		c, err := dockerhost.ConnectEndpoint(ctx, ep)
+		if err != nil {
+			docker.err = err
+			return
+		}
+		defer c.Close()
+		if _, err := c.Ping(ctx); err != nil {
+			docker.err = err
+			return
+		}
+		docker.host = ep.Host
+	})
+	if docker.err != nil {
+		if os.Getenv("MOLTCTL_REQUIRE_DOCKER") == "1" {
+			return false, fmt.Errorf("MOLTCTL_REQUIRE_DOCKER is set but no Docker daemon answers (%v); run bash .ci/docker.sh", docker.err)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// dockerCmd points moltctl at the Docker daemon the test process uses:
+// `docker`, after `[!docker] skip`.
+func dockerCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: docker")
+	}
+	if ok, err := dockerAnswers(); !ok {
+		ts.Fatalf("docker: no Docker daemon answers (%v); guard the script with [!docker] skip", err)
+	}
+	ts.Setenv("DOCKER_HOST", docker.host)
+}
+
+// exitsCmd runs a program that must fail with the exit code
+// docs/exit-codes.md gives, keeping its output for stdout, stderr and
+// cmpout: `exits 3 moltctl doctor`.
+func exitsCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE program [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil || want == 0 {
+		ts.Fatalf("exits: CODE must be a non-zero number (use exec for success), not %q", args[0])
+	}
+	err = ts.Exec(args[1], args[2:]...)
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		ts.Fatalf("%s succeeded; want exit code %d", args[1], want)
+	case !errors.As(err, &exit):
+		ts.Fatalf("%s: %v", args[1], err)
+	case exit.ExitCode() != want:
+		ts.Fatalf("%s: exit code %d, want %d", args[1], exit.ExitCode(), want)
+	}
+}
+
+// cmpoutCmd compares stdout, stderr or a file with a golden file of the
+// script after normalising what changes from run to run (see normalise):
+// `cmpout stdout want.txt`. The golden file's name is relative to $WORK. With -update a difference rewrites the golden
+// file in the script instead of failing.
+func cmpoutCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: cmpout stdout|stderr|file golden")
+	}
+	sc := state(ts)
+	got := sc.normalise(ts, ts.ReadFile(args[0]))
+	// Golden files come with the script, so they are in $WORK wherever the script cd'd.
+	want := ts.ReadFile(filepath.Join(ts.Getenv("WORK"), args[1]))
+	if got == want {
+		return
+	}
+	if *update {
+		sc.mu.Lock()
+		if sc.updates == nil {
+			sc.updates = map[string]string{}
+		}
+		sc.updates[args[1]] = got
+		sc.mu.Unlock()
+		return
+	}
+	ts.Logf("%s", diff.Diff(args[1], []byte(want), args[0]+" (normalised)", []byte(got)))
+	ts.Fatalf("%s and %s differ (go test -run TestScripts -update rewrites the golden file)", args[0], args[1])
+}
+
+// writeUpdates puts the golden files -update collected into the script.
+func (sc *scriptState) writeUpdates() error {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if len(sc.updates) == 0 {
+		return nil
+	}
+	ar, err := txtar.ParseFile(sc.file)
+	if err != nil {
+		return err
+	}
+	for i, f := range ar.Files {
+		if data, ok := sc.updates[f.Name]; ok {
+			ar.Files[i].Data = []byte(data)
+			delete(sc.updates, f.Name)
+		}
+	}
+	for name := range sc.updates {
+		return fmt.Errorf("-update: %s is not a file of %s", name, sc.file)
+	}
+	return os.WriteFile(sc.file, txtar.Format(ar), 0o644)
+}
+
+var (
+	uuidRE = regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
+	timeRE = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
+	// A step line of deploy and destroy: icon, name padded to 15, duration padded to 7.
+	stepRE = regexp.MustCompile(`(?m)^(\S \S+ *) (\d[0-9.hmsµn]*s)( +|$)`)
+	// The total in "Deployed moltbot-sandbox in 1.2s".
+	tookRE = regexp.MustCompile(`(?m)( in )(\d[0-9.hms]*s)$`)
+	// How long the gateway took to answer: "running after 100ms".
+	// JSON's timings, and digests keyed with a key made for each run.
+	msRE    = regexp.MustCompile(`"duration_ms": \d+`)
+	hmacRE  = regexp.MustCompile(`hmac-sha256:[0-9a-f]+`)
+	afterRE = regexp.MustCompile(`\b(running|answered|answering) after \d[0-9.hmsµn]*s\b`)
+)
+
+// normalise replaces what differs between runs with stable names, so a
+// golden file reads like the real output: the work directory becomes
+// $WORK, the emulator's account ID and port $ACCOUNT_ID and $PORT,
+// durations <dur> (<ms> in JSON), UUIDs <uuid>, timestamps <time>, keyed
+// digests <hmac>. Everything else is compared as printed.
+func (sc *scriptState) normalise(ts *testscript.TestScript, s string) string {
+	work := ts.Getenv("WORK")
+	pairs := []string{work, "$WORK"}
+	if real, err := filepath.EvalSymlinks(work); err == nil && real != work {
+		pairs = append(pairs, real, "$WORK")
+	}
+	if e := sc.emu; e != nil {
+		pairs = append(pairs,
+			e.srv.Token(), "$CLOUDFLARE_API_TOKEN",
+			e.srv.AccountID(), "$ACCOUNT_ID",
+			"127.0.0.1:"+e.port, "127.0.0.1:$PORT",
+			"localhost:"+e.port, "localhost:$PORT")
+	}
+	s = strings.NewReplacer(pairs...).Replace(s)
+	s = uuidRE.ReplaceAllString(s, "<uuid>")
+	s = timeRE.ReplaceAllString(s, "<time>")
+	s = stepRE.ReplaceAllStringFunc(s, func(line string) string {
+		m := stepRE.FindStringSubmatch(line)
+		pad := m[3]
+		if pad != "" {
+			pad = strings.Repeat(" ", max(1, 8-len("<dur>")))
+		}
+		return m[1] + " <dur>" + pad
+	})
+	s = tookRE.ReplaceAllString(s, "${1}<dur>")
+	s = afterRE.ReplaceAllString(s, "$1 after <dur>")
+	s = msRE.ReplaceAllString(s, `"duration_ms": <ms>`)
+	s = hmacRE.ReplaceAllString(s, "hmac-sha256:<hmac>")
+	return s
+}
