@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -74,6 +75,10 @@ func setupScript(env *testscript.Env) error {
 	// Docker answers only in scripts that ask for it with `docker`, so
 	// the Docker checks fail the same way on every machine.
 	env.Setenv("DOCKER_HOST", "unix://"+filepath.Join(env.WorkDir, "no-docker.sock"))
+	// What `moltctl version` prints of the platform, for cmpenv.
+	env.Setenv("GO_VERSION", runtime.Version())
+	env.Setenv("HOST_OS", runtime.GOOS)
+	env.Setenv("HOST_ARCH", runtime.GOARCH)
 	sc := &scriptState{}
 	if named, ok := env.T().(interface{ Name() string }); ok {
 		sc.file = filepath.Join("testdata", "script", filepath.Base(named.Name())+".txtar")

@@ -310,6 +310,8 @@ func (sc *scriptState) writeUpdates() error {
 }
 
 var (
+	// The emulator's other ids (tokens, applications) are random 32-digit hex.
+	idRE   = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
 	uuidRE = regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
 	timeRE = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
 	// A step line of deploy and destroy: icon, name padded to 15, duration padded to 7.
@@ -317,6 +319,9 @@ var (
 	// The total in "Deployed moltbot-sandbox in 1.2s".
 	tookRE = regexp.MustCompile(`(?m)( in )(\d[0-9.hms]*s)$`)
 	// How long the gateway took to answer: "running after 100ms".
+	// status's ages ("deployed 0s ago") and the gateway's process id.
+	agoRE  = regexp.MustCompile(`\b\d+[smhd] ago\b`)
+	procRE = regexp.MustCompile(`\bproc_[0-9a-f]+\b`)
 	// JSON's timings, and digests keyed with a key made for each run.
 	msRE    = regexp.MustCompile(`"duration_ms": \d+`)
 	hmacRE  = regexp.MustCompile(`hmac-sha256:[0-9a-f]+`)
@@ -326,7 +331,7 @@ var (
 // normalise replaces what differs between runs with stable names, so a
 // golden file reads like the real output: the work directory becomes
 // $WORK, the emulator's account ID and port $ACCOUNT_ID and $PORT,
-// durations <dur> (<ms> in JSON), UUIDs <uuid>, timestamps <time>, keyed
+// durations <dur> (<ms> in JSON), UUIDs <uuid>, other ids <id>, timestamps <time>, keyed
 // digests <hmac>. Everything else is compared as printed.
 func (sc *scriptState) normalise(ts *testscript.TestScript, s string) string {
 	work := ts.Getenv("WORK")
@@ -343,6 +348,7 @@ func (sc *scriptState) normalise(ts *testscript.TestScript, s string) string {
 	}
 	s = strings.NewReplacer(pairs...).Replace(s)
 	s = uuidRE.ReplaceAllString(s, "<uuid>")
+	s = idRE.ReplaceAllString(s, "<id>")
 	s = timeRE.ReplaceAllString(s, "<time>")
 	s = stepRE.ReplaceAllStringFunc(s, func(line string) string {
 		m := stepRE.FindStringSubmatch(line)
@@ -354,6 +360,8 @@ func (sc *scriptState) normalise(ts *testscript.TestScript, s string) string {
 	})
 	s = tookRE.ReplaceAllString(s, "${1}<dur>")
 	s = afterRE.ReplaceAllString(s, "$1 after <dur>")
+	s = agoRE.ReplaceAllString(s, "<dur> ago")
+	s = procRE.ReplaceAllString(s, "proc_<id>")
 	s = msRE.ReplaceAllString(s, `"duration_ms": <ms>`)
 	s = hmacRE.ReplaceAllString(s, "hmac-sha256:<hmac>")
 	return s
