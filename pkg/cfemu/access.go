@@ -2,6 +2,7 @@ package cfemu
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -131,10 +132,10 @@ func (s *Server) accessGuard(permission string, h http.HandlerFunc) http.Handler
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if _, ok := s.rtAuthorize(w, r, permission); !ok {
+		if _, ok := s.authorize(w, r, permission); !ok {
 			return
 		}
-		if !s.rtAccount(w, r) {
+		if !s.checkAccount(w, r) {
 			return
 		}
 		a := &s.state.Access
@@ -922,4 +923,72 @@ func (s *Server) deleteServiceToken(w http.ResponseWriter, r *http.Request) {
 	}
 	delete(s.state.Access.ServiceTokens, t.ID)
 	ok(w, http.StatusOK, s.tokenView(t))
+}
+
+// coveringApp returns the Access app whose domain or destinations cover
+// host+path. The caller holds s.mu.
+func (s *Server) coveringApp(host, path string) *AccessApp {
+	h := strings.TrimSuffix(host, ".localhost")
+	for _, a := range s.state.Access.Apps {
+		uris := []string{a.Domain}
+		for _, d := range a.Destinations {
+			if d.Type == "" || d.Type == "public" {
+				uris = append(uris, d.URI)
+			}
+		}
+		for _, u := range uris {
+			if u == "" {
+				continue
+			}
+			dh, dp, _ := strings.Cut(u, "/")
+			if dh != h && !(strings.HasPrefix(dh, "*.") && strings.HasSuffix(h, dh[1:])) {
+				continue
+			}
+			dp = "/" + strings.TrimSuffix(dp, "*")
+			if dp == "/" || strings.HasPrefix(path, dp) || path+"/" == dp {
+				return a
+			}
+		}
+	}
+	return nil
+}
+
+// serviceTokenAllowed reports whether the app admits the service token
+// through a non_identity policy. The caller holds s.mu.
+func (s *Server) serviceTokenAllowed(a *AccessApp, t *ServiceToken) bool {
+	for _, p := range s.appPolicies(a) {
+		if p.Decision != "non_identity" {
+			continue
+		}
+		for _, rule := range p.Include {
+			if _, any := rule["any_valid_service_token"]; any {
+				return true
+			}
+			if st, has := rule["service_token"].(map[string]any); has && st["token_id"] == t.ID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// emailAllowed reports whether an allow policy of the app admits email.
+func (s *Server) emailAllowed(a *AccessApp, email string) bool {
+	for _, p := range s.appPolicies(a) {
+		if p.Decision != "allow" {
+			continue
+		}
+		for _, rule := range p.Include {
+			if _, has := rule["everyone"]; has {
+				return true
+			}
+			if e, has := rule["email"].(map[string]any); has && strings.EqualFold(fmt.Sprint(e["email"]), email) {
+				return true
+			}
+			if d, has := rule["email_domain"].(map[string]any); has && strings.HasSuffix(strings.ToLower(email), "@"+strings.ToLower(fmt.Sprint(d["domain"]))) {
+				return true
+			}
+		}
+	}
+	return false
 }

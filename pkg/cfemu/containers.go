@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu/worker"
 )
 
 // permContainers is the permission every Containers endpoint needs.
@@ -102,17 +104,17 @@ func (s *Server) containersGuard(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if _, ok := s.rtAuthorize(w, r, permContainers); !ok {
+		if _, ok := s.authorize(w, r, permContainers); !ok {
 			return
 		}
-		if !s.rtAccount(w, r) {
+		if !s.checkAccount(w, r) {
 			return
 		}
 		if !s.state.Account.WorkersPaid || !s.state.Account.ContainersEnabled {
 			fail(w, http.StatusUnauthorized, 10000, "Unauthorized")
 			return
 		}
-		s.pruneRuntimesLocked()
+		s.workers.PruneLocked()
 		if s.state.Containers.Applications == nil {
 			s.state.Containers.Applications = map[string]*ContainerApp{}
 		}
@@ -232,13 +234,11 @@ func (s *Server) appHealth(a *ContainerApp) map[string]int {
 	if !found {
 		return h
 	}
-	if rt := s.state.Runtimes[script]; rt != nil {
-		switch s.gatewayStatus(rt) {
-		case gwRunning:
-			h["active"], h["healthy"] = 1, 1
-		case gwStarting:
-			h["active"], h["starting"] = 1, 1
-		}
+	switch s.workers.StatusLocked(script) {
+	case worker.StatusRunning:
+		h["active"], h["healthy"] = 1, 1
+	case worker.StatusStarting:
+		h["active"], h["starting"] = 1, 1
 	}
 	return h
 }

@@ -18,12 +18,12 @@ import (
 // that has not expired (any username: wrangler itself sends "v1"), and only
 // repositories under <account_id>/.
 func (s *Server) registerRegistry() {
-	s.rt.registry = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	s.registry = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	s.api.Handle("/v2/", http.HandlerFunc(s.serveRegistry))
 	// The other non-API surfaces of the same listener: tail WebSockets and
 	// the deployed-Worker control endpoints.
 	s.registerTail()
-	s.registerRuntimeControl()
+	s.registerWorkerControl()
 }
 
 // registryError writes the distribution spec's error body.
@@ -65,7 +65,7 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if path == "" || path == "_catalog" {
-		s.rt.registry.ServeHTTP(w, r)
+		s.registry.ServeHTTP(w, r)
 		return
 	}
 	if !strings.HasPrefix(path, acct+"/") {
@@ -88,11 +88,11 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	}
 	repo, ref, isManifest := strings.Cut(path, "/manifests/")
 	if !isManifest || (r.Method != http.MethodPut && r.Method != http.MethodDelete) {
-		s.rt.registry.ServeHTTP(w, r)
+		s.registry.ServeHTTP(w, r)
 		return
 	}
 	sw := &statusWriter{ResponseWriter: w}
-	s.rt.registry.ServeHTTP(sw, r)
+	s.registry.ServeHTTP(sw, r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	imgs := &s.state.Containers.Images
@@ -159,7 +159,7 @@ func splitImageRef(ref string) (host, repo, reference string) {
 // The caller holds s.mu.
 func (s *Server) imageExists(ref string) bool {
 	_, repo, reference := splitImageRef(ref)
-	if repo == "" || s.rt.registry == nil {
+	if repo == "" || s.registry == nil {
 		return false
 	}
 	if s.state.Containers.Images[repo+manifestSep(reference)+reference] {
@@ -171,7 +171,7 @@ func (s *Server) imageExists(ref string) bool {
 		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json",
 	}, ", "))
 	rec := httptest.NewRecorder()
-	s.rt.registry.ServeHTTP(rec, req)
+	s.registry.ServeHTTP(rec, req)
 	return rec.Code == http.StatusOK
 }
 

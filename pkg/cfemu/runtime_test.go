@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moltctl/moltctl/pkg/cfemu/worker"
 )
 
 // rtCall sends an API request with the emulator's token and decodes the envelope.
@@ -117,28 +118,6 @@ func rtGet(t *testing.T, srv *Server, method, path string, hdr map[string]string
 var e2eSecrets = map[string]string{"MOLTBOT_GATEWAY_TOKEN": "gw-token", "ANTHROPIC_API_KEY": "sk-ant-x", "E2E_TEST_MODE": "true"}
 
 func TestWorkerConfigurationError(t *testing.T) {
-	tests := []struct {
-		name    string
-		secrets map[string]string
-		missing []string
-	}{
-		{"nothing set", map[string]string{}, []string{"MOLTBOT_GATEWAY_TOKEN", "CF_ACCESS_TEAM_DOMAIN", "CF_ACCESS_AUD",
-			"ANTHROPIC_API_KEY, OPENAI_API_KEY, or CLOUDFLARE_AI_GATEWAY_API_KEY + CF_AI_GATEWAY_ACCOUNT_ID + CF_AI_GATEWAY_GATEWAY_ID"}},
-		{"test mode skips Access", map[string]string{"E2E_TEST_MODE": "true", "OPENAI_API_KEY": "k"}, []string{"MOLTBOT_GATEWAY_TOKEN"}},
-		{"partial AI gateway", map[string]string{"DEV_MODE": "false", "MOLTBOT_GATEWAY_TOKEN": "t", "CF_ACCESS_TEAM_DOMAIN": "a", "CF_ACCESS_AUD": "b",
-			"CLOUDFLARE_AI_GATEWAY_API_KEY": "k", "CF_AI_GATEWAY_ACCOUNT_ID": "a"},
-			[]string{"ANTHROPIC_API_KEY, OPENAI_API_KEY, or CLOUDFLARE_AI_GATEWAY_API_KEY + CF_AI_GATEWAY_ACCOUNT_ID + CF_AI_GATEWAY_GATEWAY_ID"}},
-		{"complete", map[string]string{"MOLTBOT_GATEWAY_TOKEN": "t", "CF_ACCESS_TEAM_DOMAIN": "a", "CF_ACCESS_AUD": "b", "AI_GATEWAY_API_KEY": "k", "AI_GATEWAY_BASE_URL": "u"}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := missingEnv(tt.secrets)
-			if strings.Join(got, "|") != strings.Join(tt.missing, "|") {
-				t.Errorf("missing = %q, want %q", got, tt.missing)
-			}
-		})
-	}
-
 	srv := New(Options{ColdStart: 20 * time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, map[string]string{"ANTHROPIC_API_KEY": "k"})
@@ -318,9 +297,9 @@ func TestWorkerWithoutContainerApp(t *testing.T) {
 		t.Errorf("status: %s", body)
 	}
 	// Deleting the Worker takes its container and gateway state with it.
-	srv.Update(func(st *State) { st.Runtimes["molt"] = &Runtime{Status: gwRunning, Restarts: 3} })
+	srv.Update(func(st *State) { st.Runtimes["molt"] = &Runtime{Status: worker.StatusRunning, Restarts: 3} })
 	srv.Update(func(st *State) { delete(st.Scripts, "molt") })
-	if g := srv.Gateway("molt"); g.Status != gwNotRunning || g.Restarts != 0 {
+	if g := srv.Gateway("molt"); g.Status != worker.StatusNotRunning || g.Restarts != 0 {
 		t.Errorf("gateway of a deleted Worker: %+v", g)
 	}
 	srv.View(func(st *State) {

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu/worker"
 )
 
 // APIPrefix is where the API is served, as on api.cloudflare.com.
@@ -75,7 +77,9 @@ type Server struct {
 	httpSrv *httptest.Server
 	baseURL string // http://127.0.0.1:PORT
 
-	rt rtState // registry, tail sessions, gateway waiters (runtime.go)
+	registry http.Handler // the container image registry (registry.go)
+	// workers runs the deployed Workers (package worker) over this state.
+	workers *worker.Host
 
 	// assetSessions are open static-asset upload sessions by id (assets.go),
 	// guarded by mu.
@@ -105,6 +109,8 @@ func New(opts Options) *Server {
 	}
 	s := &Server{opts: opts, api: http.NewServeMux(), assetSessions: map[string]*assetSession{}}
 	s.state = newState(opts)
+	s.workers = worker.New(worker.Config{Lock: &s.mu, Account: workerAccount{s}, State: &s.state.State,
+		Now: opts.Now, ColdStart: opts.ColdStart})
 	s.faults.Store(newFaultInjector(opts.Faults))
 	s.routes()
 	return s
@@ -175,7 +181,7 @@ func (s *Server) Handler() http.Handler {
 			// Logged unnumbered: --fail-at counts API and registry requests only.
 			rec := &recorder{ResponseWriter: w, status: 200}
 			creds := s.credentialsIn(r)
-			s.serveWorker(rec, r, host)
+			s.workers.Serve(rec, r, host)
 			s.logRequest(logEntry{Time: s.opts.Now().UTC(), Method: r.Method, Host: r.Host, Path: r.URL.Path,
 				Status: rec.status, ResponseBytes: rec.bytes, Credentials: creds})
 			return
@@ -257,6 +263,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.bytes += n
 	return n, err
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Hijack lets the dropped-connection fault close the socket.
 func (r *recorder) Hijack() (net.Conn, *bufioReadWriter, error) {

@@ -2,11 +2,14 @@ package cfemu
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu/worker"
 )
 
 // State is everything the emulator knows. It is saved to and loaded from
@@ -26,8 +29,9 @@ type State struct {
 
 	Containers ContainersState `json:"containers"`
 	Access     AccessState     `json:"access"`
-	// Runtimes is the deployed Worker model, keyed by script name.
-	Runtimes map[string]*Runtime `json:"runtimes"`
+	// State holds the deployed Workers' runtimes (package worker); its
+	// fields are saved beside the account's.
+	worker.State
 }
 
 // Account is the emulated account and what it is entitled to.
@@ -217,13 +221,32 @@ type AccessState struct {
 	ServiceTokens map[string]*ServiceToken `json:"service_tokens,omitempty"`
 }
 
-// Runtime is the state of a deployed moltworker Worker; see runtime.go.
-type Runtime = WorkerRuntime
+// The deployed Worker model's types, for callers of this package.
+type (
+	Runtime       = worker.Runtime
+	WorkerRuntime = worker.Runtime
+	PendingDevice = worker.PendingDevice
+	PairedDevice  = worker.PairedDevice
+	GatewayInfo   = worker.GatewayInfo
+
+	TailEventMessage = worker.TailEventMessage
+	TailException    = worker.TailException
+	TailLog          = worker.TailLog
+	TailEvent        = worker.TailEvent
+	TailRequest      = worker.TailRequest
+	TailResponse     = worker.TailResponse
+)
 
 func newID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// fullHash is the SHA-256 of v in hex.
+func fullHash(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
 }
 
 // Scenario tokens: besides Options.Token (every permission), each emulator
@@ -256,7 +279,7 @@ func newState(o Options) *State {
 		Buckets:      map[string]*Bucket{},
 		AssetSet:     map[string]bool{},
 		DONamespaces: map[string]*DONamespace{},
-		Runtimes:     map[string]*Runtime{},
+		State:        worker.State{Runtimes: map[string]*Runtime{}},
 	}
 	if o.Scenario == ScenarioReady {
 		st.Account.Subdomain = "emulated"
@@ -327,7 +350,7 @@ func (s *Server) Load(path string) error {
 	}
 	st.fill()
 	s.mu.Lock()
-	s.state = &st
+	*s.state = st // in place: the Worker model holds on to it
 	s.mu.Unlock()
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/moltctl/moltctl/pkg/cfemu/worker"
 )
 
 func TestTail(t *testing.T) {
@@ -127,7 +128,7 @@ func TestTailGatewayFault(t *testing.T) {
 	defer cancel()
 	sctx, scancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer scancel()
-	if err := srv.ensureGateway(sctx, "molt"); err == nil {
+	if err := srv.workers.EnsureGateway(sctx, "molt"); err == nil {
 		t.Fatal("a faulted gateway started")
 	}
 	_, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/workers/scripts/molt/tails", map[string]any{"filters": []any{}})
@@ -147,7 +148,7 @@ func TestTailGatewayFault(t *testing.T) {
 	if !strings.Contains(string(b), `"[Gateway] Gateway failed to start: lock timeout after 5000ms"`) {
 		t.Errorf("event lacks the gateway's failure: %s", b)
 	}
-	if st := srv.Gateway("molt").Status; st != gwStarting {
+	if st := srv.Gateway("molt").Status; st != worker.StatusStarting {
 		t.Errorf("gateway status %q, want starting for ever", st)
 	}
 }

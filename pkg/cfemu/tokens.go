@@ -101,10 +101,10 @@ func (s *Server) tokensGuard(permission string, h http.HandlerFunc) http.Handler
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if _, ok := s.rtAuthorize(w, r, permission); !ok {
+		if _, ok := s.authorize(w, r, permission); !ok {
 			return
 		}
-		if !s.rtAccount(w, r) {
+		if !s.checkAccount(w, r) {
 			return
 		}
 		h(w, r)

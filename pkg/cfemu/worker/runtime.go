@@ -1,37 +1,23 @@
-package cfemu
+package worker
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
 )
 
-// rtState is the emulator's non-serialised runtime machinery.
-type rtState struct {
-	registry http.Handler
-	jwtKey   []byte
-	tailMu   sync.Mutex
-	tails    map[string]*tailSession // by tail id
-	// gatewayFaults maps a script to what its gateway prints when it
-	// cannot start (SetGatewayFault); guarded by s.mu.
-	gatewayFaults map[string]string
-}
-
 // Gateway states, as moltworker's /api/status reports them.
 const (
-	gwNotRunning = "not_running"
-	gwStarting   = "starting"
-	gwRunning    = "running"
+	StatusNotRunning = "not_running"
+	StatusStarting   = "starting"
+	StatusRunning    = "running"
 )
 
 // moltbotPort is the gateway's port inside the container.
@@ -40,9 +26,9 @@ const moltbotPort = 18789
 // gatewayStartTimeout is moltworker's STARTUP_TIMEOUT_MS.
 const gatewayStartTimeout = 180 * time.Second
 
-// WorkerRuntime is the deployed moltworker Worker: its one Sandbox
+// Runtime is the deployed moltworker Worker: its one Sandbox
 // container, the OpenClaw gateway process inside it and the gateway's data.
-type WorkerRuntime struct {
+type Runtime struct {
 	// Status is not_running, starting or running.
 	Status    string     `json:"status"`
 	ProcessID string     `json:"process_id,omitempty"`
@@ -96,37 +82,27 @@ type GatewayInfo struct {
 	Env map[string]string `json:"env"`
 }
 
-func shortHash(v string) string {
-	sum := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(sum[:])[:12]
-}
-
-func fullHash(v string) string {
-	sum := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(sum[:])
-}
-
-// runtimeFor returns (creating) the runtime of script. The caller holds s.mu.
-func (s *Server) runtimeFor(script string) *WorkerRuntime {
-	if s.state.Runtimes == nil {
-		s.state.Runtimes = map[string]*Runtime{}
+// runtimeFor returns (creating) the runtime of script. The caller holds h.mu.
+func (h *Host) runtimeFor(script string) *Runtime {
+	if h.st.Runtimes == nil {
+		h.st.Runtimes = map[string]*Runtime{}
 	}
-	rt := s.state.Runtimes[script]
+	rt := h.st.Runtimes[script]
 	if rt == nil {
-		rt = &WorkerRuntime{Status: gwNotRunning}
-		s.state.Runtimes[script] = rt
+		rt = &Runtime{Status: StatusNotRunning}
+		h.st.Runtimes[script] = rt
 	}
 	return rt
 }
 
 // gatewayStatus advances a starting gateway to running once its cold start
-// has passed. The caller holds s.mu.
-func (s *Server) gatewayStatus(rt *WorkerRuntime) string {
+// has passed. The caller holds h.mu.
+func (h *Host) gatewayStatus(rt *Runtime) string {
 	if rt.Status == "" {
-		rt.Status = gwNotRunning
+		rt.Status = StatusNotRunning
 	}
-	if rt.Status == gwStarting && rt.ReadyAt != nil && !s.opts.Now().Before(*rt.ReadyAt) {
-		rt.Status = gwRunning
+	if rt.Status == StatusStarting && rt.ReadyAt != nil && !h.now().Before(*rt.ReadyAt) {
+		rt.Status = StatusRunning
 	}
 	return rt.Status
 }
@@ -149,6 +125,17 @@ func gatewayEnv(env map[string]string) map[string]string {
 	return out
 }
 
+// StatusLocked is the status of script's gateway (StatusNotRunning when it
+// has none), moving a finished cold start to running. The caller holds the
+// lock of Config.Lock.
+func (h *Host) StatusLocked(script string) string {
+	rt := h.st.Runtimes[script]
+	if rt == nil {
+		return StatusNotRunning
+	}
+	return h.gatewayStatus(rt)
+}
+
 // errNoContainerApp is what the Sandbox Durable Object fails with when no
 // container application is bound to its namespace.
 //
@@ -156,54 +143,54 @@ func gatewayEnv(env map[string]string) map[string]string {
 var errNoContainerApp = errors.New("There is no container application assigned to this Durable Object namespace")
 
 // startGateway starts the gateway process if none is starting or running,
-// as ensureMoltbotGateway does. The caller holds s.mu.
-func (s *Server) startGateway(script string, sc *Script) error {
-	rt := s.runtimeFor(script)
-	if st := s.gatewayStatus(rt); st == gwStarting || st == gwRunning {
+// as ensureMoltbotGateway does. The caller holds h.mu.
+func (h *Host) startGateway(script string, sc Script) error {
+	rt := h.runtimeFor(script)
+	if st := h.gatewayStatus(rt); st == StatusStarting || st == StatusRunning {
 		return nil
 	}
-	ns := scriptSandboxNamespace(sc)
-	app := s.appForNamespace(ns)
-	if app == nil {
+	ns := sc.SandboxNamespace
+	image, bound := h.acct.ContainerImage(ns)
+	if !bound {
 		return errNoContainerApp
 	}
-	if !s.imageExists(app.Image()) {
-		return fmt.Errorf("the container failed to start: image %s was not found in the registry", app.Image())
+	if !h.acct.ImageExists(image) {
+		return fmt.Errorf("the container failed to start: image %s was not found in the registry", image)
 	}
-	now := s.opts.Now().UTC()
-	ready := now.Add(s.opts.ColdStart)
-	rt.Status, rt.StartedAt, rt.ReadyAt = gwStarting, &now, &ready
-	if s.rt.gatewayFaults[script] != "" {
+	now := h.now().UTC()
+	ready := now.Add(h.coldStart)
+	rt.Status, rt.StartedAt, rt.ReadyAt = StatusStarting, &now, &ready
+	if h.gatewayFaults[script] != "" {
 		rt.ReadyAt = nil // a faulted gateway never listens
 	}
 	rt.ProcessID = "proc_" + newID()[:12]
 	rt.NamespaceID = ns
 	rt.Env = map[string]string{}
-	for k, v := range gatewayEnv(scriptEnv(sc)) {
+	for k, v := range gatewayEnv(sc.Env) {
 		rt.Env[k] = fullHash(v)
 	}
 	return nil
 }
 
-// ensureGateway starts the gateway if needed and waits until it listens,
+// EnsureGateway starts script's gateway if needed and waits until it listens,
 // at most moltworker's 180 s.
-func (s *Server) ensureGateway(ctx context.Context, script string) error {
+func (h *Host) EnsureGateway(ctx context.Context, script string) error {
 	deadline := time.Now().Add(gatewayStartTimeout)
-	s.mu.Lock()
-	sc := s.state.Scripts[script]
-	if sc == nil {
-		s.mu.Unlock()
+	h.mu.Lock()
+	sc, found := h.acct.Script(script)
+	if !found {
+		h.mu.Unlock()
 		return errors.New("the Worker was deleted")
 	}
-	err := s.startGateway(script, sc)
-	pid := s.runtimeFor(script).ProcessID
-	s.mu.Unlock()
+	err := h.startGateway(script, sc)
+	pid := h.runtimeFor(script).ProcessID
+	h.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	if err := s.waitRunning(ctx, script, pid); err != nil {
+	if err := h.waitRunning(ctx, script, pid); err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return errors.New("OpenClaw gateway failed to start. Stderr: (empty)")
 		}
@@ -213,21 +200,21 @@ func (s *Server) ensureGateway(ctx context.Context, script string) error {
 }
 
 // waitRunning waits until process pid of script's gateway listens.
-func (s *Server) waitRunning(ctx context.Context, script, pid string) error {
+func (h *Host) waitRunning(ctx context.Context, script, pid string) error {
 	for {
-		s.mu.Lock()
-		rt := s.runtimeFor(script)
-		st := s.gatewayStatus(rt)
+		h.mu.Lock()
+		rt := h.runtimeFor(script)
+		st := h.gatewayStatus(rt)
 		var wait time.Duration
 		if rt.ReadyAt != nil {
-			wait = rt.ReadyAt.Sub(s.opts.Now())
+			wait = rt.ReadyAt.Sub(h.now())
 		}
 		same := rt.ProcessID == pid
-		s.mu.Unlock()
+		h.mu.Unlock()
 		switch {
-		case !same || st == gwNotRunning:
+		case !same || st == StatusNotRunning:
 			return errors.New("the gateway process exited")
-		case st == gwRunning:
+		case st == StatusRunning:
 			return nil
 		}
 		wait = min(max(wait, time.Millisecond), 25*time.Millisecond)
@@ -242,102 +229,92 @@ func (s *Server) waitRunning(ctx context.Context, script, pid string) error {
 // syncRuntimeLocked follows what happened to the Worker since its gateway
 // started: a Worker deleted and uploaded again has a new Durable Object
 // namespace and so a new container; a deleted container application takes
-// its container down. The caller holds s.mu.
-func (s *Server) syncRuntimeLocked(script string, sc *Script) {
-	rt := s.state.Runtimes[script]
+// its container down. The caller holds h.mu.
+func (h *Host) syncRuntimeLocked(script string, sc Script) {
+	rt := h.st.Runtimes[script]
 	if rt == nil {
 		return
 	}
-	ns := scriptSandboxNamespace(sc)
+	ns := sc.SandboxNamespace
 	if rt.NamespaceID != "" && rt.NamespaceID != ns {
-		delete(s.state.Runtimes, script)
+		delete(h.st.Runtimes, script)
 		return
 	}
-	if st := s.gatewayStatus(rt); st == gwStarting || st == gwRunning {
-		if s.appForNamespace(ns) == nil {
-			rt.Status = gwNotRunning
+	if st := h.gatewayStatus(rt); st == StatusStarting || st == StatusRunning {
+		if _, bound := h.acct.ContainerImage(ns); !bound {
+			rt.Status = StatusNotRunning
 		}
 	}
 }
 
-// pruneRuntimesLocked forgets the runtimes (and ends the tails) of deleted
-// Workers: a deleted Worker's container goes with it. The caller holds s.mu.
-func (s *Server) pruneRuntimesLocked() {
-	for name := range s.state.Runtimes {
-		if s.state.Scripts[name] == nil {
-			delete(s.state.Runtimes, name)
+// PruneLocked forgets the runtimes (and ends the tails) of deleted
+// Workers: a deleted Worker's container goes with it. The caller holds the
+// lock of Config.Lock.
+func (h *Host) PruneLocked() {
+	for name := range h.st.Runtimes {
+		if _, found := h.acct.Script(name); !found {
+			delete(h.st.Runtimes, name)
 		}
 	}
-	s.rt.tailMu.Lock()
-	defer s.rt.tailMu.Unlock()
-	for id, t := range s.rt.tails {
-		if s.state.Scripts[t.script] == nil {
+	h.tailMu.Lock()
+	defer h.tailMu.Unlock()
+	for id, t := range h.tails {
+		if _, found := h.acct.Script(t.script); !found {
 			for ch := range t.subs {
 				close(ch)
 			}
 			t.subs = nil
-			delete(s.rt.tails, id)
+			delete(h.tails, id)
 		}
 	}
-}
-
-// appForNamespace is the container application bound to a Durable Object
-// namespace, or nil. The caller holds s.mu.
-func (s *Server) appForNamespace(ns string) *ContainerApp {
-	for _, a := range s.state.Containers.Applications {
-		if ns != "" && a.DurableObjects != nil && a.DurableObjects.NamespaceID == ns {
-			return a
-		}
-	}
-	return nil
 }
 
 // workerTarget resolves a workers.dev host to a script that serves there.
-// The caller holds s.mu.
-func (s *Server) workerTarget(host string) (string, *Script) {
+// The caller holds h.mu.
+func (h *Host) workerTarget(host string) (string, Script, bool) {
 	name, rest, _ := strings.Cut(host, ".")
 	sub, _, _ := strings.Cut(rest, ".")
-	if sub == "" || sub != s.state.Account.Subdomain {
-		return "", nil
+	if sub == "" || sub != h.acct.Subdomain() {
+		return "", Script{}, false
 	}
-	sc := s.state.Scripts[name]
-	if sc == nil || !scriptWorkersDev(sc) {
-		return "", nil
+	sc, found := h.acct.Script(name)
+	if !found || !sc.WorkersDev {
+		return "", Script{}, false
 	}
-	return name, sc
+	return name, sc, true
 }
 
-// serveWorker answers requests to a deployed Worker's workers.dev host:
-// first the Access edge, then moltworker's routes.
-func (s *Server) serveWorker(w http.ResponseWriter, r *http.Request, host string) {
-	s.mu.Lock()
-	s.pruneRuntimesLocked()
-	script, sc := s.workerTarget(host)
-	s.mu.Unlock()
-	if sc == nil {
+// Serve answers a request to a deployed Worker's workers.dev host
+// ("<script>.<subdomain>.workers.dev"): first the Access edge, then
+// moltworker's routes.
+func (h *Host) Serve(w http.ResponseWriter, r *http.Request, host string) {
+	h.mu.Lock()
+	h.PruneLocked()
+	script, sc, found := h.workerTarget(host)
+	h.mu.Unlock()
+	if !found {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte("There is nothing here yet\n"))
 		return
 	}
-	rec := &recorder{ResponseWriter: w, status: 200}
-	wr := &workerRequest{s: s, w: rec, r: r, host: host, script: script}
-	s.mu.Lock()
-	wr.env = scriptEnv(sc)
-	wr.fault = s.rt.gatewayFaults[script]
-	s.syncRuntimeLocked(script, sc)
-	s.mu.Unlock()
-	start := s.opts.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	wr := &workerRequest{h: h, w: rec, r: r, host: host, script: script, env: sc.Env}
+	h.mu.Lock()
+	wr.fault = h.gatewayFaults[script]
+	h.syncRuntimeLocked(script, sc)
+	h.mu.Unlock()
+	start := h.now()
 	// A request Access turns away never reaches the Worker, so no tail sees it.
-	if s.accessEdge(rec, r, host) {
+	if h.accessEdge(rec, r, host) {
 		wr.serve()
-		s.emitTail(script, r, rec.status, wr.logs(), start)
+		h.emitTail(script, r, rec.status, wr.logs(), start)
 	}
 }
 
 // workerRequest is one request inside the emulated moltworker.
 type workerRequest struct {
-	s      *Server
+	h      *Host
 	w      http.ResponseWriter
 	r      *http.Request
 	host   string
@@ -467,25 +444,25 @@ const loadingPage = "<!DOCTYPE html>\n<html><head><title>Loading - Moltworker</t
 // so it answers running if the cold start ends within that, else
 // not_responding.
 func (q *workerRequest) apiStatus() {
-	s := q.s
-	s.mu.Lock()
-	rt := s.runtimeFor(q.script)
-	st := s.gatewayStatus(rt)
+	h := q.h
+	h.mu.Lock()
+	rt := h.runtimeFor(q.script)
+	st := h.gatewayStatus(rt)
 	pid := rt.ProcessID
-	s.mu.Unlock()
-	if st == gwStarting {
+	h.mu.Unlock()
+	if st == StatusStarting {
 		ctx, cancel := context.WithTimeout(q.r.Context(), statusProbeTimeout)
-		err := s.waitRunning(ctx, q.script, pid)
+		err := h.waitRunning(ctx, q.script, pid)
 		cancel()
-		st = gwRunning
+		st = StatusRunning
 		if err != nil {
-			st = gwStarting
+			st = StatusStarting
 		}
 	}
 	switch st {
-	case gwRunning:
+	case StatusRunning:
 		q.json(200, map[string]any{"ok": true, "status": "running", "processId": pid})
-	case gwStarting:
+	case StatusStarting:
 		q.json(200, map[string]any{"ok": false, "status": "not_responding", "processId": pid})
 	default:
 		q.json(200, map[string]any{"ok": false, "status": "not_running"})
@@ -498,20 +475,20 @@ const statusProbeTimeout = 5 * time.Second
 // proxy is moltworker's catch-all: the loading page for browsers while the
 // gateway starts, otherwise wait for it and pass the request to it.
 func (q *workerRequest) proxy() {
-	s := q.s
+	h := q.h
 	ws := strings.EqualFold(q.r.Header.Get("Upgrade"), "websocket")
-	s.mu.Lock()
-	ready := s.gatewayStatus(s.runtimeFor(q.script)) == gwRunning
+	h.mu.Lock()
+	ready := h.gatewayStatus(h.runtimeFor(q.script)) == StatusRunning
 	if !ready && !ws && q.acceptsHTML() {
-		if sc := s.state.Scripts[q.script]; sc != nil {
-			_ = s.startGateway(q.script, sc) // in the background; a failure leaves it not running
+		if sc, found := h.acct.Script(q.script); found {
+			_ = h.startGateway(q.script, sc) // in the background; a failure leaves it not running
 		}
-		s.mu.Unlock()
+		h.mu.Unlock()
 		q.html(200, loadingPage)
 		return
 	}
-	s.mu.Unlock()
-	if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+	h.mu.Unlock()
+	if err := h.EnsureGateway(q.r.Context(), q.script); err != nil {
 		hint := "Check worker logs with: wrangler tail"
 		if q.env["ANTHROPIC_API_KEY"] == "" {
 			hint = "ANTHROPIC_API_KEY is not set. Run: wrangler secret put ANTHROPIC_API_KEY"
@@ -548,10 +525,10 @@ func (q *workerRequest) gateway() {
 // accepted, else the error moltworker shows (after rewriting the gateway's).
 // An unpaired device's first connection creates a pending pairing request.
 func (q *workerRequest) connect(token string) string {
-	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rt := s.runtimeFor(q.script)
+	h := q.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rt := h.runtimeFor(q.script)
 	if want := rt.Env["MOLTBOT_GATEWAY_TOKEN"]; want != "" && fullHash(token) != want {
 		return "Invalid or missing token. Visit https://" + q.host + "?token={REPLACE_WITH_YOUR_TOKEN}"
 	}
@@ -559,7 +536,7 @@ func (q *workerRequest) connect(token string) string {
 		return ""
 	}
 	if len(rt.Pending) == 0 {
-		s.addPendingLocked(rt, "Control UI", "web", q.r.RemoteAddr)
+		h.addPendingLocked(rt, "Control UI", "web", q.r.RemoteAddr)
 	}
 	return "Pairing required. Visit https://" + q.host + "/_admin/"
 }
@@ -594,12 +571,12 @@ func (q *workerRequest) gatewayWebSocket() {
 	}
 }
 
-func (s *Server) addPendingLocked(rt *WorkerRuntime, name, platform, remote string) *PendingDevice {
+func (h *Host) addPendingLocked(rt *Runtime, name, platform, remote string) *PendingDevice {
 	host, _, _ := strings.Cut(remote, ":")
 	d := &PendingDevice{
 		RequestID: newID()[:8] + "-" + newID()[:4], DeviceID: newID(), DisplayName: name, Platform: platform,
 		ClientID: "openclaw-control-ui", ClientMode: "webchat", Role: "operator", RemoteIP: host,
-		TS: s.opts.Now().UnixMilli(),
+		TS: h.now().UnixMilli(),
 	}
 	rt.Pending = append(rt.Pending, d)
 	return d
@@ -608,83 +585,79 @@ func (s *Server) addPendingLocked(rt *WorkerRuntime, name, platform, remote stri
 // AddPendingDevice creates a pending device pairing request on script's
 // gateway, as opening the Control UI in a new browser does, and returns its
 // request id.
-func (s *Server) AddPendingDevice(script string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state.Scripts[script] == nil {
+func (h *Host) AddPendingDevice(script string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, found := h.acct.Script(script); !found {
 		return "", fmt.Errorf("no Worker named %q", script)
 	}
-	return s.addPendingLocked(s.runtimeFor(script), "Emulated browser", "web", "127.0.0.1").RequestID, nil
+	return h.addPendingLocked(h.runtimeFor(script), "Emulated browser", "web", "127.0.0.1").RequestID, nil
 }
 
 // Gateway reports script's gateway process.
-func (s *Server) Gateway(script string) GatewayInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	info := GatewayInfo{Status: gwNotRunning, Env: map[string]string{}}
-	s.pruneRuntimesLocked()
-	rt := s.state.Runtimes[script]
+func (h *Host) Gateway(script string) GatewayInfo {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	info := GatewayInfo{Status: StatusNotRunning, Env: map[string]string{}}
+	h.PruneLocked()
+	rt := h.st.Runtimes[script]
 	if rt == nil {
 		return info
 	}
-	if sc := s.state.Scripts[script]; sc != nil {
-		s.syncRuntimeLocked(script, sc)
-		if rt = s.state.Runtimes[script]; rt == nil {
+	if sc, found := h.acct.Script(script); found {
+		h.syncRuntimeLocked(script, sc)
+		if rt = h.st.Runtimes[script]; rt == nil {
 			return info
 		}
 	}
-	info.Status, info.Restarts = s.gatewayStatus(rt), rt.Restarts
-	if info.Status != gwNotRunning {
+	info.Status, info.Restarts = h.gatewayStatus(rt), rt.Restarts
+	if info.Status != StatusNotRunning {
 		info.ProcessID = rt.ProcessID
 		if rt.StartedAt != nil {
 			t := *rt.StartedAt
 			info.StartedAt = &t
 		}
-		for k, h := range rt.Env {
-			info.Env[k] = h[:12]
+		for k, v := range rt.Env {
+			info.Env[k] = v[:12]
 		}
 	}
 	return info
 }
 
-// ShortHash is how GatewayInfo.Env spells a value: the first 12 hex digits
-// of its SHA-256.
-func ShortHash(value string) string { return shortHash(value) }
-
 func (q *workerRequest) adminAPI(p string) {
-	s := q.s
+	h := q.h
 	m := q.r.Method
 	switch {
 	case m == http.MethodGet && p == "/devices":
-		if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+		if err := h.EnsureGateway(q.r.Context(), q.script); err != nil {
 			q.json(500, map[string]any{"error": err.Error()})
 			return
 		}
-		s.mu.Lock()
-		rt := s.runtimeFor(q.script)
+		h.mu.Lock()
+		rt := h.runtimeFor(q.script)
 		out := map[string]any{"pending": append([]*PendingDevice{}, rt.Pending...), "paired": append([]*PairedDevice{}, rt.Paired...)}
 		b, _ := json.Marshal(out)
-		s.mu.Unlock()
+		h.mu.Unlock()
 		q.w.Header().Set("Content-Type", "application/json")
 		_, _ = q.w.Write(b)
 	case m == http.MethodPost && p == "/devices/approve-all":
-		if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+		if err := h.EnsureGateway(q.r.Context(), q.script); err != nil {
 			q.json(500, map[string]any{"error": err.Error()})
 			return
 		}
-		s.mu.Lock()
-		rt := s.runtimeFor(q.script)
+		h.mu.Lock()
+		rt := h.runtimeFor(q.script)
 		if len(rt.Pending) == 0 {
-			s.mu.Unlock()
+			h.mu.Unlock()
 			q.json(200, map[string]any{"approved": []string{}, "message": "No pending devices to approve"})
 			return
 		}
 		approved := []string{}
 		n := len(rt.Pending)
 		for len(rt.Pending) > 0 {
-			approved = append(approved, s.approveLocked(rt, rt.Pending[0].RequestID))
+			approved = append(approved, h.approveLocked(rt, rt.Pending[0].RequestID))
 		}
-		s.mu.Unlock()
+		h.mu.Unlock()
 		q.json(200, map[string]any{"approved": approved, "failed": []any{}, "message": fmt.Sprintf("Approved %d of %d device(s)", len(approved), n)})
 	case m == http.MethodPost && strings.HasPrefix(p, "/devices/") && strings.HasSuffix(p, "/approve"):
 		id := strings.TrimSuffix(strings.TrimPrefix(p, "/devices/"), "/approve")
@@ -692,13 +665,13 @@ func (q *workerRequest) adminAPI(p string) {
 			q.json(404, map[string]any{"error": "Not found"})
 			return
 		}
-		if err := s.ensureGateway(q.r.Context(), q.script); err != nil {
+		if err := h.EnsureGateway(q.r.Context(), q.script); err != nil {
 			q.json(500, map[string]any{"error": err.Error()})
 			return
 		}
-		s.mu.Lock()
-		got := s.approveLocked(s.runtimeFor(q.script), id)
-		s.mu.Unlock()
+		h.mu.Lock()
+		got := h.approveLocked(h.runtimeFor(q.script), id)
+		h.mu.Unlock()
 		if got == "" {
 			q.json(200, map[string]any{"success": false, "requestId": id, "message": "Approval may have failed",
 				"stdout": "", "stderr": "Error: unknown requestId " + id + "\n"})
@@ -711,17 +684,17 @@ func (q *workerRequest) adminAPI(p string) {
 	case m == http.MethodPost && p == "/storage/sync":
 		q.storageSync()
 	case m == http.MethodPost && p == "/gateway/restart":
-		s.mu.Lock()
-		rt := s.runtimeFor(q.script)
+		h.mu.Lock()
+		rt := h.runtimeFor(q.script)
 		prev := ""
-		if st := s.gatewayStatus(rt); st == gwStarting || st == gwRunning {
+		if st := h.gatewayStatus(rt); st == StatusStarting || st == StatusRunning {
 			prev = rt.ProcessID
-			rt.Status, rt.Restarts = gwNotRunning, rt.Restarts+1
+			rt.Status, rt.Restarts = StatusNotRunning, rt.Restarts+1
 		}
-		if sc := s.state.Scripts[q.script]; sc != nil {
-			_ = s.startGateway(q.script, sc) // in the background, as waitUntil
+		if sc, found := h.acct.Script(q.script); found {
+			_ = h.startGateway(q.script, sc) // in the background, as waitUntil
 		}
-		s.mu.Unlock()
+		h.mu.Unlock()
 		msg := "No existing process found, starting new instance..."
 		out := map[string]any{"success": true, "message": msg}
 		if prev != "" {
@@ -736,7 +709,7 @@ func (q *workerRequest) adminAPI(p string) {
 }
 
 // approveLocked pairs the pending request id and returns it, or "".
-func (s *Server) approveLocked(rt *WorkerRuntime, id string) string {
+func (h *Host) approveLocked(rt *Runtime, id string) string {
 	for i, d := range rt.Pending {
 		if d.RequestID != id {
 			continue
@@ -744,7 +717,7 @@ func (s *Server) approveLocked(rt *WorkerRuntime, id string) string {
 		rt.Pending = append(rt.Pending[:i:i], rt.Pending[i+1:]...)
 		rt.Paired = append(rt.Paired, &PairedDevice{
 			DeviceID: d.DeviceID, DisplayName: d.DisplayName, Platform: d.Platform, ClientID: d.ClientID,
-			ClientMode: d.ClientMode, Role: d.Role, CreatedAtMs: d.TS, ApprovedAtMs: s.opts.Now().UnixMilli(),
+			ClientMode: d.ClientMode, Role: d.Role, CreatedAtMs: d.TS, ApprovedAtMs: h.now().UnixMilli(),
 		})
 		return id
 	}
@@ -764,11 +737,11 @@ func r2Missing(env map[string]string) []string {
 // lastSyncLocked is the time of the gateway's last sync to R2: the manual
 // one, or the background loop's (every 30 s while a gateway started with R2
 // credentials runs and its bucket exists).
-func (s *Server) lastSyncLocked(rt *WorkerRuntime, env map[string]string) *time.Time {
+func (h *Host) lastSyncLocked(rt *Runtime, env map[string]string) *time.Time {
 	last := rt.LastSync
-	if s.gatewayStatus(rt) == gwRunning && rt.ReadyAt != nil && rt.Env["R2_ACCESS_KEY_ID"] != "" &&
-		rt.Env["R2_SECRET_ACCESS_KEY"] != "" && rt.Env["CF_ACCOUNT_ID"] != "" && s.bucketExistsLocked(bucketName(env)) {
-		if n := s.opts.Now().Sub(*rt.ReadyAt) / (30 * time.Second); n >= 1 {
+	if h.gatewayStatus(rt) == StatusRunning && rt.ReadyAt != nil && rt.Env["R2_ACCESS_KEY_ID"] != "" &&
+		rt.Env["R2_SECRET_ACCESS_KEY"] != "" && rt.Env["CF_ACCOUNT_ID"] != "" && h.acct.BucketExists(bucketName(env)) {
+		if n := h.now().Sub(*rt.ReadyAt) / (30 * time.Second); n >= 1 {
 			t := rt.ReadyAt.Add(n * 30 * time.Second)
 			if last == nil || t.After(*last) {
 				last = &t
@@ -783,11 +756,6 @@ func bucketName(env map[string]string) string {
 		return b
 	}
 	return "moltbot-data"
-}
-
-func (s *Server) bucketExistsLocked(name string) bool {
-	_, found := s.state.Buckets[name]
-	return found
 }
 
 // syncTime formats like `date -Iseconds`.
@@ -805,9 +773,9 @@ func (q *workerRequest) storage() {
 		out["missing"] = missing
 		out["message"] = "R2 storage is not configured. Paired devices and conversations will be lost when the container restarts."
 	} else {
-		q.s.mu.Lock()
-		out["lastSync"] = syncTime(q.s.lastSyncLocked(q.s.runtimeFor(q.script), q.env))
-		q.s.mu.Unlock()
+		q.h.mu.Lock()
+		out["lastSync"] = syncTime(q.h.lastSyncLocked(q.h.runtimeFor(q.script), q.env))
+		q.h.mu.Unlock()
 		out["message"] = "R2 storage is configured. Your data will persist across container restarts."
 	}
 	q.json(200, out)
@@ -818,56 +786,23 @@ func (q *workerRequest) storageSync() {
 		q.json(400, map[string]any{"success": false, "error": "R2 storage is not configured"})
 		return
 	}
-	s := q.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rt := s.runtimeFor(q.script)
-	if rt.StartedAt == nil || s.gatewayStatus(rt) != gwRunning {
+	h := q.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rt := h.runtimeFor(q.script)
+	if rt.StartedAt == nil || h.gatewayStatus(rt) != StatusRunning {
 		q.json(500, map[string]any{"success": false, "error": "Sync aborted: no config file found",
 			"details": "Neither openclaw.json nor clawdbot.json found in config directory."})
 		return
 	}
-	if !s.bucketExistsLocked(bucketName(q.env)) {
+	if !h.acct.BucketExists(bucketName(q.env)) {
 		q.json(500, map[string]any{"success": false, "error": "Config sync failed",
 			"details": "ERROR : S3 bucket " + bucketName(q.env) + ": error reading source root directory: NoSuchBucket: The specified bucket does not exist."})
 		return
 	}
-	now := s.opts.Now().UTC()
+	now := h.now().UTC()
 	rt.LastSync = &now
 	q.json(200, map[string]any{"success": true, "message": "Sync completed successfully", "lastSync": syncTime(&now)})
-}
-
-// registerRuntimeControl adds the deployed-Worker control endpoints.
-func (s *Server) registerRuntimeControl() {
-	s.api.HandleFunc("POST /__emulator/workers/{script}/devices", func(w http.ResponseWriter, r *http.Request) {
-		id, err := s.AddPendingDevice(r.PathValue("script"))
-		if err != nil {
-			writeJSON(w, http.StatusNotFound, map[string]any{"error": err.Error()})
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{"requestId": id})
-	})
-	s.api.HandleFunc("POST /__emulator/workers/{script}/gateway/fault", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Stderr string `json:"stderr"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
-			return
-		}
-		s.SetGatewayFault(r.PathValue("script"), body.Stderr)
-		writeJSON(w, http.StatusOK, map[string]any{"stderr": body.Stderr})
-	})
-	s.api.HandleFunc("GET /__emulator/workers/{script}/gateway", func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		exists := s.state.Scripts[r.PathValue("script")] != nil
-		s.mu.Unlock()
-		if !exists {
-			writeJSON(w, http.StatusNotFound, map[string]any{"error": "no Worker named " + r.PathValue("script")})
-			return
-		}
-		writeJSON(w, http.StatusOK, s.Gateway(r.PathValue("script")))
-	})
 }
 
 // SetGatewayFault makes the gateway of script fail as moltworker's users
@@ -876,15 +811,12 @@ func (s *Server) registerRuntimeControl() {
 // the Worker serves logs "[Gateway] " + stderr to its tail, where moltctl
 // can find the cause. An empty stderr clears the fault. The script need not
 // exist yet.
-func (s *Server) SetGatewayFault(script, stderr string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.rt.gatewayFaults == nil {
-		s.rt.gatewayFaults = map[string]string{}
-	}
+func (h *Host) SetGatewayFault(script, stderr string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if stderr == "" {
-		delete(s.rt.gatewayFaults, script)
+		delete(h.gatewayFaults, script)
 		return
 	}
-	s.rt.gatewayFaults[script] = stderr
+	h.gatewayFaults[script] = stderr
 }

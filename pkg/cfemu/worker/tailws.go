@@ -1,4 +1,4 @@
-package cfemu
+package worker
 
 import (
 	"bufio"
@@ -41,7 +41,7 @@ func wsAccept(w http.ResponseWriter, r *http.Request, subprotocol string) (*wsCo
 		http.Error(w, "a WebSocket upgrade is required", http.StatusUpgradeRequired)
 		return nil, errors.New("not a WebSocket upgrade")
 	}
-	conn, rw, err := hijack(w)
+	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "cannot upgrade", http.StatusInternalServerError)
 		return nil, err

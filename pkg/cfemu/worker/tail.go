@@ -1,4 +1,4 @@
-package cfemu
+package worker
 
 import (
 	"encoding/json"
@@ -66,80 +66,51 @@ var redactedHeaders = map[string]bool{
 	"authorization": true, "cookie": true, "cf-access-client-secret": true, "cf-access-jwt-assertion": true,
 }
 
-func (s *Server) registerTail() {
-	s.handle("POST", "/accounts/{account_id}/workers/scripts/{script}/tails", s.createTail)
-	s.handle("DELETE", "/accounts/{account_id}/workers/scripts/{script}/tails/{tail_id}", s.deleteTail)
-	s.api.HandleFunc("GET /__emulator/tail/{tail_id}", s.serveTail)
+// CreateTail opens a tail of script's events, valid for six hours, and
+// returns its id and expiry; ServeTail streams it.
+func (h *Host) CreateTail(script string) (id string, expires time.Time) {
+	t := &tailSession{id: newID(), script: script, expires: h.now().Add(6 * time.Hour).UTC(), subs: map[chan []byte]struct{}{}}
+	h.tailMu.Lock()
+	h.tails[t.id] = t
+	h.tailMu.Unlock()
+	return t.id, t.expires
 }
 
-func (s *Server) createTail(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.rtAuthorize(w, r, "Workers Scripts Write"); !ok {
-		return
-	}
-	if !s.rtAccount(w, r) {
-		return
-	}
-	script := r.PathValue("script")
-	if s.state.Scripts[script] == nil {
-		fail(w, http.StatusNotFound, 10007, "This Worker does not exist on your account.")
-		return
-	}
-	t := &tailSession{id: newID(), script: script, expires: s.opts.Now().Add(6 * time.Hour).UTC(), subs: map[chan []byte]struct{}{}}
-	s.rt.tailMu.Lock()
-	if s.rt.tails == nil {
-		s.rt.tails = map[string]*tailSession{}
-	}
-	s.rt.tails[t.id] = t
-	s.rt.tailMu.Unlock()
-	ok(w, http.StatusOK, map[string]any{"id": t.id, "url": "ws://" + r.Host + "/__emulator/tail/" + t.id, "expires_at": t.expires})
-}
-
-func (s *Server) deleteTail(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.rtAuthorize(w, r, "Workers Scripts Write"); !ok {
-		return
-	}
-	if !s.rtAccount(w, r) {
-		return
-	}
-	s.rt.tailMu.Lock()
-	t := s.rt.tails[r.PathValue("tail_id")]
-	if t != nil && t.script == r.PathValue("script") {
-		delete(s.rt.tails, t.id)
+// DeleteTail ends tail id of script, closing its streams. It reports
+// whether the tail exists (ending it only when it is script's).
+func (h *Host) DeleteTail(script, id string) bool {
+	h.tailMu.Lock()
+	defer h.tailMu.Unlock()
+	t := h.tails[id]
+	if t != nil && t.script == script {
+		delete(h.tails, t.id)
 		for ch := range t.subs {
 			close(ch)
 		}
 		t.subs = nil
 	}
-	s.rt.tailMu.Unlock()
-	if t == nil {
-		fail(w, http.StatusNotFound, 10000, "tail not found")
-		return
-	}
-	ok(w, http.StatusOK, nil)
+	return t != nil
 }
 
-// serveTail upgrades to a WebSocket (subprotocol trace-v1) and streams events.
-func (s *Server) serveTail(w http.ResponseWriter, r *http.Request) {
-	s.rt.tailMu.Lock()
-	t := s.rt.tails[r.PathValue("tail_id")]
+// ServeTail upgrades to a WebSocket (subprotocol trace-v1) and streams the
+// events of tail id.
+func (h *Host) ServeTail(w http.ResponseWriter, r *http.Request, id string) {
+	h.tailMu.Lock()
+	t := h.tails[id]
 	var ch chan []byte
 	if t != nil {
 		ch = make(chan []byte, 256)
 		t.subs[ch] = struct{}{}
 	}
-	s.rt.tailMu.Unlock()
+	h.tailMu.Unlock()
 	if t == nil {
 		http.Error(w, "tail not found", http.StatusNotFound)
 		return
 	}
 	defer func() {
-		s.rt.tailMu.Lock()
+		h.tailMu.Lock()
 		delete(t.subs, ch)
-		s.rt.tailMu.Unlock()
+		h.tailMu.Unlock()
 	}()
 	c, err := wsAccept(w, r, "trace-v1")
 	if err != nil {
@@ -168,11 +139,11 @@ func (s *Server) serveTail(w http.ResponseWriter, r *http.Request) {
 }
 
 // emitTail sends one event to every tail of script.
-func (s *Server) emitTail(script string, r *http.Request, status int, logs []string, start time.Time) {
-	s.rt.tailMu.Lock()
-	defer s.rt.tailMu.Unlock()
+func (h *Host) emitTail(script string, r *http.Request, status int, logs []string, start time.Time) {
+	h.tailMu.Lock()
+	defer h.tailMu.Unlock()
 	var targets []*tailSession
-	for _, t := range s.rt.tails {
+	for _, t := range h.tails {
 		if t.script == script && len(t.subs) > 0 {
 			targets = append(targets, t)
 		}

@@ -1,8 +1,7 @@
-package cfemu
+package worker
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -26,34 +25,26 @@ type accessClaims struct {
 	Exp        int64    `json:"exp"`
 }
 
-func (s *Server) jwtKey() []byte {
-	if s.rt.jwtKey == nil {
-		s.rt.jwtKey = make([]byte, 32)
-		_, _ = rand.Read(s.rt.jwtKey)
-	}
-	return s.rt.jwtKey
-}
-
 // mintJWT signs claims with the emulator's key (HS256; the real edge uses
-// RS256 keys published at /cdn-cgi/access/certs). The caller holds s.mu.
-func (s *Server) mintJWT(c accessClaims) string {
+// RS256 keys published at /cdn-cgi/access/certs). The caller holds h.mu.
+func (h *Host) mintJWT(c accessClaims) string {
 	enc := base64.RawURLEncoding
 	head := enc.EncodeToString([]byte(`{"alg":"HS256","kid":"cfemu","typ":"JWT"}`))
 	body, _ := json.Marshal(c)
 	signing := head + "." + enc.EncodeToString(body)
-	mac := hmac.New(sha256.New, s.jwtKey())
+	mac := hmac.New(sha256.New, h.jwtKey)
 	mac.Write([]byte(signing))
 	return signing + "." + enc.EncodeToString(mac.Sum(nil))
 }
 
-// parseJWT verifies the signature and expiry. The caller holds s.mu.
-func (s *Server) parseJWT(tok string) (*accessClaims, error) {
+// parseJWT verifies the signature and expiry. The caller holds h.mu.
+func (h *Host) parseJWT(tok string) (*accessClaims, error) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		//lint:ignore ST1005 the text Cloudflare Access answers with
 		return nil, errors.New("Invalid Compact JWS")
 	}
-	mac := hmac.New(sha256.New, s.jwtKey())
+	mac := hmac.New(sha256.New, h.jwtKey)
 	mac.Write([]byte(parts[0] + "." + parts[1]))
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil || !hmac.Equal(sig, mac.Sum(nil)) {
@@ -64,101 +55,30 @@ func (s *Server) parseJWT(tok string) (*accessClaims, error) {
 	if err := json.Unmarshal(body, &c); err != nil {
 		return nil, errors.New("JWT Claims Set must be a top-level JSON object")
 	}
-	if s.opts.Now().Unix() >= c.Exp {
+	if h.now().Unix() >= c.Exp {
 		return nil, errors.New(`"exp" claim timestamp check failed`)
 	}
 	return &c, nil
 }
 
-// coveringApp returns the Access app whose domain or destinations cover
-// host+path. The caller holds s.mu.
-func (s *Server) coveringApp(host, path string) *AccessApp {
-	h := strings.TrimSuffix(host, ".localhost")
-	for _, a := range s.state.Access.Apps {
-		uris := []string{a.Domain}
-		for _, d := range a.Destinations {
-			if d.Type == "" || d.Type == "public" {
-				uris = append(uris, d.URI)
-			}
-		}
-		for _, u := range uris {
-			if u == "" {
-				continue
-			}
-			dh, dp, _ := strings.Cut(u, "/")
-			if dh != h && !(strings.HasPrefix(dh, "*.") && strings.HasSuffix(h, dh[1:])) {
-				continue
-			}
-			dp = "/" + strings.TrimSuffix(dp, "*")
-			if dp == "/" || strings.HasPrefix(path, dp) || path+"/" == dp {
-				return a
-			}
-		}
-	}
-	return nil
-}
-
-// serviceTokenAllowed reports whether the app admits the service token
-// through a non_identity policy. The caller holds s.mu.
-func (s *Server) serviceTokenAllowed(a *AccessApp, t *ServiceToken) bool {
-	for _, p := range s.appPolicies(a) {
-		if p.Decision != "non_identity" {
-			continue
-		}
-		for _, rule := range p.Include {
-			if _, any := rule["any_valid_service_token"]; any {
-				return true
-			}
-			if st, has := rule["service_token"].(map[string]any); has && st["token_id"] == t.ID {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// emailAllowed reports whether an allow policy of the app admits email.
-func (s *Server) emailAllowed(a *AccessApp, email string) bool {
-	for _, p := range s.appPolicies(a) {
-		if p.Decision != "allow" {
-			continue
-		}
-		for _, rule := range p.Include {
-			if _, has := rule["everyone"]; has {
-				return true
-			}
-			if e, has := rule["email"].(map[string]any); has && strings.EqualFold(fmt.Sprint(e["email"]), email) {
-				return true
-			}
-			if d, has := rule["email_domain"].(map[string]any); has && strings.HasSuffix(strings.ToLower(email), "@"+strings.ToLower(fmt.Sprint(d["domain"]))) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // accessEdge is Cloudflare Access in front of the Worker. It reports whether
 // the request may go on to the Worker; if not it has answered. A request that
 // passes carries Cf-Access-Jwt-Assertion, as at the real edge.
-func (s *Server) accessEdge(w http.ResponseWriter, r *http.Request, host string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.coveringApp(host, r.URL.Path)
-	if a == nil || s.state.Access.Organization == nil {
+func (h *Host) accessEdge(w http.ResponseWriter, r *http.Request, host string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, covered := h.acct.AccessApp(strings.TrimSuffix(host, ".localhost"), r.URL.Path)
+	authDomain, hasOrg := h.acct.AccessAuthDomain()
+	if !covered || !hasOrg {
 		return true
 	}
-	org := s.state.Access.Organization
-	now := s.opts.Now()
+	now := h.now()
 	if id := r.Header.Get("CF-Access-Client-Id"); id != "" || r.Header.Get("CF-Access-Client-Secret") != "" {
-		secret := r.Header.Get("CF-Access-Client-Secret")
-		for _, t := range s.state.Access.ServiceTokens {
-			if t.ClientID == id && t.ClientSecretSHA256 == fullHash(secret) && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt)) && s.serviceTokenAllowed(a, t) {
-				r.Header.Del("CF-Access-Client-Secret")
-				r.Header.Set("Cf-Access-Jwt-Assertion", s.mintJWT(accessClaims{Aud: []string{a.AUD}, Iss: "https://" + org.AuthDomain,
-					CommonName: t.ClientID, Sub: "", Type: "app", Iat: now.Unix(), Exp: now.Add(24 * time.Hour).Unix()}))
-				return true
-			}
+		if h.acct.ServiceTokenAdmitted(a, id, r.Header.Get("CF-Access-Client-Secret"), now) {
+			r.Header.Del("CF-Access-Client-Secret")
+			r.Header.Set("Cf-Access-Jwt-Assertion", h.mintJWT(accessClaims{Aud: []string{a.AUD}, Iss: "https://" + authDomain,
+				CommonName: id, Sub: "", Type: "app", Iat: now.Unix(), Exp: now.Add(24 * time.Hour).Unix()}))
+			return true
 		}
 		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 		w.WriteHeader(http.StatusForbidden)
@@ -173,20 +93,16 @@ func (s *Server) accessEdge(w http.ResponseWriter, r *http.Request, host string)
 		jwt = c.Value
 	}
 	if jwt != "" {
-		if c, err := s.parseJWT(jwt); err == nil && len(c.Aud) > 0 && c.Aud[0] == a.AUD {
+		if c, err := h.parseJWT(jwt); err == nil && len(c.Aud) > 0 && c.Aud[0] == a.AUD {
 			r.Header.Set("Cf-Access-Jwt-Assertion", jwt)
 			return true
 		}
 	}
-	onlyServiceAuth := true
-	for _, p := range s.appPolicies(a) {
-		onlyServiceAuth = onlyServiceAuth && p.Decision == "non_identity"
-	}
-	if a.ServiceAuth401Redirect && onlyServiceAuth && !strings.Contains(r.Header.Get("Accept"), "text/html") {
+	if a.ServiceAuth401Redirect && a.OnlyServiceAuth && !strings.Contains(r.Header.Get("Accept"), "text/html") {
 		w.WriteHeader(http.StatusUnauthorized)
 		return false
 	}
-	login := "https://" + org.AuthDomain + "/cdn-cgi/access/login/" + strings.TrimSuffix(hostOnly(host), ".localhost") +
+	login := "https://" + authDomain + "/cdn-cgi/access/login/" + strings.TrimSuffix(hostOnly(host), ".localhost") +
 		"?kid=" + a.AUD + "&redirect_url=" + url.QueryEscape(r.URL.Path)
 	w.Header().Set("Location", login)
 	w.WriteHeader(http.StatusFound)
@@ -203,18 +119,19 @@ func hostOnly(hostport string) string {
 // AccessLogin signs a user in through the Access application covering host,
 // as the browser login does, and returns the CF_Authorization cookie value.
 // It fails when no application covers host or no allow policy admits email.
-func (s *Server) AccessLogin(host, email string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.coveringApp(strings.ToLower(hostOnly(host)), "/")
-	if a == nil || s.state.Access.Organization == nil {
+func (h *Host) AccessLogin(host, email string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, covered := h.acct.AccessApp(strings.TrimSuffix(strings.ToLower(hostOnly(host)), ".localhost"), "/")
+	authDomain, hasOrg := h.acct.AccessAuthDomain()
+	if !covered || !hasOrg {
 		return "", fmt.Errorf("no Access application covers %s", host)
 	}
-	if !s.emailAllowed(a, email) {
+	if !h.acct.EmailAdmitted(a, email) {
 		return "", fmt.Errorf("no allow policy of %s admits %s", a.Name, email)
 	}
-	now := s.opts.Now()
-	return s.mintJWT(accessClaims{Aud: []string{a.AUD}, Iss: "https://" + s.state.Access.Organization.AuthDomain,
+	now := h.now()
+	return h.mintJWT(accessClaims{Aud: []string{a.AUD}, Iss: "https://" + authDomain,
 		Sub: newID(), Email: email, Type: "app", Iat: now.Unix(), Exp: now.Add(24 * time.Hour).Unix()}), nil
 }
 
@@ -251,11 +168,12 @@ func (q *workerRequest) workerAccess(htmlType bool) bool {
 	if !strings.HasPrefix(issuer, "https://") {
 		issuer = "https://" + issuer
 	}
-	q.s.mu.Lock()
+	q.h.mu.Lock()
 	var err error
-	c, perr := q.s.parseJWT(jwt)
+	c, perr := q.h.parseJWT(jwt)
+	authDomain, hasOrg := q.h.acct.AccessAuthDomain()
 	switch {
-	case q.s.state.Access.Organization == nil || "https://"+q.s.state.Access.Organization.AuthDomain != issuer:
+	case !hasOrg || "https://"+authDomain != issuer:
 		// The keys are fetched from the team domain the Worker names; another
 		// team's keys do not verify this edge's signature.
 		err = errors.New("no applicable key found in the JSON Web Key Set")
@@ -266,7 +184,7 @@ func (q *workerRequest) workerAccess(htmlType bool) bool {
 	case len(c.Aud) == 0 || c.Aud[0] != aud:
 		err = errors.New(`unexpected "aud" claim value`)
 	}
-	q.s.mu.Unlock()
+	q.h.mu.Unlock()
 	if err != nil {
 		if htmlType {
 			q.html(401, "<html><body><h1>Unauthorized</h1><p>Your Cloudflare Access session is invalid or expired.</p><a href=\"https://"+team+"\">Login again</a></body></html>\n")
