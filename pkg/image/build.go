@@ -9,6 +9,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/filters"
@@ -205,9 +206,11 @@ type buildMessage struct {
 }
 
 var (
-	stepRE    = regexp.MustCompile(`^Step \d+/\d+ : `)
-	builtRE   = regexp.MustCompile(`^Successfully built ([0-9a-f]{12,64})$`)
-	noiseLine = regexp.MustCompile(`^ ---> |^Removing intermediate container |^Successfully tagged `)
+	stepRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Step \d+/\d+ : `) })
+	builtRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Successfully built ([0-9a-f]{12,64})$`) })
+	noiseLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^ ---> |^Removing intermediate container |^Successfully tagged `)
+	})
 )
 
 // readBuildStream reports the build stream as events and returns the
@@ -255,14 +258,14 @@ func readBuildStream(r io.Reader, p Progress) (string, error) {
 		for _, l := range lines[:len(lines)-1] {
 			l = strings.TrimRight(l, "\r")
 			switch {
-			case stepRE.MatchString(l):
+			case stepRE().MatchString(l):
 				step, output = l, nil
 				p.emit(Event{Kind: EventBuildStep, Step: step, Message: l})
-			case builtRE.MatchString(l):
+			case builtRE().MatchString(l):
 				if id == "" {
-					id = builtRE.FindStringSubmatch(l)[1]
+					id = builtRE().FindStringSubmatch(l)[1]
 				}
-			case noiseLine.MatchString(l) || l == "":
+			case noiseLine().MatchString(l) || l == "":
 			default:
 				output = append(output, l)
 				if len(output) > maxStepOutput {

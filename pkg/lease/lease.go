@@ -21,6 +21,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
@@ -107,13 +108,13 @@ func (l *Lease) ID() string { return l.holder.ID }
 // Bucket is the R2 bucket that holds the lease.
 func (l *Lease) Bucket() string { return l.bucket }
 
-var invalidBucketChars = regexp.MustCompile(`[^a-z0-9-]+`)
+var invalidBucketChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9-]+`) })
 
 // BucketName is the lease bucket for worker: "moltctl-lock-<worker>",
 // shortened with a hash when the Worker's name does not fit R2's rules.
 func BucketName(worker string) string {
 	const prefix = "moltctl-lock-"
-	clean := strings.Trim(invalidBucketChars.ReplaceAllString(strings.ToLower(worker), "-"), "-")
+	clean := strings.Trim(invalidBucketChars().ReplaceAllString(strings.ToLower(worker), "-"), "-")
 	if clean == worker && len(prefix)+len(clean) <= 63 {
 		return prefix + clean
 	}

@@ -3,7 +3,6 @@ package manifest
 import (
 	"errors"
 	"fmt"
-	"regexp"
 
 	"gopkg.in/yaml.v3"
 
@@ -137,5 +136,5 @@ func checkTreeDepth(path string, doc *yaml.Node) *Error {
 	return nil
 }
 
-// yamlDepthRE matches yaml.v3's own depth error, which has no position.
-var yamlDepthRE = regexp.MustCompile(`exceeded max depth`)
+// yamlDepthError is in yaml.v3's own depth error, which has no position.
+const yamlDepthError = "exceeded max depth"

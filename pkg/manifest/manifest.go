@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -189,7 +190,7 @@ func (e *notFoundError) Hint() string {
 }
 func (e *notFoundError) ExitCode() int { return 2 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // Parse parses manifest content; path is used in errors.
 func Parse(path string, content []byte) (*Manifest, error) {
@@ -202,11 +203,11 @@ func Parse(path string, content []byte) (*Manifest, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(content, &doc); err != nil {
-		if yamlDepthRE.MatchString(err.Error()) {
+		if strings.Contains(err.Error(), yamlDepthError) {
 			return nil, ErrorList{tooDeep(path, 0, 0)}
 		}
 		e := &Error{Path: path, Msg: strings.TrimPrefix(err.Error(), "yaml: "), Fix: "fix the YAML syntax; see docs/manifest.md"}
-		if sm := yamlLineRE.FindStringSubmatch(err.Error()); sm != nil {
+		if sm := yamlLineRE().FindStringSubmatch(err.Error()); sm != nil {
 			e.Line, _ = strconv.Atoi(sm[1])
 			e.Msg = sm[2]
 		}
@@ -349,9 +350,9 @@ func (p *parser) strList(n *yaml.Node, what string) []string {
 }
 
 var (
-	emailRE  = regexp.MustCompile(`^[^@\s,]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
-	domainRE = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
-	genRE    = regexp.MustCompile(`^(hex|base64url)([0-9]{1,3})$`)
+	emailRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^@\s,]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`) })
+	domainRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`) })
+	genRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(hex|base64url)([0-9]{1,3})$`) })
 )
 
 func (p *parser) access(m *Manifest, n *yaml.Node) {
@@ -359,7 +360,7 @@ func (p *parser) access(m *Manifest, n *yaml.Node) {
 		switch k.Value {
 		case "allow":
 			for i, s := range p.strList(v, "access.allow") {
-				if !emailRE.MatchString(s) {
+				if !emailRE().MatchString(s) {
 					p.errFix(v.Content[i], "access.allow: %q is not an email address", "list email addresses under allow and domains under allow_domains", s)
 					continue
 				}
@@ -368,7 +369,7 @@ func (p *parser) access(m *Manifest, n *yaml.Node) {
 		case "allow_domains":
 			for i, s := range p.strList(v, "access.allow_domains") {
 				d := strings.TrimPrefix(s, "@")
-				if !domainRE.MatchString(d) {
+				if !domainRE().MatchString(d) {
 					p.errFix(v.Content[i], "access.allow_domains: %q is not a domain", "write domains such as example.com", s)
 					continue
 				}
@@ -500,7 +501,7 @@ func (p *parser) source(name string, v *yaml.Node) (Source, bool) {
 				break
 			}
 			if g, ok := p.str(x, "secrets."+name+".generate"); ok {
-				sm := genRE.FindStringSubmatch(g)
+				sm := genRE().FindStringSubmatch(g)
 				n := 0
 				if sm != nil {
 					n, _ = strconv.Atoi(sm[2])
@@ -680,24 +681,24 @@ func (m *Manifest) SecretFiles() []string {
 }
 
 // hexTokenRE matches a hex string as long as a generated token.
-var hexTokenRE = regexp.MustCompile(`^[0-9a-f]{32,}$`)
+var hexTokenRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{32,}$`) })
 
 // envNameLike reports whether s can be the name of an environment
 // variable rather than a value written in its place: a valid name, not
 // longer than any real variable's, and not a hex token (a generated
 // gateway token starting with a letter is a valid name).
 func envNameLike(s string) bool {
-	return secrets.ValidName(s) && len(s) <= 64 && !hexTokenRE.MatchString(s)
+	return secrets.ValidName(s) && len(s) <= 64 && !hexTokenRE().MatchString(s)
 }
 
 // keyRE is what a key that is safe to repeat in a message looks like.
-var keyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`)
+var keyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`) })
 
 // keyText quotes a key for an error message, unless it looks like a
 // pasted value (long, or with characters no key has): errors never hold
 // a secret, so such a key is described, not shown.
 func keyText(k string) string {
-	if keyRE.MatchString(k) {
+	if keyRE().MatchString(k) {
 		return strconv.Quote(k)
 	}
 	return "(a key that may be a value, not shown)"
@@ -705,7 +706,7 @@ func keyText(k string) string {
 
 // didYouMean suggests the known key nearest to k, or says nothing.
 func didYouMean(k string, known ...string) string {
-	if !keyRE.MatchString(k) {
+	if !keyRE().MatchString(k) {
 		return ""
 	}
 	if s := suggest.Nearest(k, known); s != "" {

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -517,7 +518,7 @@ func runCommand(ctx context.Context, dir string, src Source, environ []string) (
 		// The error output is shown only when it cannot hold the value:
 		// nothing came on standard output and it has no token-like run.
 		if last := lastLine(stderr.String()); last != "" {
-			if stdout.Len() == 0 && !tokenRE.MatchString(last) {
+			if stdout.Len() == 0 && !tokenRE().MatchString(last) {
 				msg += ": " + last
 			} else {
 				msg += " (its error output is not shown: it may hold the value)"
@@ -536,7 +537,7 @@ func runCommand(ctx context.Context, dir string, src Source, environ []string) (
 }
 
 // tokenRE matches a run of characters that could be a credential.
-var tokenRE = regexp.MustCompile(`[A-Za-z0-9+/=_.:-]{24,}`)
+var tokenRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9+/=_.:-]{24,}`) })
 
 // commandEnv is environ without CLOUDFLARE_* and CF_* variables (the API
 // token moltctl itself uses), except those named in pass.
@@ -585,7 +586,7 @@ func Generate(format string) (string, error) {
 	if format == "" {
 		format = "hex32"
 	}
-	sm := genRE.FindStringSubmatch(format)
+	sm := genRE().FindStringSubmatch(format)
 	if sm == nil {
 		return "", fmt.Errorf("unknown generate format %q", format)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
@@ -374,7 +375,7 @@ func checkR2Bucket(ctx context.Context, e *Env) Result {
 	return r
 }
 
-var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+var subdomainRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`) })
 
 func checkSubdomain(ctx context.Context, e *Env) Result {
 	c, skip := e.client(ctx)
@@ -445,7 +446,7 @@ func freeSubdomain(ctx context.Context, e *Env) (string, error) {
 	}
 	available := func(name string) (bool, error) { return subdomainAvailable(ctx, c, name) }
 	if want := e.Subdomain; want != "" {
-		if !subdomainRE.MatchString(want) {
+		if !subdomainRE().MatchString(want) {
 			return "", fmt.Errorf("--subdomain %q is not a valid name: lower-case letters, digits and inner hyphens, at most 63", want)
 		}
 		ok, err := available(want)
@@ -469,7 +470,7 @@ func freeSubdomain(ctx context.Context, e *Env) (string, error) {
 		if i > 0 {
 			name = fmt.Sprintf("%s-%d", base, i+1)
 		}
-		if !subdomainRE.MatchString(name) {
+		if !subdomainRE().MatchString(name) {
 			continue
 		}
 		ok, err := available(name)

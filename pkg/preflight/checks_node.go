@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -88,14 +89,14 @@ func nodeRequirement(dir string) (int, string) {
 	return need, why
 }
 
-var firstNumber = regexp.MustCompile(`\d+`)
+var firstNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\d+`) })
 
 // minMajor is the lowest major version a semver range such as
 // "^18.0.0 || ^20.0.0 || >=22.0.0" or ">=20.0.0" allows.
 func minMajor(r string) (int, bool) {
 	best, found := 0, false
 	for _, alt := range strings.Split(r, "||") {
-		n := firstNumber.FindString(alt)
+		n := firstNumber().FindString(alt)
 		if n == "" {
 			continue
 		}
@@ -111,7 +112,7 @@ func minMajor(r string) (int, bool) {
 }
 
 func majorOf(v string) (int, bool) {
-	n := firstNumber.FindString(v)
+	n := firstNumber().FindString(v)
 	if n == "" {
 		return 0, false
 	}
@@ -119,7 +120,7 @@ func majorOf(v string) (int, bool) {
 	return m, err == nil
 }
 
-var nodeHeaderVersion = regexp.MustCompile(`#define NODE_(MAJOR|MINOR|PATCH)_VERSION (\d+)`)
+var nodeHeaderVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`#define NODE_(MAJOR|MINOR|PATCH)_VERSION (\d+)`) })
 
 // nodeVersion reads Node's version from the node_version.h installed
 // beside it, else asks node (a few tens of milliseconds).
@@ -128,7 +129,7 @@ func nodeVersion(ctx context.Context, nodePath string) string {
 		h := filepath.Join(filepath.Dir(filepath.Dir(real)), "include", "node", "node_version.h")
 		if b, err := os.ReadFile(h); err == nil {
 			parts := map[string]string{}
-			for _, m := range nodeHeaderVersion.FindAllSubmatch(b, -1) {
+			for _, m := range nodeHeaderVersion().FindAllSubmatch(b, -1) {
 				if _, seen := parts[string(m[1])]; !seen {
 					parts[string(m[1])] = string(m[2])
 				}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Providers are the AI providers init offers, in the order moltworker
@@ -112,10 +113,10 @@ func (a *Answers) EnvSecrets() []string {
 }
 
 var (
-	emailRE  = regexp.MustCompile(`^[^@\s,]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
-	domainRE = regexp.MustCompile(`^@?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
-	sleepRE  = regexp.MustCompile(`^[0-9]+(s|m|h)$`)
-	hexIDRE  = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	emailRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^@\s,]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`) })
+	domainRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^@?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`) })
+	sleepRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(s|m|h)$`) })
+	hexIDRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{32}$`) })
 )
 
 // parseAllow splits an allow list (emails and domains, separated by commas
@@ -131,9 +132,9 @@ func parseAllow(items []string) (emails, domains []string, err error) {
 			}
 			seen[f] = true
 			switch {
-			case emailRE.MatchString(f):
+			case emailRE().MatchString(f):
 				emails = append(emails, f)
-			case domainRE.MatchString(f):
+			case domainRE().MatchString(f):
 				domains = append(domains, strings.TrimPrefix(f, "@"))
 			default:
 				return nil, nil, fmt.Errorf("%q is neither an email address nor a domain", f)
@@ -161,7 +162,7 @@ func normalizeSleep(s string) (string, error) {
 	if s == "" || s == "never" {
 		return "never", nil
 	}
-	if !sleepRE.MatchString(s) {
+	if !sleepRE().MatchString(s) {
 		return "", fmt.Errorf("sleep policy %q: want never or a duration such as 10m, 1h or 30s", s)
 	}
 	return s, nil

@@ -150,7 +150,7 @@ func askAll(p prompt.Prompter, w io.Writer, a *Answers, accounts []Account, acco
 }
 
 func validateHexID(s string) error {
-	if !hexIDRE.MatchString(strings.TrimSpace(s)) {
+	if !hexIDRE().MatchString(strings.TrimSpace(s)) {
 		return errors.New("an account ID is 32 hexadecimal characters")
 	}
 	return nil
