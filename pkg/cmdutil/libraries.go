@@ -4,21 +4,29 @@ import (
 	"context"
 
 	"github.com/moltctl/moltctl/pkg/assistant/target"
+	"github.com/moltctl/moltctl/pkg/deploy"
 	"github.com/moltctl/moltctl/pkg/preflight"
 )
 
 // Libraries take explicit inputs, never the Factory; these methods fill
 // them in, so every command reads flags and environment the same way.
 
-// PreflightEnv returns what the preflight checks read. It sends no request.
+// PreflightEnv returns what the preflight checks read: the project as
+// deploy.Load reads it, the API client and the Docker connection. It sends
+// no request.
 func (f *Factory) PreflightEnv() *preflight.Env {
-	in := preflight.Inputs{AccountID: f.AccountID(), WorkingDir: f.WorkingDir, Getenv: f.Getenv, Now: f.Now,
-		Secrets: f.SecretMatcher}
+	cfg, cfgErr := f.Config()
+	return preflight.NewEnv(f.PreflightInputs(deploy.Load(cfg, cfgErr, f.WorkingDir)))
+}
+
+// PreflightInputs are the checks' inputs for the project p, as loaded.
+func (f *Factory) PreflightInputs(p preflight.Project) preflight.Inputs {
+	in := preflight.Inputs{Project: p, AccountID: f.AccountID(), Getenv: f.Getenv, Now: f.Now, Secrets: f.SecretMatcher,
+		Docker: preflight.NewDockerProber(f.Docker, f.Getenv)}
 	if c, err := f.Cloudflare(); err == nil {
 		in.API = c
 	}
-	in.Config, in.ConfigErr = f.Config()
-	return preflight.NewEnv(in)
+	return in
 }
 
 // Target finds the deployed assistant the command acts on. With needAPI

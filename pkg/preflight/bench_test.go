@@ -9,6 +9,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
@@ -48,8 +49,8 @@ func BenchmarkDoctor(b *testing.B) {
 	api := cfapi.New(cfapi.Options{BaseURL: srv.APIURL(), Token: srv.Token()})
 	newEnv := func() *Env {
 		return &Env{API: api, AccountID: srv.AccountID(), Config: cfg, Docker: upDocker{},
-			Manifest: &Manifest{Path: filepath.Join(dir, "moltctl.yaml"), Secrets: []ManifestSecret{
-				{Name: "MOLTBOT_GATEWAY_TOKEN", Source: "generate"}, {Name: "ANTHROPIC_API_KEY", Source: "env"}}}}
+			Manifest: &manifest.Manifest{Path: filepath.Join(dir, "moltctl.yaml"), Secrets: []manifest.Secret{
+				{Name: "MOLTBOT_GATEWAY_TOKEN", Source: manifest.Source{Kind: "generate"}}, {Name: "ANTHROPIC_API_KEY", Source: manifest.Source{Kind: "env"}}}}}
 	}
 	for _, mode := range []struct {
 		name       string

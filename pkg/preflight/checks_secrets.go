@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/secrets"
 )
 
@@ -17,15 +18,15 @@ const (
 )
 
 // testMode reports whether the manifest turns Access off (DEV_MODE or E2E_TEST_MODE).
-func (m *Manifest) testMode() bool {
+func testMode(m *manifest.Manifest) bool {
 	return strings.EqualFold(m.Vars["DEV_MODE"], "true") || strings.EqualFold(m.Vars["E2E_TEST_MODE"], "true")
 }
 
 // sources maps each declared name to its source kind ("" = none); vars count as set.
-func (m *Manifest) sources() map[string]string {
+func sources(m *manifest.Manifest) map[string]string {
 	out := map[string]string{}
 	for _, s := range m.Secrets {
-		out[s.Name] = s.Source
+		out[s.Name] = string(s.Source.Kind)
 	}
 	for k := range m.Vars {
 		if _, ok := out[k]; !ok {
@@ -36,14 +37,14 @@ func (m *Manifest) sources() map[string]string {
 }
 
 // requiredNames are the names moltworker needs under m.
-func requiredNames(m *Manifest) []string {
+func requiredNames(m *manifest.Manifest) []string {
 	var out []string
 	for _, s := range secrets.Catalogue() {
 		switch s.Required {
 		case secrets.Required:
 			out = append(out, s.Name)
 		case secrets.RequiredUnlessTestMode:
-			if m == nil || !m.testMode() {
+			if m == nil || !testMode(m) {
 				out = append(out, s.Name)
 			}
 		}
@@ -59,7 +60,7 @@ func checkSecretsManifest(ctx context.Context, e *Env) Result {
 	if m == nil {
 		return Fail("moltctl init writes moltctl.yaml: it declares where each secret comes from", "no moltctl.yaml: deploy would not know where the secrets come from")
 	}
-	src := m.sources()
+	src := sources(m)
 	var missing []string
 	for _, n := range requiredNames(m) {
 		if src[n] == "" {
@@ -107,8 +108,8 @@ func checkSecretsManifest(ctx context.Context, e *Env) Result {
 	// A source that is declared but gives nothing (an unset variable, a
 	// missing file or key, a command not installed) fails the deploy as
 	// surely as no source at all.
-	if m.parsed != nil && e.Getenv != nil {
-		if errs := m.parsed.Unavailable(ctx, e.Getenv); len(errs) > 0 {
+	if e.Getenv != nil {
+		if errs := m.Unavailable(ctx, e.Getenv); len(errs) > 0 {
 			var what []string
 			for _, err := range errs {
 				what = append(what, fmt.Sprintf("%s (%v)", err.Name, err.Err))

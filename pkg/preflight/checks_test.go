@@ -152,21 +152,21 @@ func TestConfigErrorPosition(t *testing.T) {
 func TestSecretsManifestAndSettings(t *testing.T) {
 	tests := []struct {
 		name    string
-		m       *Manifest
+		m       *manifest.Manifest
 		id      string
 		want    Status
 		contain string
 	}{
 		{"no manifest", nil, IDSecretsManifest, StatusFail, "no moltctl.yaml"},
-		{"gateway token missing", &Manifest{Path: "moltctl.yaml", Secrets: []ManifestSecret{{Name: "ANTHROPIC_API_KEY", Source: "env"}}},
+		{"gateway token missing", &manifest.Manifest{Path: "moltctl.yaml", Secrets: []manifest.Secret{{Name: "ANTHROPIC_API_KEY", Source: manifest.Source{Kind: "env"}}}},
 			IDSecretsManifest, StatusFail, "MOLTBOT_GATEWAY_TOKEN"},
-		{"no provider", &Manifest{Path: "moltctl.yaml", Secrets: []ManifestSecret{{Name: "MOLTBOT_GATEWAY_TOKEN", Source: "generate"}}},
+		{"no provider", &manifest.Manifest{Path: "moltctl.yaml", Secrets: []manifest.Secret{{Name: "MOLTBOT_GATEWAY_TOKEN", Source: manifest.Source{Kind: "generate"}}}},
 			IDSecretsManifest, StatusFail, "AI provider"},
-		{"complete", &Manifest{Path: "moltctl.yaml", Secrets: []ManifestSecret{{Name: "MOLTBOT_GATEWAY_TOKEN", Source: "generate"}, {Name: "OPENAI_API_KEY", Source: "env"}}},
+		{"complete", &manifest.Manifest{Path: "moltctl.yaml", Secrets: []manifest.Secret{{Name: "MOLTBOT_GATEWAY_TOKEN", Source: manifest.Source{Kind: "generate"}}, {Name: "OPENAI_API_KEY", Source: manifest.Source{Kind: "env"}}}},
 			IDSecretsManifest, StatusOK, "gives a value"},
-		{"no-effect setting", &Manifest{Path: "moltctl.yaml", Vars: map[string]string{"TELEGRAM_DM_ALLOW_FROM": "123"}},
+		{"no-effect setting", &manifest.Manifest{Path: "moltctl.yaml", Vars: map[string]string{"TELEGRAM_DM_ALLOW_FROM": "123"}},
 			IDSecretsSettings, StatusWarn, "TELEGRAM_DM_ALLOW_FROM"},
-		{"dev mode", &Manifest{Path: "moltctl.yaml", Vars: map[string]string{"DEV_MODE": "true"}},
+		{"dev mode", &manifest.Manifest{Path: "moltctl.yaml", Vars: map[string]string{"DEV_MODE": "true"}},
 			IDSecretsSettings, StatusWarn, "DEV_MODE"},
 	}
 	for _, tt := range tests {
@@ -283,7 +283,7 @@ func TestSecretsManifestSourcesGiveValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{}
-	got := runCheck(t, IDSecretsManifest, &Env{Manifest: FromManifest(m), Getenv: func(k string) string { return env[k] }})
+	got := runCheck(t, IDSecretsManifest, &Env{Manifest: m, Getenv: func(k string) string { return env[k] }})
 	for _, w := range []string{"ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN", "DISCORD_BOT_TOKEN"} {
 		if got.Status != StatusFail || !strings.Contains(got.Message, w) {
 			t.Errorf("got %s %q, want a failure naming %s", got.Status, got.Message, w)
@@ -296,7 +296,7 @@ func TestSecretsManifestSourcesGiveValues(t *testing.T) {
 	env["ANTHROPIC_API_KEY"] = "sk-ant-" + strings.Repeat("a", 40)
 	_ = os.WriteFile(filepath.Join(dir, ".env"), []byte("TELEGRAM_BOT_TOKEN=123456:"+strings.Repeat("A", 35)+"\n"), 0o600)
 	m.Secrets = m.Secrets[:3] // drop the command source
-	got = runCheck(t, IDSecretsManifest, &Env{Manifest: FromManifest(m), Getenv: func(k string) string { return env[k] }})
+	got = runCheck(t, IDSecretsManifest, &Env{Manifest: m, Getenv: func(k string) string { return env[k] }})
 	if got.Status == StatusFail {
 		t.Errorf("every source gives a value, got %s %q", got.Status, got.Message)
 	}

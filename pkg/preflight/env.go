@@ -26,7 +26,7 @@ type Env struct {
 	ConfigErr error
 	// Manifest is moltctl.yaml, or ManifestErr why it could not be loaded.
 	// Both nil: the project has no manifest.
-	Manifest    *Manifest
+	Manifest    *manifest.Manifest
 	ManifestErr error
 	// Docker probes the Docker daemon; nil skips the Docker checks.
 	Docker DockerProber
@@ -113,34 +113,4 @@ type DockerInfo struct {
 	FreeBytes int64
 	// RootDir is the daemon's data directory.
 	RootDir string
-}
-
-// Manifest is what the checks need from moltctl.yaml.
-type Manifest struct {
-	// Path is the file the manifest came from.
-	Path string
-	// Secrets lists each declared secret in file order.
-	Secrets []ManifestSecret
-	// Vars are plain settings.
-	Vars map[string]string
-	// AccessAllow and AccessAllowDomains are who Access lets in.
-	AccessAllow        []string
-	AccessAllowDomains []string
-	// R2 reports whether persistence to R2 is wanted.
-	R2 bool
-
-	// parsed is the manifest it came from, to look at each secret's source;
-	// nil in tests that build a Manifest by hand.
-	parsed *manifest.Manifest
-}
-
-// ManifestSecret is one declared secret and where its value comes from.
-type ManifestSecret struct {
-	Name string
-	// Source is the kind of source: env, file, stdin, command, generate, deploy ("" = none).
-	Source string
-	// Ref is the env var name, file path or command the source reads (never a value).
-	Ref string
-	// Line is the line in the manifest, for messages (0 unknown).
-	Line int
 }

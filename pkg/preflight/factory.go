@@ -2,11 +2,11 @@ package preflight
 
 import (
 	"context"
-	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/docker/docker/client"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
@@ -15,102 +15,65 @@ import (
 	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
-// Inputs are what NewEnv reads; commands fill them from their Factory.
-type Inputs struct {
-	// API is nil when no API token is set.
-	API *cfapi.Client
-	// AccountID is --account or CLOUDFLARE_ACCOUNT_ID.
-	AccountID string
+// Project is a checkout as loaded once by its caller (deploy.Load for
+// doctor, deploy.Prepare for a deploy): the checks never read a file
+// themselves, so the run after fixes sees the same inputs without loading
+// them again.
+type Project struct {
 	// Config and ConfigErr are the outcome of loading wrangler.jsonc.
 	Config    *wrangler.Config
 	ConfigErr error
-	// WorkingDir is where moltctl.yaml is looked for without a Config.
-	WorkingDir string
-	Getenv     func(string) string
-	Now        func() time.Time
+	// Manifest and ManifestErr are the outcome of loading moltctl.yaml;
+	// both nil when the project has none.
+	Manifest    *manifest.Manifest
+	ManifestErr error
+	// State is the deployment state (nil when never deployed) and
+	// StateKey the HMAC key its secret digests were made with.
+	State    *state.Deployment
+	StateKey []byte
+}
+
+// Inputs are what the checks read: the project and the clients.
+type Inputs struct {
+	Project
+	// API is nil when no API token is set.
+	API *cfapi.Client
+	// AccountID is --account or CLOUDFLARE_ACCOUNT_ID, or the account a
+	// deploy resolved; "" makes the checks resolve it.
+	AccountID string
+	// Docker probes the daemon; nil skips the Docker checks.
+	Docker DockerProber
+	Getenv func(string) string
+	Now    func() time.Time
 	// Secrets reads deployed secret values; nil in moltctl, which only
 	// has the digests of its state. Tests pass the emulator.
 	Secrets SecretMatcher
+	// Subdomain is the workers.dev name a fix registers (doctor --subdomain).
+	Subdomain string
 }
 
-// NewEnv gathers what the checks read: the API client (nil without a
-// token), the account, wrangler.jsonc, moltctl.yaml beside it, local
-// deployment state, and the real Docker prober. It sends no request.
+// NewEnv returns the checks' Env for in. It reads nothing and sends no
+// request: everything the checks learn from the API they learn when run.
 func NewEnv(in Inputs) *Env {
-	e := &Env{Getenv: in.Getenv, AccountID: in.AccountID, Now: in.Now, API: in.API}
-	e.Config, e.ConfigErr = in.Config, in.ConfigErr
-	dir := in.WorkingDir
-	if e.Config != nil {
-		dir = e.Config.ProjectDir()
-	}
-	m, err := manifest.Load(manifest.Path(dir))
-	switch {
-	case errors.Is(err, manifest.ErrNotFound):
-	case err != nil:
-		e.ManifestErr = err
-	default:
-		e.Manifest = FromManifest(m)
-	}
-	if e.Config != nil && e.Config.Name != "" {
-		e.State, e.StateKey = loadState(dir, e.Config.Name)
-	}
-	e.Docker = NewDockerProber(in.Getenv)
-	e.Secrets = in.Secrets
-	return e
+	return &Env{Getenv: in.Getenv, API: in.API, AccountID: in.AccountID, Config: in.Config, ConfigErr: in.ConfigErr,
+		Manifest: in.Manifest, ManifestErr: in.ManifestErr, State: in.State, StateKey: in.StateKey,
+		Docker: in.Docker, Secrets: in.Secrets, Now: in.Now, Subdomain: in.Subdomain}
 }
 
-// loadState reads the deployment state without creating anything when the
-// project was never deployed.
-func loadState(projectDir, worker string) (*state.Deployment, []byte) {
-	if _, err := os.Stat(filepath.Join(projectDir, state.DirName, worker, "state.json")); err != nil {
-		return nil, nil
-	}
-	st, err := state.Open(projectDir, worker)
-	if err != nil {
-		return nil, nil
-	}
-	d, err := st.Load()
-	if err != nil {
-		return nil, nil
-	}
-	var key []byte
-	if _, err := os.Stat(filepath.Join(projectDir, state.DirName, "hmac.key")); err == nil {
-		key, _ = st.HMACKey()
-	}
-	return d, key
+// NewDockerProber returns the prober of the Docker daemon that connect
+// reaches (the Factory's connection, the one build and push use); getenv
+// names the docker context it came from.
+func NewDockerProber(connect func(context.Context) (*client.Client, error), getenv func(string) string) DockerProber {
+	return &engineProber{connect: connect, getenv: getenv}
 }
 
-// FromManifest converts a parsed moltctl.yaml into what the checks read.
-func FromManifest(m *manifest.Manifest) *Manifest {
-	if m == nil {
-		return nil
-	}
-	out := &Manifest{Path: m.Path, Vars: m.Vars, AccessAllow: m.Access.Allow,
-		AccessAllowDomains: m.Access.AllowDomains, R2: m.Persistence.R2, parsed: m}
-	for _, s := range m.Secrets {
-		ref := s.Source.Env
-		if ref == "" {
-			ref = s.Source.File
-		}
-		out.Secrets = append(out.Secrets, ManifestSecret{Name: s.Name, Source: string(s.Source.Kind), Ref: ref, Line: s.Line})
-	}
-	return out
+type engineProber struct {
+	connect func(context.Context) (*client.Client, error)
+	getenv  func(string) string
 }
-
-// NewDockerProber returns the prober of the Docker daemon the docker CLI
-// would use (DOCKER_HOST, DOCKER_CONTEXT, the current context).
-func NewDockerProber(getenv func(string) string) DockerProber {
-	return &engineProber{getenv: getenv}
-}
-
-type engineProber struct{ getenv func(string) string }
 
 func (p *engineProber) Probe(ctx context.Context) (*DockerInfo, error) {
-	ep, err := dockerhost.Resolve(p.getenv)
-	if err != nil {
-		return nil, err
-	}
-	c, err := dockerhost.ConnectEndpoint(ctx, ep)
+	c, err := p.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +82,11 @@ func (p *engineProber) Probe(ctx context.Context) (*DockerInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DockerInfo{Host: info.Host, Context: ep.Context, ServerVersion: info.ServerVersion, APIVersion: info.APIVersion,
+	d := &DockerInfo{Host: info.Host, ServerVersion: info.ServerVersion, APIVersion: info.APIVersion,
 		OSType: info.OS, Architecture: info.Arch, FreeBytes: info.FreeDisk, RootDir: info.RootDir}
+	if ep, err := dockerhost.Resolve(p.getenv); err == nil {
+		d.Context = ep.Context // only named in the message
+	}
 	switch {
 	case info.Arch == "amd64" || info.Arch == "x86_64":
 		d.CanBuildAMD64 = true

@@ -286,39 +286,35 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		getenv = manifest.Overlay(f.Getenv, asked)
 		st.Deps.Getenv = getenv
 	}
+	// The checks read what this run loaded; only what they learn from the
+	// API is asked for anew (a fresh Env each run, and after fixes).
+	in := f.PreflightInputs(preflight.Project{Config: cfg, Manifest: man, State: dep, StateKey: keeper.DigestKey})
+	in.Getenv, in.API, in.AccountID = getenv, api, accountID
+	if o.SkipBuild {
+		in.Docker = nil
+	}
 	// check runs the doctor's checks; with fix, it first repairs through
 	// the API what blocks, but only when that clears every blocker.
 	check := func(ctx context.Context, fix bool) (*preflight.Report, string) {
-		// A fresh Env each run: it remembers the facts the checks share.
-		newEnv := func() *preflight.Env {
-			env := f.PreflightEnv()
-			env.Getenv = getenv
-			env.API = api
-			env.AccountID = accountID
-			if o.SkipBuild {
-				env.Docker = nil
-			}
-			return env
-		}
-		env := newEnv()
+		env := preflight.NewEnv(in)
 		r := preflight.Run(ctx, preflight.Standard(), env)
 		var b bytes.Buffer
-		if fixes := apiFixes(r, f.Global.Yes || interactive); fix && len(fixes) > 0 {
-			for _, c := range fixes {
-				if err := c.Action.Apply(ctx, env); err != nil {
+		if fixes := deploy.Fixes(r, f.Global.Yes || interactive); fix && len(fixes) > 0 {
+			preflight.ApplyFixes(ctx, env, fixes, func(c preflight.Outcome, err error) {
+				if err != nil {
 					fmt.Fprintf(&b, "%s %s: %v\n", cs.FailureIcon(), c.Action.Summary, err)
-					continue
+					return
 				}
 				fmt.Fprintf(logw, "%s preflight: %s (%s)\n", cs.SuccessIcon(), c.Action.Summary, c.ID)
-			}
-			r = preflight.Run(ctx, preflight.Standard(), newEnv())
+			})
+			r = preflight.Run(ctx, preflight.Standard(), env)
 		}
 		preflight.RenderChecks(&b, cs, r)
 		return r, b.String()
 	}
 	st.Deps.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
 		r, report := check(ctx, true)
-		return blocking(r), report, nil
+		return deploy.Blockers(r), report, nil
 	}
 	steps := o.Steps
 	if steps == nil {
@@ -338,12 +334,12 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		ios.StartProgress("Running the preflight checks")
 		r, report := check(ctx, false)
 		ios.StopProgress()
-		fixes := apiFixes(r, f.Global.Yes || interactive)
+		fixes := deploy.Fixes(r, f.Global.Yes || interactive)
 		for _, c := range fixes {
 			willFix = append(willFix, c.Action.Summary)
 		}
 		if len(fixes) == 0 {
-			stop = blocking(r)
+			stop = deploy.Blockers(r)
 		}
 		if len(stop) > 0 && !f.Global.JSON() {
 			fmt.Fprint(ios.ErrOut, report)
@@ -415,46 +411,6 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	}
 	printSummary(ios.Out, res, o)
 	return nil
-}
-
-// deployFixes are the checks whose failure the deploy itself repairs
-// (the bucket, the Worker's secrets, the Access application, a stale build).
-var deployFixes = map[string]bool{
-	preflight.IDR2Bucket: true, preflight.IDSecretsRemote: true, preflight.IDAccessApp: true, preflight.IDBuild: true,
-}
-
-// apiFixes returns the automatic fixes for the checks that block the deploy,
-// or none if any blocker needs a person. A permanent fix (registering the
-// workers.dev name) counts as one unless permanent is allowed (--yes, or
-// the confirmation on a terminal that lists it).
-func apiFixes(r *preflight.Report, permanent bool) []preflight.Outcome {
-	var fixes []preflight.Outcome
-	for _, c := range r.Checks {
-		if !blocks(c) {
-			continue
-		}
-		if c.Action == nil || (c.Action.Permanent && !permanent) {
-			return nil
-		}
-		fixes = append(fixes, c)
-	}
-	return fixes
-}
-
-// blocking returns the IDs of the checks that stop the deploy.
-func blocking(r *preflight.Report) []string {
-	var ids []string
-	for _, c := range r.Checks {
-		if blocks(c) {
-			ids = append(ids, c.ID)
-		}
-	}
-	return ids
-}
-
-// blocks reports whether c failed in a way the deploy cannot repair itself.
-func blocks(c preflight.Outcome) bool {
-	return c.Status == preflight.StatusFail && !deployFixes[c.ID]
 }
 
 const tokenMask = "********"

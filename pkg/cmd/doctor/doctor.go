@@ -148,8 +148,9 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 			return err
 		}
 		if changed {
+			// The same inputs, checked again: only what the checks
+			// learned from the API was dropped by the fixes.
 			listed = false
-			env.Reset()
 			if !opts.JSON {
 				fmt.Fprintln(opts.IO.ErrOut, "\nChecking again…")
 			}
@@ -240,13 +241,13 @@ func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, re
 				return false, cmdutil.ErrCancelled
 			}
 		}
-		for _, a := range actions {
-			if err := a.Action.Apply(ctx, env); err != nil {
+		preflight.ApplyFixes(ctx, env, actions, func(a preflight.Outcome, err error) {
+			if err != nil {
 				fmt.Fprintf(w, "%s %s: %v\n", cs.FailureIcon(), a.Action.Summary, err)
-				continue
+				return
 			}
 			fmt.Fprintf(w, "%s %s\n", cs.SuccessIcon(), a.Action.Summary)
-		}
+		})
 	}
 	if len(human) > 0 {
 		fmt.Fprintln(w, "\nThese need you (the API cannot do them):")

@@ -2,21 +2,21 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/manifest"
+	"github.com/moltctl/moltctl/pkg/secrets"
 	"github.com/moltctl/moltctl/pkg/state"
 )
 
@@ -105,40 +105,13 @@ type BackupStatus struct {
 	fix        string
 }
 
-// projectManifest is the part of moltctl.yaml status reads.
-type projectManifest struct {
-	Secrets     map[string]yaml.Node `yaml:"secrets"`
-	Vars        map[string]any       `yaml:"vars"`
-	Persistence struct {
-		R2 bool `yaml:"r2"`
-	} `yaml:"persistence"`
-}
-
-func loadManifest(dir string) (*projectManifest, error) {
-	b, err := os.ReadFile(dir + string(os.PathSeparator) + "moltctl.yaml")
-	if err != nil {
-		return nil, err
-	}
-	var m projectManifest
-	if err := yaml.Unmarshal(b, &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-// aiProviders are the groups of which moltworker needs one.
-var aiProviders = [][]string{
-	{"ANTHROPIC_API_KEY"}, {"OPENAI_API_KEY"},
-	{"CLOUDFLARE_AI_GATEWAY_API_KEY", "CF_AI_GATEWAY_ACCOUNT_ID", "CF_AI_GATEWAY_GATEWAY_ID"},
-	{"AI_GATEWAY_API_KEY", "AI_GATEWAY_BASE_URL"},
-}
-
 func collect(ctx context.Context, f *cmdutil.Factory, t *target.Target, wait time.Duration) *Report {
 	rep := &Report{Problems: []Problem{}, Warnings: []Problem{}, LastDeploy: t.State.LastDeploy}
 	rep.Worker = WorkerStatus{Name: t.Worker, URL: t.URL}
-	man, manErr := loadManifest(t.ProjectDir)
-	if manErr != nil && !os.IsNotExist(manErr) {
-		rep.Warnings = append(rep.Warnings, Problem{Component: "manifest", Message: "moltctl.yaml: " + manErr.Error(), Fix: "run `moltctl secrets check` for details"})
+	man, manErr := manifest.Load(manifest.Path(t.ProjectDir))
+	if manErr != nil && !errors.Is(manErr, manifest.ErrNotFound) {
+		// The error names the file, line and column.
+		rep.Warnings = append(rep.Warnings, Problem{Component: "manifest", Message: manErr.Error(), Fix: "run `moltctl secrets check` for details"})
 	}
 	if t.StateErr != nil {
 		rep.Warnings = append(rep.Warnings, Problem{Component: "state", Message: t.StateErr.Error(), Fix: "run `moltctl deploy` to rebuild it from Cloudflare"})
@@ -168,7 +141,7 @@ func collect(ctx context.Context, f *cmdutil.Factory, t *target.Target, wait tim
 // far past SANDBOX_SLEEP_AFTER (moltworker #156, #244): /api/status names
 // the gateway process, and a process seen running for that long means the
 // container did not sleep in between.
-func sleepWarning(rep *Report, f *cmdutil.Factory, t *target.Target, man *projectManifest) {
+func sleepWarning(rep *Report, f *cmdutil.Factory, t *target.Target, man *manifest.Manifest) {
 	if !rep.Worker.Exists || !rep.Gateway.OK {
 		return
 	}
@@ -187,7 +160,7 @@ func sleepWarning(rep *Report, f *cmdutil.Factory, t *target.Target, man *projec
 	}
 	if man != nil {
 		if v, ok := man.Vars["SANDBOX_SLEEP_AFTER"]; ok {
-			sleep = fmt.Sprint(v)
+			sleep = v
 		}
 	}
 	if msg, fix := assistant.SleepWarning(sleep, now.Sub(since)); msg != "" {
@@ -276,7 +249,7 @@ func containerStatus(ctx context.Context, t *target.Target) ContainerStatus {
 	return cs
 }
 
-func secretsStatus(ctx context.Context, t *target.Target, man *projectManifest) SecretsStatus {
+func secretsStatus(ctx context.Context, t *target.Target, man *manifest.Manifest) SecretsStatus {
 	ss := SecretsStatus{Source: "moltworker", Present: []string{}, Missing: []string{}}
 	var list []struct {
 		Name string `json:"name"`
@@ -298,9 +271,9 @@ func secretsStatus(ctx context.Context, t *target.Target, man *projectManifest) 
 	sort.Strings(ss.Present)
 	if man != nil && len(man.Secrets) > 0 {
 		ss.Source = "moltctl.yaml"
-		for name := range man.Secrets {
-			if !have[name] {
-				ss.Missing = append(ss.Missing, name)
+		for _, sec := range man.Secrets {
+			if !have[sec.Name] {
+				ss.Missing = append(ss.Missing, sec.Name)
 			}
 		}
 		sort.Strings(ss.Missing)
@@ -312,7 +285,7 @@ func secretsStatus(ctx context.Context, t *target.Target, man *projectManifest) 
 		}
 	}
 	anyProvider := false
-	for _, g := range aiProviders {
+	for _, g := range secrets.ProviderChoices() {
 		all := true
 		for _, n := range g {
 			all = all && have[n]
@@ -406,7 +379,7 @@ func diagnoseGateway(ctx context.Context, t *target.Target, c *assistant.Client,
 	}
 }
 
-func backupStatus(ctx context.Context, t *target.Target, c *assistant.Client, man *projectManifest) BackupStatus {
+func backupStatus(ctx context.Context, t *target.Target, c *assistant.Client, man *manifest.Manifest) BackupStatus {
 	bs := BackupStatus{Bucket: t.State.Bucket, Required: man != nil && man.Persistence.R2}
 	if c == nil {
 		return bs
