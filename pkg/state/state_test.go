@@ -12,6 +12,7 @@ import (
 )
 
 func TestSaveLoadRoundTripAndMode(t *testing.T) {
+	t.Parallel()
 	st, err := Open(t.TempDir(), "moltbot-sandbox")
 	if err != nil {
 		t.Fatal(err)
@@ -40,11 +41,16 @@ func TestSaveLoadRoundTripAndMode(t *testing.T) {
 }
 
 func TestLoadDetectsCorruption(t *testing.T) {
-	st, _ := Open(t.TempDir(), "w")
-	if err := st.Save(&Deployment{WorkerName: "w"}); err != nil {
-		t.Fatal(err)
+	t.Parallel()
+	// Each case corrupts its own store, so the cases can run at once.
+	saved := func(t *testing.T) (*Store, string) {
+		st, _ := Open(t.TempDir(), "w")
+		if err := st.Save(&Deployment{WorkerName: "w"}); err != nil {
+			t.Fatal(err)
+		}
+		return st, filepath.Join(st.Dir, "state.json")
 	}
-	p := filepath.Join(st.Dir, "state.json")
+	_, p := saved(t)
 	b, _ := os.ReadFile(p)
 	for name, bad := range map[string][]byte{
 		"truncated": b[:len(b)/2],
@@ -52,6 +58,8 @@ func TestLoadDetectsCorruption(t *testing.T) {
 		"garbage":   []byte("not json"),
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			st, p := saved(t)
 			os.WriteFile(p, bad, 0o600)
 			if _, err := st.Load(); !errors.Is(err, ErrCorrupt) {
 				t.Errorf("err = %v, want ErrCorrupt", err)
@@ -61,6 +69,7 @@ func TestLoadDetectsCorruption(t *testing.T) {
 }
 
 func TestCredentialsAndKeyArePrivate(t *testing.T) {
+	t.Parallel()
 	st, _ := Open(t.TempDir(), "w")
 	if err := st.SaveCredentials(&Credentials{ServiceTokenClientSecret: "s", Generated: map[string]string{"A": "b"}}); err != nil {
 		t.Fatal(err)
@@ -85,6 +94,7 @@ func TestCredentialsAndKeyArePrivate(t *testing.T) {
 }
 
 func TestLockExcludesSecondHolder(t *testing.T) {
+	t.Parallel()
 	st, _ := Open(t.TempDir(), "w")
 	unlock, err := st.Lock(context.Background(), "moltctl deploy", false)
 	if err != nil {
