@@ -52,6 +52,7 @@ func jsonReply(status int, body string) http.HandlerFunc {
 var tok = ServiceToken{ClientID: "cid.access", ClientSecret: "s3cret-value"}
 
 func TestStatusSendsTokenAndDecodes(t *testing.T) {
+	t.Parallel()
 	fw, srv := newFake(t, map[string]http.HandlerFunc{
 		"GET /api/status": jsonReply(200, `{"ok":true,"status":"running","processId":"p1"}`),
 	})
@@ -72,6 +73,7 @@ func TestStatusSendsTokenAndDecodes(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	redirect := func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "https://team.cloudflareaccess.com/cdn-cgi/access/login/x?redirect_url=/", http.StatusFound)
 	}
@@ -110,6 +112,7 @@ func TestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, srv := newFake(t, map[string]http.HandlerFunc{"GET /api/admin/storage": tt.h})
 			_, err := New(srv.URL, tt.auth, nil).Storage(context.Background())
 			if err == nil || !tt.check(err) {
@@ -141,6 +144,7 @@ func hintOf(err error) string {
 }
 
 func TestRedirectIsNotFollowed(t *testing.T) {
+	t.Parallel()
 	// The secret must never reach another host: a redirect is an error.
 	other := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		t.Errorf("redirect followed to %s with headers %v", r.URL, r.Header)
@@ -159,6 +163,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 }
 
 func TestWaitRunningKicksTheGateway(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	started := false
 	kicks := 0
@@ -197,6 +202,7 @@ func TestWaitRunningKicksTheGateway(t *testing.T) {
 }
 
 func TestWaitRunningStopsOnFatal(t *testing.T) {
+	t.Parallel()
 	_, srv := newFake(t, map[string]http.HandlerFunc{
 		"GET /api/status": jsonReply(200, `{"ok":false,"status":"not_running"}`),
 		"GET /":           jsonReply(503, `{"error":"Configuration error","missing":["ANTHROPIC_API_KEY"]}`),
@@ -211,6 +217,7 @@ func TestWaitRunningStopsOnFatal(t *testing.T) {
 }
 
 func TestWaitRunningTimesOut(t *testing.T) {
+	t.Parallel()
 	_, srv := newFake(t, map[string]http.HandlerFunc{
 		"GET /api/status": jsonReply(200, `{"ok":false,"status":"not_responding","processId":"p1"}`),
 	})
@@ -229,6 +236,7 @@ func TestWaitRunningTimesOut(t *testing.T) {
 }
 
 func TestDevicesApprove(t *testing.T) {
+	t.Parallel()
 	fw, srv := newFake(t, map[string]http.HandlerFunc{
 		"GET /api/admin/devices":              jsonReply(200, `{"pending":[{"requestId":"r1","deviceId":"d1","displayName":"Chrome","ts":1700000000000}],"paired":[{"deviceId":"d0","clientId":"cli","approvedAtMs":1690000000000}]}`),
 		"POST /api/admin/devices/r1/approve":  jsonReply(200, `{"success":true,"requestId":"r1","message":"Device approved","stdout":"ok","stderr":""}`),
@@ -274,6 +282,7 @@ func TestDevicesApprove(t *testing.T) {
 }
 
 func TestServiceTokenStringRedacts(t *testing.T) {
+	t.Parallel()
 	if s := tok.String(); strings.Contains(s, tok.ClientSecret) {
 		t.Errorf("String() = %q", s)
 	}

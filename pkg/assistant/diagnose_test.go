@@ -10,6 +10,7 @@ import (
 )
 
 func TestDiagnoseKnownFailures(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		text, id, issue string
 	}{
@@ -31,6 +32,7 @@ func TestDiagnoseKnownFailures(t *testing.T) {
 
 // The hint of a failed wait names the cause the Worker reported.
 func TestWaitTimeoutNamesTheCause(t *testing.T) {
+	t.Parallel()
 	_, srv := newFake(t, map[string]http.HandlerFunc{
 		"GET /api/status": jsonReply(200, `{"ok":false,"status":"error","error":"The container is not running, consider calling start()"}`),
 	})
@@ -49,6 +51,7 @@ func TestWaitTimeoutNamesTheCause(t *testing.T) {
 }
 
 func TestAwakeFarPastSleepAfter(t *testing.T) {
+	t.Parallel()
 	p := t.TempDir() + "/awake.json"
 	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	if got := ObserveAwake(p, "proc-1", t0); !got.Equal(t0) {

@@ -16,6 +16,7 @@ func emu(t *testing.T, scenario string) *cfemu.Server {
 }
 
 func TestVerifyTokenAndPolicies(t *testing.T) {
+	t.Parallel()
 	srv := emu(t, cfemu.ScenarioReady)
 	ctx := context.Background()
 	tests := []struct {
@@ -28,6 +29,7 @@ func TestVerifyTokenAndPolicies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := New(Options{BaseURL: srv.APIURL(), Token: tt.token, AccountID: tt.account})
 			st, err := c.VerifyToken(ctx)
 			if err != nil {
@@ -52,6 +54,7 @@ func TestVerifyTokenAndPolicies(t *testing.T) {
 }
 
 func TestAccountsSubscriptionsBucketsAccess(t *testing.T) {
+	t.Parallel()
 	srv := emu(t, cfemu.ScenarioNewAccount)
 	ctx := context.Background()
 	c := New(Options{BaseURL: srv.APIURL(), Token: srv.Token()})

@@ -19,6 +19,7 @@ func testClient(t *testing.T, h http.HandlerFunc) *Client {
 }
 
 func TestDoDecodesResultAndSendsToken(t *testing.T) {
+	t.Parallel()
 	c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/client/v4/accounts/acc/r2/buckets" || r.Header.Get("Authorization") != "Bearer tok" {
 			t.Errorf("got %s %s auth=%q", r.Method, r.URL.Path, r.Header.Get("Authorization"))
@@ -36,6 +37,7 @@ func TestDoDecodesResultAndSendsToken(t *testing.T) {
 }
 
 func TestDoTypedErrors(t *testing.T) {
+	t.Parallel()
 	c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
@@ -51,6 +53,7 @@ func TestDoTypedErrors(t *testing.T) {
 }
 
 func TestDoNonJSONBodyNamesRequest(t *testing.T) {
+	t.Parallel()
 	c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("<html>gateway</html>"))
 	})
@@ -61,6 +64,7 @@ func TestDoNonJSONBodyNamesRequest(t *testing.T) {
 }
 
 func TestRetryPolicy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		method    string
@@ -76,6 +80,7 @@ func TestRetryPolicy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			var calls atomic.Int32
 			c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
 				calls.Add(1)
@@ -92,6 +97,7 @@ func TestRetryPolicy(t *testing.T) {
 }
 
 func TestRetryRecovers(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
@@ -107,6 +113,7 @@ func TestRetryRecovers(t *testing.T) {
 }
 
 func TestTraceRedacts(t *testing.T) {
+	t.Parallel()
 	var trace strings.Builder
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"success":true,"errors":[],"result":null}`))

@@ -11,6 +11,7 @@ import (
 )
 
 func TestContainersAPI(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		scenario    string
 		unavailable bool
@@ -20,6 +21,7 @@ func TestContainersAPI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
+			t.Parallel()
 			srv := cfemu.New(cfemu.Options{Scenario: tt.scenario}).Start()
 			defer srv.Close()
 			c := cfapi.New(cfapi.Options{BaseURL: srv.APIURL(), Token: srv.Token(), AccountID: srv.AccountID()})

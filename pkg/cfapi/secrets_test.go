@@ -13,6 +13,7 @@ import (
 )
 
 func TestSecretsAgainstEmulator(t *testing.T) {
+	t.Parallel()
 	var log bytes.Buffer
 	srv := cfemu.New(cfemu.Options{Log: &log, ColdStart: 50 * time.Millisecond}).Start()
 	defer srv.Close()

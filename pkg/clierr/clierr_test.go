@@ -8,6 +8,7 @@ import (
 )
 
 func TestExitCodeOf(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		err  error
@@ -25,6 +26,7 @@ func TestExitCodeOf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			if got := ExitCodeOf(tt.err); got != tt.want {
 				t.Errorf("ExitCodeOf(%v) = %d, want %d", tt.err, got, tt.want)
 			}
@@ -33,6 +35,7 @@ func TestExitCodeOf(t *testing.T) {
 }
 
 func TestHintOf(t *testing.T) {
+	t.Parallel()
 	err := fmt.Errorf("deploy: %w", WithHint(errors.New("no daemon"), "start docker"))
 	if got := HintOf(err); got != "start docker" {
 		t.Errorf("HintOf = %q", got)

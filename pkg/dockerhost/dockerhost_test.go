@@ -31,6 +31,7 @@ func writeContext(t *testing.T, dir, name, host string) {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeContext(t, dir, "colima", "unix:///home/u/.colima/default/docker.sock")
 	writeContext(t, dir, "remote", "tcp://10.0.0.5:2375")
@@ -64,6 +65,7 @@ func TestResolve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			ep, err := Resolve(env(tt.env))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -88,6 +90,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestDescribeDaemonDown(t *testing.T) {
+	t.Parallel()
 	c, err := Connect(context.Background(), env(map[string]string{"DOCKER_HOST": "unix://" + filepath.Join(t.TempDir(), "none.sock")}))
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +122,7 @@ func TestDescribeDaemonDown(t *testing.T) {
 }
 
 func TestInspectRealDaemon(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	c, err := Connect(context.Background(), os.Getenv)
 	if err != nil {

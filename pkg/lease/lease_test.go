@@ -30,6 +30,7 @@ func bucketExists(srv *cfemu.Server, name string) (ok bool) {
 }
 
 func TestSecondRunnerIsRefusedNamingTheFirst(t *testing.T) {
+	t.Parallel()
 	srv, api := newAPI(t, cfemu.Options{})
 	first, err := Acquire(context.Background(), api, worker, "runner-a", "moltctl deploy --yes", Options{})
 	if err != nil {
@@ -57,6 +58,7 @@ func TestSecondRunnerIsRefusedNamingTheFirst(t *testing.T) {
 }
 
 func TestWaitingRunnerGoesOnWhenTheFirstReleases(t *testing.T) {
+	t.Parallel()
 	_, api := newAPI(t, cfemu.Options{})
 	first, err := Acquire(context.Background(), api, worker, "runner-a", "deploy", Options{})
 	if err != nil {
@@ -89,6 +91,7 @@ func TestWaitingRunnerGoesOnWhenTheFirstReleases(t *testing.T) {
 }
 
 func TestWaitStopsWithTheContext(t *testing.T) {
+	t.Parallel()
 	_, api := newAPI(t, cfemu.Options{})
 	first, err := Acquire(context.Background(), api, worker, "runner-a", "deploy", Options{})
 	if err != nil {
@@ -103,6 +106,7 @@ func TestWaitStopsWithTheContext(t *testing.T) {
 }
 
 func TestExpiredLeaseIsTakenOver(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	clock := func() time.Time { return now }
 	_, api := newAPI(t, cfemu.Options{Now: clock})
@@ -122,6 +126,7 @@ func TestExpiredLeaseIsTakenOver(t *testing.T) {
 }
 
 func TestOurInterruptedLeaseIsTakenOver(t *testing.T) {
+	t.Parallel()
 	_, api := newAPI(t, cfemu.Options{})
 	left, err := Acquire(context.Background(), api, worker, "ci", "deploy", Options{})
 	if err != nil {
@@ -136,6 +141,7 @@ func TestOurInterruptedLeaseIsTakenOver(t *testing.T) {
 }
 
 func TestRefreshKeepsTheLeaseAlive(t *testing.T) {
+	t.Parallel()
 	_, api := newAPI(t, cfemu.Options{})
 	l, err := Acquire(context.Background(), api, worker, "runner-a", "deploy", Options{TTL: 150 * time.Millisecond})
 	if err != nil {
@@ -162,6 +168,7 @@ func (l *loseFirstAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestLostCreateAnswerStillTakesTheLease(t *testing.T) {
+	t.Parallel()
 	srv := cfemu.New(cfemu.Options{}).Start()
 	t.Cleanup(srv.Close)
 	lossy := &loseFirstAnswer{}
@@ -182,6 +189,7 @@ func TestLostCreateAnswerStillTakesTheLease(t *testing.T) {
 }
 
 func TestHalfTakenLeaseIsNotStolen(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	clock := func() time.Time { return now }
 	srv, api := newAPI(t, cfemu.Options{Now: clock})
@@ -208,6 +216,7 @@ func TestHalfTakenLeaseIsNotStolen(t *testing.T) {
 }
 
 func TestNoR2MeansNoLease(t *testing.T) {
+	t.Parallel()
 	srv, api := newAPI(t, cfemu.Options{})
 	srv.Update(func(s *cfemu.State) { s.Account.R2Enabled = false })
 	if _, err := Acquire(context.Background(), api, worker, "a", "deploy", Options{}); !errors.Is(err, ErrUnavailable) {
@@ -216,6 +225,7 @@ func TestNoR2MeansNoLease(t *testing.T) {
 }
 
 func TestBucketName(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"moltbot-sandbox":       "moltctl-lock-moltbot-sandbox",
 		"my_worker":             "moltctl-lock-my-worker-",

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseDotenv(t *testing.T) {
+	t.Parallel()
 	entries, err := ParseDotenv("testdata/sample.dev.vars", mustRead(t, "testdata/sample.dev.vars"))
 	if err != nil {
 		t.Fatal(err)
@@ -37,6 +38,7 @@ func TestParseDotenv(t *testing.T) {
 }
 
 func TestParseDotenvErrors(t *testing.T) {
+	t.Parallel()
 	const secret = "sk-ant-api03-SECRETsecret0123456789"
 	tests := map[string]string{
 		"A=1\nno equals here " + secret + "\n": ".dev.vars:2: not NAME=value",

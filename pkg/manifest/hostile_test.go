@@ -33,6 +33,7 @@ func TestParseBoundsDepthAndSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			start := time.Now()
 			_, err := Parse("moltctl.yaml", []byte(tt.data))
 			var l ErrorList

@@ -15,6 +15,7 @@ import (
 )
 
 func TestParseFull(t *testing.T) {
+	t.Parallel()
 	m, err := Load("testdata/full.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -57,6 +58,7 @@ func TestParseFull(t *testing.T) {
 }
 
 func TestParseErrorsHaveLineAndColumn(t *testing.T) {
+	t.Parallel()
 	const pasted = "sk-ant-api03-PASTEDvalue0123456789abcdefgh"
 	tests := []struct {
 		name, yaml, want string
@@ -80,6 +82,7 @@ func TestParseErrorsHaveLineAndColumn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := Parse("m.yaml", []byte(tt.yaml))
 			if err == nil {
 				t.Fatal("no error")
@@ -99,6 +102,7 @@ func TestParseErrorsHaveLineAndColumn(t *testing.T) {
 }
 
 func TestLoadMissing(t *testing.T) {
+	t.Parallel()
 	_, err := Load(filepath.Join(t.TempDir(), FileName))
 	if !errors.Is(err, ErrNotFound) {
 		t.Fatalf("got %v", err)
@@ -158,6 +162,7 @@ func setupFull(t *testing.T) *Manifest {
 }
 
 func TestResolveEverySource(t *testing.T) {
+	t.Parallel()
 	m := setupFull(t)
 	store, err := state.Open(t.TempDir(), "moltbot-sandbox")
 	if err != nil {
@@ -216,6 +221,7 @@ func TestResolveEverySource(t *testing.T) {
 }
 
 func TestResolveMissingNonInteractive(t *testing.T) {
+	t.Parallel()
 	m := setupFull(t)
 	_, err := m.Resolve(context.Background(), ResolveOptions{
 		Getenv:    func(string) string { return "" },
@@ -236,6 +242,7 @@ func TestResolveMissingNonInteractive(t *testing.T) {
 }
 
 func TestResolveStdin(t *testing.T) {
+	t.Parallel()
 	one, _ := Parse(filepath.Join(t.TempDir(), FileName), []byte("secrets:\n  ANTHROPIC_API_KEY: stdin\n"))
 	v, err := one.Resolve(context.Background(), ResolveOptions{Stdin: strings.NewReader(fakeAnthropic + "\n")})
 	if got, _ := v.Get("ANTHROPIC_API_KEY"); err != nil || got != fakeAnthropic {
@@ -251,6 +258,7 @@ func TestResolveStdin(t *testing.T) {
 }
 
 func TestResolveCommandFailureHidesNothingSecret(t *testing.T) {
+	t.Parallel()
 	m, _ := Parse(filepath.Join(t.TempDir(), FileName), []byte("secrets:\n  A: {command: [sh, -c, \"echo boom >&2; exit 3\"]}\n  B: {command: [moltctl-no-such-program-xyz]}\n"))
 	_, err := m.Resolve(context.Background(), ResolveOptions{})
 	if err == nil || !strings.Contains(err.Error(), "exit status 3: boom") || !strings.Contains(err.Error(), "moltctl-no-such-program-xyz") {
@@ -259,6 +267,7 @@ func TestResolveCommandFailureHidesNothingSecret(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
+	t.Parallel()
 	for format, n := range map[string]int{"hex32": 64, "hex16": 32, "base64url32": 43} {
 		v, err := Generate(format)
 		if err != nil || len(v) != n {
@@ -272,6 +281,7 @@ func TestGenerate(t *testing.T) {
 }
 
 func TestApplyKeepsComments(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), FileName)
 	orig := "# my notes\nsecrets:\n  # the key\n  ANTHROPIC_API_KEY: env # keep me\nvars:\n  DEBUG_ROUTES: \"false\"\n"
 	os.WriteFile(p, []byte(orig), 0o644)
@@ -308,6 +318,7 @@ func TestApplyKeepsComments(t *testing.T) {
 }
 
 func TestSplitArgs(t *testing.T) {
+	t.Parallel()
 	tests := map[string][]string{
 		`op read op://vault/item/field`:            {"op", "read", "op://vault/item/field"},
 		`sops -d --extract '["key"]' secrets.yaml`: {"sops", "-d", "--extract", `["key"]`, "secrets.yaml"},

@@ -12,6 +12,7 @@ import (
 // TestDocsCoverCatalogue keeps docs/moltctl.schema.json and
 // docs/manifest.md in step with the catalogue.
 func TestDocsCoverCatalogue(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../docs/moltctl.schema.json")
 	if err != nil {
 		t.Fatal(err)

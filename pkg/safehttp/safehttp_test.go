@@ -92,6 +92,7 @@ func TestRedirects(t *testing.T) {
 		{"308 with body", other.URL, "POST", "secret-body", true, http.StatusPermanentRedirect},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			from := redirector(t, tt.to, tt.code)
 			for _, c := range []*http.Client{NewClient(), {Transport: &Transport{}}} {
 				var body io.Reader

@@ -43,6 +43,7 @@ var fakes = map[string]string{
 }
 
 func TestEveryNameHasAValidFake(t *testing.T) {
+	t.Parallel()
 	for _, s := range Catalogue() {
 		v, ok := fakes[s.Name]
 		if !ok {
@@ -59,6 +60,7 @@ func TestEveryNameHasAValidFake(t *testing.T) {
 }
 
 func TestKindsRejectNearMisses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, value string
 		ok          bool
@@ -91,6 +93,7 @@ func TestKindsRejectNearMisses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+fmt.Sprint(tt.ok), func(t *testing.T) {
+			t.Parallel()
 			err := ValidateValue(tt.name, tt.value)
 			if (err == nil) != tt.ok {
 				t.Fatalf("ValidateValue = %v, want ok=%v", err, tt.ok)
@@ -111,6 +114,7 @@ func complete() map[string]string {
 }
 
 func TestCompleteSetHasOnlyWarnings(t *testing.T) {
+	t.Parallel()
 	r := Validate(Input{Secrets: NewValues(complete())})
 	if !r.OK() {
 		t.Fatalf("errors: %+v", r.Errors())
@@ -128,6 +132,7 @@ func TestCompleteSetHasOnlyWarnings(t *testing.T) {
 // complete, valid set and checks the report names the swap (or, for
 // kinds that share one format, that nothing can tell).
 func TestEveryPairwiseSwap(t *testing.T) {
+	t.Parallel()
 	cat := Catalogue()
 	var same, named, other int
 	defer func() {
@@ -192,6 +197,7 @@ func hasSwap(r *Report, a, b string) bool {
 }
 
 func TestSwapMessageExample(t *testing.T) {
+	t.Parallel()
 	m := map[string]string{
 		"MOLTBOT_GATEWAY_TOKEN": fakes["MOLTBOT_GATEWAY_TOKEN"],
 		"CF_ACCESS_TEAM_DOMAIN": fakes["CF_ACCESS_TEAM_DOMAIN"],
@@ -209,6 +215,7 @@ func TestSwapMessageExample(t *testing.T) {
 }
 
 func TestRequiredAndGroups(t *testing.T) {
+	t.Parallel()
 	base := func() map[string]string {
 		return map[string]string{
 			"MOLTBOT_GATEWAY_TOKEN": fakes["MOLTBOT_GATEWAY_TOKEN"],
@@ -253,6 +260,7 @@ func TestRequiredAndGroups(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			m := base()
 			if tt.edit != nil {
 				tt.edit(m)
@@ -284,6 +292,7 @@ func sortStrings(s []string) []string {
 }
 
 func TestUnknownNameIsFlaggedNotRejected(t *testing.T) {
+	t.Parallel()
 	m := complete()
 	m["MY_EXTRA"] = "value-1"
 	r := Validate(Input{Secrets: NewValues(m)})
@@ -296,6 +305,7 @@ func TestUnknownNameIsFlaggedNotRejected(t *testing.T) {
 }
 
 func TestValuesNeverPrint(t *testing.T) {
+	t.Parallel()
 	const sentinel = "SENTINEL-value-4b1d"
 	var v Values
 	v.Set("A_SECRET", sentinel)
@@ -320,6 +330,7 @@ func TestValuesNeverPrint(t *testing.T) {
 }
 
 func TestDigest(t *testing.T) {
+	t.Parallel()
 	k1, k2 := []byte("key-one"), []byte("key-two")
 	if d := Digest(k1, "v"); d != Digest(k1, "v") || d == Digest(k1, "w") || d == Digest(k2, "v") {
 		t.Fatal("digest is not a keyed function of the value")
@@ -330,6 +341,7 @@ func TestDigest(t *testing.T) {
 }
 
 func TestShortGatewayTokenWarns(t *testing.T) {
+	t.Parallel()
 	m := complete()
 	m["MOLTBOT_GATEWAY_TOKEN"] = "imported-token"
 	r := Validate(Input{Secrets: NewValues(m)})

@@ -32,6 +32,7 @@ func TestParseBoundsDepthAndSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			start := time.Now()
 			_, err := Parse("wrangler.jsonc", tt.data)
 			var pe *ParseError

@@ -9,6 +9,7 @@ import (
 )
 
 func TestLoadMoltworker(t *testing.T) {
+	t.Parallel()
 	cfg, err := Load("testdata/moltworker/wrangler.jsonc", "")
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +41,7 @@ func TestLoadMoltworker(t *testing.T) {
 }
 
 func TestLoadEnv(t *testing.T) {
+	t.Parallel()
 	cfg, err := Load("testdata/moltworker/wrangler.jsonc", "staging")
 	if err != nil {
 		t.Fatal(err)
@@ -63,6 +65,7 @@ func TestLoadEnv(t *testing.T) {
 }
 
 func TestParseErrorsHavePositions(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, src, want string
 	}{
@@ -73,6 +76,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := Parse("wrangler.jsonc", []byte(tt.src))
 			var pe *ParseError
 			if !errors.As(err, &pe) {
@@ -89,6 +93,7 @@ func TestParseErrorsHavePositions(t *testing.T) {
 }
 
 func TestFindWalksUp(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	if err := os.WriteFile(filepath.Join(root, "wrangler.jsonc"), []byte(`{"name":"x"}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -107,6 +112,7 @@ func TestFindWalksUp(t *testing.T) {
 }
 
 func TestLoadDeployFollowsViteRedirect(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	write := func(rel, body string) {
 		p := filepath.Join(root, rel)
@@ -146,6 +152,7 @@ func TestLoadDeployFollowsViteRedirect(t *testing.T) {
 
 // Output built for one environment is never deployed as another.
 func TestLoadDeployEnvironments(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	write := func(rel, body string) {
 		p := filepath.Join(root, rel)
@@ -184,6 +191,7 @@ func TestLoadDeployEnvironments(t *testing.T) {
 
 // wrangler accepts a custom instance type given by its resources.
 func TestInstanceTypeObject(t *testing.T) {
+	t.Parallel()
 	cfg, err := Parse("wrangler.jsonc", []byte(`{"containers": [
 		{"class_name": "Sandbox", "image": "./Dockerfile", "instance_type": {"vcpu": 1, "memory_mib": 6144, "disk_mb": 12000}},
 		{"class_name": "Other", "image": "./Dockerfile", "instance_type": "standard-1"},

@@ -9,6 +9,8 @@ import (
 	"time"
 )
 
+// Not parallel: it points TMPDIR, which the whole process reads, at a
+// directory of its own (t.Setenv).
 func TestWriteFileStagesBesideTarget(t *testing.T) {
 	dir := t.TempDir()
 	// A TMPDIR on the same file system, its mtime set in the past: any
