@@ -8,6 +8,7 @@ import (
 )
 
 func TestRenderManifestIsYAML(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		data ManifestData
@@ -26,6 +27,7 @@ func TestRenderManifestIsYAML(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			out, err := Render(ManifestTemplate, tt.data)
 			if err != nil {
 				t.Fatal(err)
@@ -44,9 +46,11 @@ func TestRenderManifestIsYAML(t *testing.T) {
 }
 
 func TestRenderCIIsYAML(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{GitHubTemplate, GitLabTemplate} {
 		for _, env := range []string{"", "staging"} {
 			t.Run(name+"/"+env, func(t *testing.T) {
+				t.Parallel()
 				out, err := Render(name, CIData{Worker: "moltbot-sandbox", Env: env, Install: "latest",
 					SecretEnv: []string{"ANTHROPIC_API_KEY", "TELEGRAM_BOT_TOKEN"}})
 				if err != nil {
@@ -87,6 +91,7 @@ func TestRenderCIIsYAML(t *testing.T) {
 // The workflows install the release moltctl wrote them for, checked, and
 // never build it or install dependencies blindly; what a runner lacks is named.
 func TestCIInstallsThePinnedRelease(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{GitHubTemplate, GitLabTemplate} {
 		out, err := Render(name, CIData{Worker: "w", Install: "v1.4.2", SecretEnv: []string{"ANTHROPIC_API_KEY"},
 			Unavailable: []string{"TELEGRAM_BOT_TOKEN (dotenv source, moltctl.yaml:5)"}, PinNote: "pinned because"})

@@ -14,6 +14,7 @@ import (
 )
 
 func TestRunFlagErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		want string
@@ -28,6 +29,7 @@ func TestRunFlagErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
 			err := run(context.Background(), tt.args, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %v, want it to mention %q", err, tt.want)
@@ -39,6 +41,7 @@ func TestRunFlagErrors(t *testing.T) {
 // TestRunServes starts the command, reads its output contract, makes a
 // faulted and a normal request, and checks the log and the saved state.
 func TestRunServes(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	logPath, statePath := filepath.Join(dir, "log.jsonl"), filepath.Join(dir, "state.json")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,6 +107,7 @@ func TestRunServes(t *testing.T) {
 
 // TestRunListenAny serves on every interface only when asked to.
 func TestRunListenAny(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)

@@ -11,6 +11,7 @@ import (
 // TestDocsUpToDate fails when docs/ differs from what `make docs` would
 // write, so a changed command or catalogue cannot ship with stale docs.
 func TestDocsUpToDate(t *testing.T) {
+	t.Parallel()
 	files, err := Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +26,7 @@ func TestDocsUpToDate(t *testing.T) {
 }
 
 func TestGenerateCoversTree(t *testing.T) {
+	t.Parallel()
 	files, err := Generate()
 	if err != nil {
 		t.Fatal(err)
@@ -48,6 +50,7 @@ func TestGenerateCoversTree(t *testing.T) {
 
 // TestStaleFindsChangesAndLeftovers checks the checker itself.
 func TestStaleFindsChangesAndLeftovers(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := map[string][]byte{"commands/a.md": []byte("a\n"), "ref.md": []byte("r\n")}
 	if err := Write(dir, files); err != nil {
@@ -77,6 +80,7 @@ func TestStaleFindsChangesAndLeftovers(t *testing.T) {
 // TestJSONFieldsSnakeCase: every JSON name of every output is snake_case,
 // the one spelling moltctl's outputs use.
 func TestJSONFieldsSnakeCase(t *testing.T) {
+	t.Parallel()
 	re := regexp.MustCompile("(?m)^\\| `([^`]*)` \\|")
 	names := re.FindAllStringSubmatch(string(jsonFields()), -1)
 	if len(names) < 100 {
