@@ -20,6 +20,7 @@ func inspect(arch string, size int64, layers int, ports ...string) dimage.Inspec
 }
 
 func TestCheckImage(t *testing.T) {
+	t.Parallel()
 	const gb = 1000 * 1000 * 1000
 	tests := []struct {
 		name     string
@@ -39,6 +40,7 @@ func TestCheckImage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r, err := CheckImage(tt.ins, tt.opts)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error()+" "+hintOf(err), tt.wantErr) {

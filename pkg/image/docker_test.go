@@ -142,6 +142,7 @@ func smallApp(t testing.TB) string {
 }
 
 func TestBuildAndPush(t *testing.T) {
+	t.Parallel()
 	c := docker(t)
 	reg := newTestRegistry(t)
 	dir := smallApp(t)
@@ -206,6 +207,7 @@ func TestBuildAndPush(t *testing.T) {
 }
 
 func TestBuildThenPushSeparately(t *testing.T) {
+	t.Parallel()
 	c := docker(t)
 	reg := newTestRegistry(t)
 	dir := smallApp(t)
@@ -236,6 +238,7 @@ func TestBuildThenPushSeparately(t *testing.T) {
 }
 
 func TestBuildFailure(t *testing.T) {
+	t.Parallel()
 	c := docker(t)
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{
@@ -256,6 +259,7 @@ func TestBuildFailure(t *testing.T) {
 }
 
 func TestPushUnauthorized(t *testing.T) {
+	t.Parallel()
 	reg := newTestRegistry(t)
 	dir := smallApp(t)
 	_, err := BuildAndPush(context.Background(), nil, Request{Spec: Spec{ContextDir: dir, Dockerfile: "Dockerfile"},
@@ -273,6 +277,7 @@ func TestPushUnauthorized(t *testing.T) {
 }
 
 func TestTargetDockerfileOutsideContext(t *testing.T) {
+	t.Parallel()
 	c := docker(t)
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"ctx/a.txt": "a" + nonce(), "docker/Dockerfile": "FROM scratch\nCOPY a.txt /\n"})
@@ -287,6 +292,7 @@ func TestTargetDockerfileOutsideContext(t *testing.T) {
 }
 
 func TestPushRetriesTransientFailures(t *testing.T) {
+	t.Parallel()
 	c := docker(t)
 	reg := newTestRegistry(t)
 	reg.failUploads.Store(3)

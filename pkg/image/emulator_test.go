@@ -14,6 +14,7 @@ import (
 // The emulator's registry, with credentials from its Containers API, is
 // what deploy pushes to in end-to-end tests.
 func TestPushToEmulatorRegistry(t *testing.T) {
+	t.Parallel()
 	c := docker(t)
 	srv := cfemu.New(cfemu.Options{}).Start()
 	defer srv.Close()
@@ -46,6 +47,7 @@ func TestPushToEmulatorRegistry(t *testing.T) {
 }
 
 func TestLoginWithoutContainers(t *testing.T) {
+	t.Parallel()
 	srv := cfemu.New(cfemu.Options{Scenario: cfemu.ScenarioNewAccount}).Start()
 	defer srv.Close()
 	cf := cfapi.New(cfapi.Options{BaseURL: srv.APIURL(), Token: srv.Token(), AccountID: srv.AccountID()})

@@ -81,6 +81,7 @@ func TestProtectedPath(t *testing.T) {
 // checkout that holds credentials and searches every layer of the saved
 // image for the sentinel.
 func TestBuildLeavesCredentialsOut(t *testing.T) {
+	t.Parallel()
 	c := docker(t)
 	sentinel := "sentinel-" + nonce()
 	dir := t.TempDir()

@@ -89,6 +89,8 @@ func mustHash(t *testing.T) v1.Hash {
 
 // TestSilentRegistryIsBounded: a registry that accepts connections and
 // never answers fails the tag lookup within registryCallTimeout.
+// Not parallel: it shortens registryCallTimeout, which every registry call
+// in the package reads.
 func TestSilentRegistryIsBounded(t *testing.T) {
 	addr := testenv.SilentServer(t)
 	old := registryCallTimeout

@@ -72,6 +72,7 @@ func with(files map[string]string, k, v string) map[string]string {
 }
 
 func TestContentTag(t *testing.T) {
+	t.Parallel()
 	base := tagOf(t, baseTree(), nil, nil)
 	if len(base) != TagLength {
 		t.Fatalf("tag %q has length %d", base, len(base))
@@ -106,6 +107,7 @@ func TestContentTag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := tagOf(t, tt.files, tt.edit, tt.spec)
 			if (got == base) != tt.same {
 				t.Errorf("tag %s, base %s, want same=%v", got, base, tt.same)
@@ -115,6 +117,7 @@ func TestContentTag(t *testing.T) {
 }
 
 func TestReadContext(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	writeTree(t, dir, baseTree())
 	bc, err := readContext(Spec{ContextDir: dir, Dockerfile: "Dockerfile"})
