@@ -46,6 +46,7 @@ func project(t *testing.T, dockerfile string) string {
 }
 
 func TestBuildFailureShowsStep(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	dir := project(t, "FROM scratch\nCOPY a.txt /\nCOPY nope.txt /\n")
 	code, _, errOut := run(t, dir, nil, "build")
@@ -56,6 +57,7 @@ func TestBuildFailureShowsStep(t *testing.T) {
 }
 
 func TestBuildDaemonDown(t *testing.T) {
+	t.Parallel()
 	dir := project(t, "FROM scratch\n")
 	code, _, errOut := run(t, dir, map[string]string{"DOCKER_HOST": "unix://" + filepath.Join(t.TempDir(), "no.sock")}, "build")
 	if code != cmdutil.ExitError || !strings.Contains(errOut, "Fix:") || !strings.Contains(errOut, "start") {
@@ -64,6 +66,7 @@ func TestBuildDaemonDown(t *testing.T) {
 }
 
 func TestBuildNoContainer(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "wrangler.jsonc"), []byte(`{"name": "w", "main": "src/index.ts"}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -75,6 +78,7 @@ func TestBuildNoContainer(t *testing.T) {
 }
 
 func TestHelpHasExamples(t *testing.T) {
+	t.Parallel()
 	for _, c := range []string{"build", "push"} {
 		code, out, _ := run(t, t.TempDir(), nil, c, "--help")
 		if code != 0 || !strings.Contains(out, "Examples:") {

@@ -58,6 +58,7 @@ var expr = regexp.MustCompile(`\$\{\{\s*([^}]+?)\s*\}\}`)
 // Only the download of moltctl is not run (no network): the runners find
 // this test binary as moltctl on their PATH.
 func TestGitHubWorkflowRunsTwiceFromCleanRunners(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	self, err := os.Executable()
 	if err != nil {
@@ -191,6 +192,7 @@ func TestGitHubWorkflowRunsTwiceFromCleanRunners(t *testing.T) {
 
 // ci setup refuses to print a key the account's credentials are not sealed to.
 func TestSetupRefusesAnotherKey(t *testing.T) {
+	t.Parallel()
 	srv := cfemu.New(cfemu.Options{}).Start()
 	t.Cleanup(srv.Close)
 	dir := testenv.CopyExample(t)

@@ -21,6 +21,7 @@ import (
 // the image): approve a pending device, see it paired, status healthy,
 // then destroy leaves only the bucket, and --delete-data removes it.
 func TestDeployPairStatusDestroy(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond}).Start()
 	defer srv.Close()

@@ -61,6 +61,7 @@ func leftovers(fx *opstest.Fixture) []string {
 // paired, `status` healthy, then `destroy` leaves nothing deploy created
 // but the bucket, and `--delete-data` removes the bucket too.
 func TestPairStatusDestroy(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	id, err := fx.Srv.AddPendingDevice(opstest.Worker)
@@ -124,6 +125,7 @@ func TestPairStatusDestroy(t *testing.T) {
 // --log-format kv gives one step=… line per object (deploy's format);
 // without it the lines are for people, with no step=… in them.
 func TestDestroyLogFormat(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	if code, _, errOut := moltctl(t, fx, "destroy", "--yes", "--log-format", "json"); code != cmdutil.ExitUsage || !strings.Contains(errOut, "--log-format must be text or kv") {

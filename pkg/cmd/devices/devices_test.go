@@ -31,6 +31,7 @@ func run(t *testing.T, fx *opstest.Fixture, tty, jsonOut bool, args ...string) (
 }
 
 func TestListAndApprove(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	id1, err := fx.Srv.AddPendingDevice(opstest.Worker)
@@ -80,6 +81,7 @@ func TestListAndApprove(t *testing.T) {
 // --wait approves the request made after it starts, never one that was
 // already pending (an earlier browser's, or someone else's), which it lists.
 func TestApproveWait(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	var earlier string
@@ -118,6 +120,7 @@ func TestApproveWait(t *testing.T) {
 }
 
 func TestApproveErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		args   []string
@@ -139,6 +142,7 @@ func TestApproveErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			fx := opstest.New(t)
 			switch tt.name {
 			case "not deployed":

@@ -16,6 +16,7 @@ import (
 // TestInitRunsDoctorOnEmulator runs init with a token against the emulator:
 // it finds the account, writes a manifest, and the doctor checks accept it.
 func TestInitRunsDoctorOnEmulator(t *testing.T) {
+	t.Parallel()
 	srv := cfemu.New(cfemu.Options{ColdStart: 50 * time.Millisecond}).Start()
 	defer srv.Close()
 	env := map[string]string{
@@ -74,6 +75,7 @@ func TestInitRunsDoctorOnEmulator(t *testing.T) {
 
 // Without --allow, the allow list starts from the email of the token's user.
 func TestInitAllowsTheTokensUser(t *testing.T) {
+	t.Parallel()
 	srv := cfemu.New(cfemu.Options{}).Start()
 	defer srv.Close()
 	var email string
@@ -95,6 +97,7 @@ func TestInitAllowsTheTokensUser(t *testing.T) {
 // A re-run keeps the source the user gave a secret init manages, whatever
 // kind it is: {dotenv} must not go back to {generate} (a new gateway token).
 func TestInitRerunKeepsTheUsersSources(t *testing.T) {
+	t.Parallel()
 	dir := project(t)
 	f, _, errOut := testFactory(dir, nil, true)
 	if err := runInit(t, f, "--allow", "me@example.com", "--skip-doctor"); err != nil {

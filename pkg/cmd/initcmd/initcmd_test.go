@@ -91,6 +91,7 @@ func readFile(t *testing.T, path string) string {
 }
 
 func TestInitFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		args     []string
@@ -125,6 +126,7 @@ func TestInitFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := project(t)
 			f, out, _ := testFactory(dir, nil, true)
 			err := runInit(t, f, tt.args...)
@@ -158,6 +160,7 @@ func TestInitFlags(t *testing.T) {
 }
 
 func TestInitNoProject(t *testing.T) {
+	t.Parallel()
 	f, _, _ := testFactory(t.TempDir(), nil, true)
 	err := runInit(t, f, "--allow", "me@example.com")
 	if cmdutil.ExitCodeOf(err) != cmdutil.ExitUsage || !strings.Contains(cmdutil.HintOf(err), "moltworker") {
@@ -168,6 +171,7 @@ func TestInitNoProject(t *testing.T) {
 // TestInitRerunEdits runs init twice: the second run changes what its flags
 // say and keeps the rest of the file, comments included.
 func TestInitRerunEdits(t *testing.T) {
+	t.Parallel()
 	dir := project(t)
 	f, _, _ := testFactory(dir, nil, true)
 	if err := runInit(t, f, "--channels", "telegram,discord", "--allow", "me@example.com", "--sleep-after", "10m"); err != nil {
@@ -222,6 +226,7 @@ func TestInitRerunEdits(t *testing.T) {
 }
 
 func TestInitCI(t *testing.T) {
+	t.Parallel()
 	dir := project(t)
 	f, _, _ := testFactory(dir, nil, true)
 	if err := runInit(t, f, "--allow", "me@example.com", "--channels", "telegram", "--ci", "github,gitlab"); err != nil {
@@ -260,6 +265,7 @@ func TestInitCI(t *testing.T) {
 }
 
 func TestSleepCosts(t *testing.T) {
+	t.Parallel()
 	// moltworker's README: ~$34.50/month 24/7, ~$5–6/month at 4 h/day.
 	if got, _, _ := sleepCost("never"); got < 34.49 || got > 34.51 {
 		t.Errorf("never = %.2f", got)
@@ -277,6 +283,7 @@ func TestSleepCosts(t *testing.T) {
 // TestDocsUseTheOneCostModel: the cost table in docs/getting-started.md
 // shows what init, the deploy confirmation and deploy --dry-run compute.
 func TestDocsUseTheOneCostModel(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "getting-started.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -298,6 +305,7 @@ func TestDocsUseTheOneCostModel(t *testing.T) {
 }
 
 func TestParseAllow(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		in              string
 		emails, domains string
@@ -324,6 +332,7 @@ func TestParseAllow(t *testing.T) {
 // A secret read from a git-ignored dotenv file is not on a CI runner: init
 // says so, and the workflow names it instead of a CI secret.
 func TestInitCIWarnsAboutSourcesARunnerLacks(t *testing.T) {
+	t.Parallel()
 	dir := project(t)
 	f, _, _ := testFactory(dir, nil, true)
 	if err := runInit(t, f, "--allow", "me@example.com"); err != nil {
@@ -353,6 +362,7 @@ func TestInitCIWarnsAboutSourcesARunnerLacks(t *testing.T) {
 // On a terminal init offers an env source for each source a runner lacks;
 // the answer is taken per secret.
 func TestOfferEnvSources(t *testing.T) {
+	t.Parallel()
 	dir := project(t)
 	p := filepath.Join(dir, ManifestName)
 	m := "secrets:\n  ANTHROPIC_API_KEY: {dotenv: .moltctl/secrets.env}\n  TELEGRAM_BOT_TOKEN: {file: tg.token}\n"

@@ -85,6 +85,7 @@ const keyEnter = "\r"
 // TestInitInTerminal answers the form in a real pseudo-terminal, as a
 // person would, then runs init again and checks it edits.
 func TestInitInTerminal(t *testing.T) {
+	t.Parallel()
 	dir := project(t)
 	path := filepath.Join(dir, ManifestName)
 

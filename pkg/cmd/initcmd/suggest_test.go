@@ -3,6 +3,7 @@ package initcmd
 import "testing"
 
 func TestSuggestCommandFitsTheEnvironment(t *testing.T) {
+	t.Parallel()
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	for _, tt := range []struct {
 		env   map[string]string

@@ -31,6 +31,7 @@ func (s *syncBuf) String() string {
 }
 
 func TestLogsStreamsFilteredJSONAndStopsOnCancel(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	f, ios, _ := fx.Factory()
@@ -84,6 +85,7 @@ func TestLogsStreamsFilteredJSONAndStopsOnCancel(t *testing.T) {
 }
 
 func TestFilters(t *testing.T) {
+	t.Parallel()
 	ev := func(outcome string, status int, method, url, log string) *Event {
 		e := &Event{Outcome: outcome, Logs: []Log{{Message: []any{log}, Level: "log"}}}
 		e.Event.Request = &struct {
@@ -115,6 +117,7 @@ func TestFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f, err := newFilter(&tt.opts)
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	tests := []struct {
@@ -32,6 +33,8 @@ func TestOpen(t *testing.T) {
 		{"CI never opens", OpenOptions{}, true, map[string]string{"DISPLAY": ":0", "CI": "true"}, fx.URL() + "/?token=0123********", false, false, false},
 	}
 	for _, tt := range tests {
+		// Not parallel: the cases share one deployed fixture and change its
+		// environment in turn.
 		t.Run(tt.name, func(t *testing.T) {
 			for k, v := range tt.env {
 				fx.Env[k] = v
@@ -96,6 +99,7 @@ func TestOpen(t *testing.T) {
 // After the Worker is gone (destroy), open fails instead of printing a URL
 // that leads nowhere.
 func TestOpenNothingDeployed(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	fx.Srv.Update(func(st *cfemu.State) { delete(st.Scripts, opstest.Worker) })

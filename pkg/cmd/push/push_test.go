@@ -60,6 +60,7 @@ func run(t *testing.T, env map[string]string, dir string, args ...string) (int, 
 }
 
 func TestBuildAndPushCommands(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv := cfemu.New(cfemu.Options{}).Start()
 	defer srv.Close()
@@ -130,6 +131,7 @@ func TestBuildAndPushCommands(t *testing.T) {
 }
 
 func TestPushWithoutContainers(t *testing.T) {
+	t.Parallel()
 	srv := cfemu.New(cfemu.Options{Scenario: cfemu.ScenarioNewAccount}).Start()
 	defer srv.Close()
 	env := map[string]string{
@@ -145,6 +147,7 @@ func TestPushWithoutContainers(t *testing.T) {
 }
 
 func TestPushNeedsToken(t *testing.T) {
+	t.Parallel()
 	code, _, errOut := run(t, map[string]string{"CLOUDFLARE_API_TOKEN": ""}, project(t), "push")
 	if code != cmdutil.ExitUsage || !strings.Contains(errOut, "CLOUDFLARE_API_TOKEN") {
 		t.Fatalf("exit %d, stderr %s", code, errOut)

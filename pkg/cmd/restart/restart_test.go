@@ -13,6 +13,7 @@ import (
 )
 
 func TestRestartAppliesChangedSecret(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	ctx := context.Background()
@@ -45,6 +46,7 @@ func TestRestartAppliesChangedSecret(t *testing.T) {
 }
 
 func TestRestartNeedsDeploy(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	f, _, _ := fx.Factory()
 	err := restartRun(context.Background(), &RestartOptions{Factory: f, Timeout: time.Minute})

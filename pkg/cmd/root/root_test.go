@@ -20,6 +20,7 @@ func testFactory(t *testing.T, env map[string]string) (*cmdutil.Factory, *string
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		args       []string
@@ -34,6 +35,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f, _, stderr := testFactory(t, nil)
 			code := Run(context.Background(), f, tt.args)
 			if code != tt.wantCode {
@@ -47,6 +49,7 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestErrorPrinterShowsFix(t *testing.T) {
+	t.Parallel()
 	io, _, _, errOut := iostreams.Test()
 	printError(io, cmdutil.WithHint(errString("docker daemon not running"), "start Docker Desktop"))
 	got := errOut.String()

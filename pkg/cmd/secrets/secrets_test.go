@@ -172,6 +172,7 @@ func (e *env) generatedToken() string {
 }
 
 func TestSetListUnsetFlow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 
 	code, out, errOut := e.run("", "set")
@@ -257,6 +258,7 @@ func keys(m map[string]string) []string {
 }
 
 func TestWorkerNotDeployedYet(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, false)
 	for _, cmd := range []string{"set", "list"} {
 		code, _, errOut := e.run("", cmd)
@@ -267,6 +269,7 @@ func TestWorkerNotDeployedYet(t *testing.T) {
 }
 
 func TestCheckExitCodes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		manifest string
@@ -287,6 +290,7 @@ func TestCheckExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, true)
 			write(t, filepath.Join(e.dir, "moltctl.yaml"), tt.manifest, 0o644)
 			for k, v := range tt.env {
@@ -317,6 +321,7 @@ func TestCheckExitCodes(t *testing.T) {
 }
 
 func TestImport(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	write(t, filepath.Join(e.dir, ".dev.vars"), "DISCORD_BOT_TOKEN="+sentDiscord+"\nDEV_MODE=true\nDEBUG_ROUTES=true\nSANDBOX_SLEEP_AFTER=1h\n", 0o600)
 	code, out, errOut := e.run("", "import", ".dev.vars")
@@ -354,6 +359,7 @@ func TestImport(t *testing.T) {
 // text and JSON, with --verbose, and searches all output, the emulator's
 // request log and every file written for them.
 func TestNoLeaks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	write(t, filepath.Join(e.dir, ".dev.vars"), "DISCORD_BOT_TOKEN="+sentDiscord+"\n", 0o600)
 	write(t, filepath.Join(e.dir, "moltctl.yaml"), strings.Replace(manifestYAML, "vars:", "  OPENAI_API_KEY: stdin\nvars:", 1), 0o644)
@@ -564,6 +570,7 @@ func (e *env) copyCheckout() *env {
 // included, in the account: set sends nothing and makes no token; one
 // without the key leaves the Worker's token alone.
 func TestSetFromAnotherCheckout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, true)
 	if code, _, errOut := e.run("", "set"); code != 0 {
 		t.Fatalf("set: %d %s", code, errOut)

@@ -38,6 +38,7 @@ func run(t *testing.T, fx *opstest.Fixture, tty bool, args ...string) (string, s
 }
 
 func TestStatusHealthyAfterWait(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	out, _, err := run(t, fx, false, "--wait", "1m", "--output=json")
@@ -65,6 +66,7 @@ func TestStatusHealthyAfterWait(t *testing.T) {
 }
 
 func TestStatusUnhealthy(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		break_  func(fx *opstest.Fixture)
@@ -87,6 +89,7 @@ func TestStatusUnhealthy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			fx := opstest.New(t)
 			fx.Deploy(t)
 			tt.break_(fx)
@@ -119,6 +122,7 @@ func TestStatusUnhealthy(t *testing.T) {
 // A token Cloudflare refuses is one clear error (exit 2), not a screen of
 // components that look missing and a gateway that looks fine.
 func TestStatusBadTokenIsOneError(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	fx.Env["CLOUDFLARE_API_TOKEN"] = "not-a-token"
@@ -133,6 +137,7 @@ func TestStatusBadTokenIsOneError(t *testing.T) {
 
 // The text shows whole version IDs.
 func TestStatusTextShowsWholeIDs(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	js, _, _ := run(t, fx, false, "--output=json")
@@ -168,6 +173,7 @@ func TestHealthText(t *testing.T) {
 // says when the running gateway still has the old values; a set without
 // --no-restart restarts it.
 func TestStatusAfterSecretsSet(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	if err := os.WriteFile(filepath.Join(fx.Dir, "moltctl.yaml"), []byte("secrets:\n  ANTHROPIC_API_KEY: {env: ANTHROPIC_API_KEY}\n"), 0o600); err != nil {
@@ -231,6 +237,7 @@ func TestStatusAfterSecretsSet(t *testing.T) {
 // A gateway process seen running for a day although SANDBOX_SLEEP_AFTER is
 // 10m means the container does not sleep (moltworker #156, #244).
 func TestStatusWarnsWhenTheContainerStaysAwake(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	status := func(now time.Time) Report {
@@ -287,6 +294,7 @@ func TestStatusWarnsWhenTheContainerStaysAwake(t *testing.T) {
 // whose failure only the Worker's logs show, gets its cause and fix named
 // after --wait runs out, and the log line itself is not printed.
 func TestStatusWaitNamesTheCauseFromTheLogs(t *testing.T) {
+	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
 	fx.Srv.SetGatewayFault(opstest.Worker, "Gateway failed to start: lock timeout after 5000ms (key sk-secret-in-log)")

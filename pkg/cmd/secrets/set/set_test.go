@@ -9,6 +9,7 @@ import (
 )
 
 func TestNewCmdSetFlags(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args  []string
 		names []string
