@@ -64,6 +64,12 @@ type Options struct {
 	Poll time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Meanwhile, when set, runs once the lease's bucket is made, while the
+	// holder is being written: the reads a command must make under the
+	// lease need not wait for that write, since making the bucket is what
+	// takes the lease. Acquire fails (and gives the lease up) when either
+	// fails. Hold also runs it where no lease can be kept.
+	Meanwhile func(ctx context.Context) error
 }
 
 // HeldError is returned when another run holds the lease.
@@ -157,7 +163,7 @@ func Acquire(ctx context.Context, api API, worker, host, command string, o Optio
 		_, err := api.CreateBucket(ctx, l.bucket, "")
 		switch {
 		case err == nil:
-			return l, l.claim(ctx)
+			return l.claim(ctx, o.Meanwhile)
 		case cfapi.HasCode(err, 10004) || cfapi.IsStatus(err, http.StatusConflict):
 		case unavailable(err):
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -172,7 +178,7 @@ func Acquire(ctx context.Context, api API, worker, host, command string, o Optio
 		var takeOver bool
 		switch {
 		case cfapi.NotFound(err) && uncertain:
-			return l, l.claim(ctx)
+			return l.claim(ctx, o.Meanwhile)
 		case cfapi.NotFound(err):
 			// Made by a run that has not yet written its holder, or died first.
 			b, berr := api.GetBucket(ctx, l.bucket)
@@ -212,17 +218,28 @@ func Acquire(ctx context.Context, api API, worker, host, command string, o Optio
 	}
 }
 
-// claim writes the holder and keeps refreshing it until Release.
-func (l *Lease) claim(ctx context.Context) error {
+// claim writes the holder, running meanwhile (if any) beside that write,
+// and keeps refreshing the holder until Release.
+func (l *Lease) claim(ctx context.Context, meanwhile func(context.Context) error) (*Lease, error) {
 	l.holder.Since = l.now().UTC()
-	if err := l.write(ctx); err != nil {
+	var merr error
+	var wg sync.WaitGroup
+	if meanwhile != nil {
+		wg.Go(func() { merr = meanwhile(ctx) })
+	}
+	werr := l.write(ctx)
+	wg.Wait()
+	if werr != nil || merr != nil {
 		_ = l.remove(context.WithoutCancel(ctx))
-		return fmt.Errorf("take the deploy lease (R2 bucket %s): %w", l.bucket, err)
+		if werr != nil {
+			return nil, fmt.Errorf("take the deploy lease (R2 bucket %s): %w", l.bucket, werr)
+		}
+		return nil, merr
 	}
 	rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	l.stop, l.done = stop, make(chan struct{})
 	go l.refresh(rctx)
-	return nil
+	return l, nil
 }
 
 func (l *Lease) refresh(ctx context.Context) {
@@ -322,6 +339,11 @@ func Hold(ctx context.Context, api API, mem Memory, worker, command string, o Op
 	l, err := Acquire(ctx, api, worker, host, command, o)
 	if errors.Is(err, ErrUnavailable) {
 		warn("no deploy lease in the account (R2 is not enabled or the token may not use it): only this checkout's lock guards against a concurrent deploy")
+		if o.Meanwhile != nil {
+			if err := o.Meanwhile(ctx); err != nil {
+				return nil, err
+			}
+		}
 		return func() {}, nil
 	}
 	if err != nil {

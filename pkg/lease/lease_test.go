@@ -240,3 +240,79 @@ func TestBucketName(t *testing.T) {
 		t.Error("names that differ only in an invalid character share a bucket")
 	}
 }
+
+// holdHolderWrite keeps the holder's PUT from leaving until release is
+// closed, or fails it after a few seconds.
+type holdHolderWrite struct {
+	release  chan struct{}
+	timedOut atomic.Bool
+}
+
+func (h *holdHolderWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/"+holderKey) {
+		select {
+		case <-h.release:
+		case <-time.After(5 * time.Second):
+			h.timedOut.Store(true)
+		}
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestMeanwhileRunsBesideTheHolderWrite(t *testing.T) {
+	t.Parallel()
+	srv := cfemu.New(cfemu.Options{}).Start()
+	t.Cleanup(srv.Close)
+	hold := &holdHolderWrite{release: make(chan struct{})}
+	api := cfapi.New(cfapi.Options{BaseURL: srv.APIURL(), Token: srv.Token(), AccountID: srv.AccountID(),
+		HTTPClient: &http.Client{Transport: hold}})
+	var sawBucket bool
+	l, err := Acquire(context.Background(), api, worker, "runner-a", "deploy", Options{Meanwhile: func(ctx context.Context) error {
+		// The lease is taken: its bucket exists before the reads start.
+		sawBucket = bucketExists(srv, BucketName(worker))
+		close(hold.release)
+		return nil
+	}})
+	if err != nil {
+		t.Fatalf("Acquire: %v", err)
+	}
+	defer l.Release()
+	if hold.timedOut.Load() {
+		t.Error("Meanwhile ran only after the holder was written")
+	}
+	if !sawBucket {
+		t.Error("Meanwhile ran before the lease's bucket was made")
+	}
+}
+
+func TestMeanwhileFailureGivesTheLeaseUp(t *testing.T) {
+	t.Parallel()
+	srv, api := newAPI(t, cfemu.Options{})
+	boom := errors.New("read failed")
+	if _, err := Acquire(context.Background(), api, worker, "runner-a", "deploy", Options{Meanwhile: func(context.Context) error { return boom }}); !errors.Is(err, boom) {
+		t.Fatalf("Acquire = %v, want the Meanwhile error", err)
+	}
+	if bucketExists(srv, BucketName(worker)) {
+		t.Error("the lease was kept after Meanwhile failed")
+	}
+}
+
+type memory struct{ id string }
+
+func (m *memory) LeaseID() string            { return m.id }
+func (m *memory) SetLeaseID(id string) error { m.id = id; return nil }
+
+func TestHoldRunsMeanwhileWithoutR2(t *testing.T) {
+	t.Parallel()
+	srv, api := newAPI(t, cfemu.Options{})
+	srv.Update(func(s *cfemu.State) { s.Account.R2Enabled = false })
+	ran := false
+	release, err := Hold(context.Background(), api, &memory{}, worker, "deploy", Options{Meanwhile: func(context.Context) error { ran = true; return nil }}, func(string) {})
+	if err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	release()
+	if !ran {
+		t.Error("Meanwhile did not run where no lease can be kept")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -359,6 +360,39 @@ func TestShortGatewayTokenWarns(t *testing.T) {
 	for _, p := range Validate(Input{Secrets: NewValues(m)}).Problems {
 		if p.Name == "MOLTBOT_GATEWAY_TOKEN" {
 			t.Errorf("a 64-character token: %+v", p)
+		}
+	}
+}
+
+// The span matchers do what the regular expressions they replace did.
+func TestSpanMatchesItsRegexp(t *testing.T) {
+	t.Parallel()
+	for expr, match := range map[string]func(string) bool{
+		`^sk-ant-[A-Za-z0-9_-]{20,300}$`: span("sk-ant-", 20, 300, isToken),
+		`^sk-[A-Za-z0-9_-]{20,300}$`:     span("sk-", 20, 300, isToken),
+		`^[0-9a-fA-F]{64}$`:              span("", 64, 64, isHex),
+		`^[0-9a-fA-F]{32}$`:              span("", 32, 32, isHex),
+		`^xoxb-[0-9A-Za-z-]{20,250}$`:    span("xoxb-", 20, 250, isSlack),
+		`^xapp-[0-9A-Za-z-]{20,250}$`:    span("xapp-", 20, 250, isSlack),
+		`^[!-~]{16,512}$`:                span("", 16, 512, isGraphic),
+	} {
+		re := regexp.MustCompile(expr)
+		prefix := strings.TrimLeft(strings.Split(expr, "[")[0], "^")
+		var inputs []string
+		for c := 0; c < 256; c++ {
+			for _, n := range []int{0, 1, 15, 16, 19, 20, 31, 32, 33, 63, 64, 65, 250, 251, 300, 301, 512, 513} {
+				body := strings.Repeat("a", n)
+				if n > 0 {
+					body = body[:n/2] + string(rune(c)) + body[n/2+1:]
+				}
+				inputs = append(inputs, prefix+body, body, "x"+prefix+body, prefix+body+"\n")
+			}
+		}
+		inputs = append(inputs, prefix+strings.Repeat("é", 20), prefix+strings.Repeat("0", 40)+" ")
+		for _, in := range inputs {
+			if got, want := match(in), re.MatchString(in); got != want {
+				t.Errorf("%s: span(%q) = %v, the expression says %v", expr, in, got, want)
+			}
 		}
 	}
 }

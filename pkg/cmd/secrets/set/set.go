@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -210,11 +211,16 @@ func setRun(ctx context.Context, opts *SetOptions) error {
 	restarted := false
 	if len(send) > 0 {
 		// The change made a new version: record it as moltctl's own, so
-		// status does not take it for a deploy made another way.
-		if v, err := c.DeployedVersion(ctx, p.Worker); err == nil && v != "" {
-			d.Worker.VersionID = v
-		}
+		// status does not take it for a deploy made another way. Read it
+		// while the gateway is restarted: neither waits for the other.
+		var version string
+		var wg sync.WaitGroup
+		wg.Go(func() { version, _ = c.DeployedVersion(ctx, p.Worker) })
 		restarted = restartGateway(ctx, f, rs, opts.NoRestart)
+		wg.Wait()
+		if version != "" {
+			d.Worker.VersionID = version
+		}
 	}
 	// Also when nothing was sent: a value generated now is kept.
 	if err := rs.Save(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -200,16 +201,21 @@ func HoldRemoteState(ctx context.Context, f *cmdutil.Factory, p *Project, comman
 	if err != nil {
 		return nil, err
 	}
-	release, err := lease.Hold(ctx, c, p.Store, p.Worker, command, lease.Options{}, f.IOStreams.Warn)
-	if err != nil {
-		return nil, err
+	rs := &RemoteState{Client: c}
+	// The two reads go out together once the lease's bucket is made, beside
+	// the write of its holder: one round trip for all three.
+	read := func(ctx context.Context) error {
+		var nerr, lerr error
+		var wg sync.WaitGroup
+		wg.Go(func() { rs.OnRemote, nerr = remoteNames(ctx, c, p) })
+		lerr = rs.load(ctx, f, p)
+		wg.Wait()
+		if nerr != nil {
+			return nerr // the Worker is missing: the more basic fix
+		}
+		return lerr
 	}
-	rs := &RemoteState{Client: c, Release: release}
-	if rs.OnRemote, err = remoteNames(ctx, c, p); err == nil {
-		err = rs.load(ctx, f, p)
-	}
-	if err != nil {
-		release()
+	if rs.Release, err = lease.Hold(ctx, c, p.Store, p.Worker, command, lease.Options{Meanwhile: read}, f.IOStreams.Warn); err != nil {
 		return nil, err
 	}
 	return rs, nil
