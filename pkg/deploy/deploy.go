@@ -26,11 +26,14 @@ type Step interface {
 	Name() string
 	// String says what the step does, for the plan and progress.
 	String() string
-	// Skip reports, without changing anything, whether the step has
-	// nothing to do, and why (or what it would change).
+	// Skip reports whether the step has nothing to do, and why (or what
+	// it would change). It is the one way a step is skipped. It may read
+	// (through st.Deps.Reads) but writes nothing, not even st.Learned: the
+	// runner and MakePlan ask the steps concurrently, and again after a
+	// step ran.
 	Skip(ctx context.Context, st *State) (bool, string)
-	// Run applies the step. It must be safe to run again after a failure
-	// or interruption at any point.
+	// Run applies the step when Skip found something to do. It must be
+	// safe to run again after a failure or interruption at any point.
 	Run(ctx context.Context, st *State) error
 }
 
@@ -138,6 +141,9 @@ type Deps struct {
 	Warn func(string)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Reads shares Cloudflare's answers within the run (the runner and
+	// MakePlan make one when nil).
+	Reads *Reads
 }
 
 // Saved is what deploys keep between runs. Keeper, when set, keeps Dep
@@ -150,7 +156,9 @@ type Saved struct {
 	HMACKey []byte
 }
 
-// Learned is what this run finds out on the way.
+// Learned is what this run finds out: learn fills in what the plan and
+// the steps both need before any step is asked, and steps' Run the rest.
+// Skip never writes it.
 type Learned struct {
 	Subdomain      string
 	URL            string
@@ -164,6 +172,8 @@ type Learned struct {
 	Restarted      bool
 	Waited         bool
 	Running        bool
+	// resolved is set once the manifest's secret values are read.
+	resolved bool
 	// Details are short facts per step for the final report.
 	Details map[string]string
 }

@@ -41,7 +41,7 @@ func (d *DockerImages) BuildAndPush(ctx context.Context, req ImageRequest) (*Ima
 		w = io.Discard
 	}
 	res, err := image.BuildAndPush(ctx, eng, image.Request{
-		Spec:       image.Spec{ContextDir: req.ContextDir, Dockerfile: req.Dockerfile, BuildArgs: req.BuildArgs, Platform: image.DefaultPlatform, Exclude: req.Exclude},
+		Spec:       spec(req),
 		Repository: req.Repository, Auth: auth, Progress: image.TextProgress(w, false),
 	})
 	if err != nil {
@@ -49,4 +49,14 @@ func (d *DockerImages) BuildAndPush(ctx context.Context, req ImageRequest) (*Ima
 	}
 	return &ImageResult{Ref: res.DigestRef(), Digest: res.Digest, Tag: res.Tag, Skipped: res.Skipped,
 		BytesPushed: res.BytesPushed, LayersPushed: res.LayersPushed, LayersSkipped: res.LayersSkipped}, nil
+}
+
+// ContentTag implements ContentTagger: the tag BuildAndPush would push,
+// from the sources alone.
+func (d *DockerImages) ContentTag(req ImageRequest) (string, error) {
+	return image.ContentTag(spec(req))
+}
+
+func spec(req ImageRequest) image.Spec {
+	return image.Spec{ContextDir: req.ContextDir, Dockerfile: req.Dockerfile, BuildArgs: req.BuildArgs, Platform: image.DefaultPlatform, Exclude: req.Exclude}
 }

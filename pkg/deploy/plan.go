@@ -37,32 +37,22 @@ type Plan struct {
 // nothing is created remotely and no local file is written.
 func MakePlan(ctx context.Context, steps []Step, st *State) (*Plan, error) {
 	st.Saved.Store = nil // never write during a plan
-	if st.Learned.Details == nil {
-		st.Learned.Details = map[string]string{}
-	}
 	p := &Plan{Worker: st.WorkerName(), Account: st.In.AccountID, Env: st.In.Config.EnvName}
-	if _, err := st.subdomain(ctx); err == nil {
-		p.URL = st.Learned.URL
-	} else if unreachable(err) {
+	if err := st.learn(ctx); err != nil && unreachable(err) {
 		// Every step would read "check and converge" for want of an
 		// answer: a plan that says nothing, presented as if it were one.
 		return nil, err
 	}
-	if st.Learned.NamespaceID == "" {
-		st.Learned.NamespaceID = st.Saved.Dep.Worker.DurableObjectNamespaceID
-	}
-	if st.Learned.ImageRef == "" {
-		st.Learned.ImageRef = st.Saved.Dep.Image.Ref
-	}
-	for _, s := range steps {
+	p.URL = st.Learned.URL
+	for i, a := range askSkips(ctx, steps, st) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		skip, reason := s.Skip(ctx, st)
-		ps := PlanStep{Name: s.Name(), What: s.String(), Status: StatusChange, Detail: reason}
-		if skip {
+		s := steps[i]
+		ps := PlanStep{Name: s.Name(), What: s.String(), Status: StatusChange, Detail: a.reason}
+		if a.skip {
 			ps.Status = StatusSkipped
-		} else if reason == "" {
+		} else if a.reason == "" {
 			ps.Detail = "check and converge"
 		}
 		p.Steps = append(p.Steps, ps)
@@ -135,8 +125,10 @@ func (p *Plan) WriteText(w io.Writer) {
 func ConfirmLine(ctx context.Context, st *State) string {
 	line := fmt.Sprintf("Deploy %s to account %s", st.WorkerName(), st.In.AccountID)
 	if st.In.Config.ServesWorkersDev() {
-		if _, err := st.subdomain(ctx); err == nil {
+		if st.Learned.URL != "" {
 			line += " at " + st.Learned.URL
+		} else if sub, err := st.lookupSubdomain(ctx); err == nil {
+			line += " at " + st.Deps.WorkersDevURL(st.WorkerName(), sub)
 		}
 	}
 	if ct, ok := st.In.container(); ok {

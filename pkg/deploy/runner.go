@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
@@ -94,9 +95,9 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 	if backoff == 0 {
 		backoff = time.Second
 	}
-	if st.Learned.Details == nil {
-		st.Learned.Details = map[string]string{}
-	}
+	// The subdomain may not exist yet: preflight can register it, and the
+	// route step learns it then.
+	_ = st.learn(ctx)
 	var results []StepResult
 	var applied []string
 	record := func(res StepResult) {
@@ -105,7 +106,12 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			r.Progress.Done(res)
 		}
 	}
-	for _, s := range r.Steps {
+	// answers are the steps' Skip. A step is asked alone first; when it
+	// has nothing to do, every later step is asked at once, so their reads
+	// go out together. A step that runs may change what the later ones
+	// find: they are asked again after it.
+	answers := make([]*skipAnswer, len(r.Steps))
+	for i, s := range r.Steps {
 		name := s.Name()
 		if ctx.Err() != nil {
 			return results, r.interrupted(st, name)
@@ -117,14 +123,21 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			r.Progress.Start(name, s.String())
 		}
 		start := st.Deps.now()
-		skip, reason := s.Skip(ctx, st)
+		if answers[i] == nil {
+			skip, reason := s.Skip(ctx, st)
+			answers[i] = &skipAnswer{skip: skip, reason: reason}
+			if skip {
+				copy(answers[i+1:], askSkips(ctx, r.Steps[i+1:], st))
+			}
+		}
 		if ctx.Err() != nil {
 			return results, r.interrupted(st, name)
 		}
-		if skip {
-			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(st.Deps.since(start)), Detail: reason})
+		if a := answers[i]; a.skip {
+			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(st.Deps.since(start)), Detail: a.reason})
 			continue
 		}
+		clear(answers[i+1:])
 		var err error
 		for attempt := 1; ; attempt++ {
 			err = s.Run(ctx, st)
@@ -140,13 +153,6 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		if ctx.Err() != nil {
 			_ = st.Saved.save(ctx)
 			return results, r.interrupted(st, name)
-		}
-		if reason, ok := asSkipped(err); ok {
-			if err := st.Saved.save(ctx); err != nil {
-				return results, fmt.Errorf("save deploy state: %w", err)
-			}
-			record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(st.Deps.since(start)), Detail: reason})
-			continue
 		}
 		if err != nil {
 			record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(st.Deps.since(start)), Detail: firstLine(err.Error())})
@@ -165,6 +171,37 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		return results, fmt.Errorf("save deploy state: %w", err)
 	}
 	return results, nil
+}
+
+// skipAnswer is what a step's Skip said.
+type skipAnswer struct {
+	skip   bool
+	reason string
+}
+
+// skipReaders bounds how many steps' Skip run at once, and so how many
+// reads are in flight.
+const skipReaders = 6
+
+// askSkips asks every step's Skip concurrently (Skip only reads, and the
+// reads they share are asked once through st.Deps.Reads); the answers are
+// in step order.
+func askSkips(ctx context.Context, steps []Step, st *State) []*skipAnswer {
+	out := make([]*skipAnswer, len(steps))
+	sem := make(chan struct{}, skipReaders)
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			skip, reason := s.Skip(ctx, st)
+			out[i] = &skipAnswer{skip: skip, reason: reason}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 func (r *Runner) record(st *State, results []StepResult, ok bool, failed string) *state.DeployRecord {

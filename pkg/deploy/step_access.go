@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
@@ -32,10 +33,106 @@ const (
 	servicePolicyName = "moltctl service token"
 )
 
-func (*accessStep) Skip(context.Context, *State) (bool, string) {
-	// Always looks: the step is reads only when everything is in place, and
-	// it supplies CF_ACCESS_AUD and CF_ACCESS_TEAM_DOMAIN to the secrets.
-	return false, ""
+func (a *accessStep) Skip(ctx context.Context, st *State) (bool, string) {
+	if st.Learned.Subdomain == "" {
+		return false, ""
+	}
+	host := st.WorkerHost()
+	org, err := st.accessOrg(ctx)
+	if err != nil {
+		return false, ""
+	}
+	apps, err := st.accessApps(ctx)
+	if err != nil {
+		return false, ""
+	}
+	want := a.wantApp(st)
+	app := a.findApp(st, apps, want)
+	access := st.Saved.Dep.Access
+	switch {
+	case app == nil:
+		return false, "create the Access application for " + host
+	case app.Domain != host || app.Type != "self_hosted":
+		return false, "update the Access application to cover " + host
+	case app.ID != access.AppID || app.AUD != access.AUD || org.AuthDomain != access.TeamDomain:
+		return false, ""
+	}
+	toks, err := st.serviceTokens(ctx)
+	if err != nil {
+		return false, ""
+	}
+	var tok *cfapi.ServiceToken
+	for i := range toks {
+		t := &toks[i]
+		if t.Name != want.Name {
+			continue
+		}
+		if tok != nil || t.ID != access.ServiceTokenID || t.ClientID != access.ServiceTokenClientID ||
+			(!st.Saved.locked() && st.Saved.Creds.ServiceTokenClientSecret == "") {
+			return false, "replace the service token " + want.Name
+		}
+		tok = t
+	}
+	if tok == nil {
+		return false, "create the service token " + want.Name
+	}
+	policies, err := st.appPolicies(ctx, app.ID)
+	if err != nil {
+		return false, ""
+	}
+	var ids []string
+	for _, w := range a.wantPolicies(st, tok.ID) {
+		i := slices.IndexFunc(policies, func(p cfapi.AccessPolicy) bool { return p.Name == w.Name })
+		if i < 0 || policies[i].Decision != w.Decision || !sameRules(policies[i].Include, w.Include) {
+			return false, "set the policy " + w.Name
+		}
+		ids = append(ids, policies[i].ID)
+	}
+	if !slices.Equal(ids, access.PolicyIDs) {
+		return false, ""
+	}
+	reason := want.Name + " already protects " + host
+	if len(a.allowRules(st)) == 0 {
+		reason += "; " + allowsNobody
+	}
+	return true, reason
+}
+
+// allowsNobody warns of an Access application only the service token passes.
+const allowsNobody = "moltctl.yaml allows nobody through Access (access.allow); only moltctl's service token gets in"
+
+func (*accessStep) wantApp(st *State) cfapi.AccessApp {
+	host := st.WorkerHost()
+	return cfapi.AccessApp{Name: st.In.ObjectName(""), Domain: host, Type: "self_hosted", SessionDuration: "24h",
+		Destinations: []cfapi.AccessDestination{{Type: "public", URI: host}}}
+}
+
+// findApp finds the Worker's application by id, else by name, else by the
+// host it covers.
+func (*accessStep) findApp(st *State, apps []cfapi.AccessApp, want cfapi.AccessApp) *cfapi.AccessApp {
+	for i := range apps {
+		if a := &apps[i]; a.ID == st.Saved.Dep.Access.AppID || a.Name == want.Name {
+			return a
+		}
+	}
+	for i := range apps {
+		if apps[i].Domain == want.Domain {
+			return &apps[i]
+		}
+	}
+	return nil
+}
+
+// wantPolicies are the application's policies: the service token's, then
+// the manifest's people, if any.
+func (a *accessStep) wantPolicies(st *State, tokenID string) []cfapi.AccessPolicy {
+	ps := []cfapi.AccessPolicy{
+		{Name: servicePolicyName, Decision: "non_identity", Precedence: 1, Include: []map[string]any{{"service_token": map[string]any{"token_id": tokenID}}}},
+	}
+	if rules := a.allowRules(st); len(rules) > 0 {
+		ps = append(ps, cfapi.AccessPolicy{Name: allowPolicyName, Decision: "allow", Precedence: 2, Include: rules})
+	}
+	return ps
 }
 
 func (*accessStep) allowRules(st *State) []map[string]any {
@@ -56,7 +153,7 @@ func (a *accessStep) Run(ctx context.Context, st *State) error {
 	if _, err := st.subdomain(ctx); err != nil {
 		return err
 	}
-	org, err := st.Deps.API.GetAccessOrganization(ctx)
+	org, err := st.accessOrg(ctx)
 	if err != nil {
 		if cfapi.NotFound(err) {
 			return &clierr.HintError{Err: errors.New("the account has no Zero Trust organization (team domain)"),
@@ -67,37 +164,22 @@ func (a *accessStep) Run(ctx context.Context, st *State) error {
 	host := st.WorkerHost()
 	var did []string
 
-	// The application: by id, else by name, else by the host it covers.
-	apps, err := st.Deps.API.ListAccessApps(ctx)
+	apps, err := st.accessApps(ctx)
 	if err != nil {
 		return fmt.Errorf("list Access applications: %w", err)
 	}
-	want := cfapi.AccessApp{Name: st.In.ObjectName(""), Domain: host, Type: "self_hosted", SessionDuration: "24h",
-		Destinations: []cfapi.AccessDestination{{Type: "public", URI: host}}}
-	var app *cfapi.AccessApp
-	for i := range apps {
-		a := &apps[i]
-		if a.ID == st.Saved.Dep.Access.AppID || a.Name == want.Name {
-			app = a
-			break
-		}
-	}
-	if app == nil {
-		for i := range apps {
-			if apps[i].Domain == host {
-				app = &apps[i]
-				break
-			}
-		}
-	}
+	want := a.wantApp(st)
+	app := a.findApp(st, apps, want)
 	switch {
 	case app == nil:
+		st.Deps.Reads.Forget(ReadAccessApps)
 		app, err = st.Deps.API.CreateAccessApp(ctx, want)
 		if err != nil {
 			return fmt.Errorf("create Access application for %s: %w", host, err)
 		}
 		did = append(did, "created application "+want.Name)
 	case app.Domain != host || app.Type != "self_hosted":
+		st.Deps.Reads.Forget(ReadAccessApps)
 		id := app.ID
 		app, err = st.Deps.API.UpdateAccessApp(ctx, id, want)
 		if err != nil {
@@ -120,17 +202,13 @@ func (a *accessStep) Run(ctx context.Context, st *State) error {
 		did = append(did, "created service token "+tok.Name)
 	}
 
-	policies, err := st.Deps.API.ListAppPolicies(ctx, app.ID)
+	policies, err := st.appPolicies(ctx, app.ID)
 	if err != nil {
 		return fmt.Errorf("list policies of Access application %s: %w", app.ID, err)
 	}
-	wantPolicies := []cfapi.AccessPolicy{
-		{Name: servicePolicyName, Decision: "non_identity", Precedence: 1, Include: []map[string]any{{"service_token": map[string]any{"token_id": tok.ID}}}},
-	}
-	if rules := a.allowRules(st); len(rules) > 0 {
-		wantPolicies = append(wantPolicies, cfapi.AccessPolicy{Name: allowPolicyName, Decision: "allow", Precedence: 2, Include: rules})
-	} else {
-		st.Deps.warn("moltctl.yaml allows nobody through Access (access.allow); only moltctl's service token gets in")
+	wantPolicies := a.wantPolicies(st, tok.ID)
+	if len(wantPolicies) < 2 {
+		st.Deps.warn("%s", allowsNobody)
 	}
 	var ids []string
 	for _, p := range wantPolicies {
@@ -140,18 +218,16 @@ func (a *accessStep) Run(ctx context.Context, st *State) error {
 		}
 		ids = append(ids, id)
 		if changed != "" {
+			st.Deps.Reads.Forget(readPoliciesPrefix + app.ID)
 			did = append(did, changed)
 		}
 	}
 	st.Saved.Dep.Access.PolicyIDs = ids
 
-	if st.Learned.DeployValues == nil {
-		st.Learned.DeployValues = map[string]string{}
-	}
 	st.Learned.DeployValues["CF_ACCESS_AUD"] = app.AUD
 	st.Learned.DeployValues["CF_ACCESS_TEAM_DOMAIN"] = org.AuthDomain
 	if len(did) == 0 {
-		return Skipped("%s already protects %s", want.Name, host)
+		did = append(did, want.Name+" already protects "+host)
 	}
 	st.Learned.Details["access"] = strings.Join(did, "; ")
 	return nil
@@ -159,7 +235,7 @@ func (a *accessStep) Run(ctx context.Context, st *State) error {
 
 func (*accessStep) ensureServiceToken(ctx context.Context, st *State) (*cfapi.ServiceToken, bool, error) {
 	name := st.In.ObjectName("")
-	toks, err := st.Deps.API.ListServiceTokens(ctx)
+	toks, err := st.serviceTokens(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("list Access service tokens: %w", err)
 	}
@@ -179,6 +255,7 @@ func (*accessStep) ensureServiceToken(ctx context.Context, st *State) (*cfapi.Se
 			return t, false, nil
 		}
 		// Made by a run that stopped before it could keep the secret.
+		st.Deps.Reads.Forget(readServiceTokens)
 		if _, err := st.Deps.API.DeleteServiceToken(ctx, t.ID); err != nil {
 			return nil, false, fmt.Errorf("replace Access service token %s: %w", t.ID, err)
 		}
@@ -186,6 +263,7 @@ func (*accessStep) ensureServiceToken(ctx context.Context, st *State) (*cfapi.Se
 	if st.Saved.locked() {
 		return nil, false, errLocked("the Access service token " + name + " is missing")
 	}
+	st.Deps.Reads.Forget(readServiceTokens)
 	t, err := st.Deps.API.CreateServiceToken(ctx, name, "8760h")
 	if err != nil {
 		return nil, false, fmt.Errorf("create Access service token %q: %w", name, err)

@@ -27,23 +27,27 @@ func (*bucketStep) Skip(ctx context.Context, st *State) (bool, string) {
 	if name == "" {
 		return true, "the Worker binds no R2 bucket"
 	}
-	if _, err := st.Deps.API.GetBucket(ctx, name); err == nil {
-		st.Saved.Dep.Bucket = name
-		return true, "bucket " + name + " exists"
+	if ok, err := st.bucketExists(ctx, name); err != nil || !ok {
+		return false, "create bucket " + name
 	}
-	return false, "create bucket " + name
+	if st.Saved.Dep.Bucket != name {
+		// Made by preflight or by hand: the state records it.
+		return false, "record bucket " + name
+	}
+	return true, "bucket " + name + " exists"
 }
 
 func (*bucketStep) Run(ctx context.Context, st *State) error {
 	name := st.In.bucketName()
 	// Look first: a create that failed on the way back may have succeeded.
-	_, err := st.Deps.API.GetBucket(ctx, name)
-	if err == nil {
-		st.Saved.Dep.Bucket = name
-		return Skipped("bucket %s exists", name)
+	ok, err := st.bucketExists(ctx, name)
+	if err != nil {
+		return err
 	}
-	if !cfapi.NotFound(err) && !cfapi.HasCode(err, cfapi.CodeBucketNotFound) {
-		return fmt.Errorf("look up R2 bucket %q: %w", name, err)
+	if ok {
+		st.Saved.Dep.Bucket = name
+		st.Learned.Details["bucket"] = "bucket " + name + " exists"
+		return nil
 	}
 	if _, err := st.Deps.API.CreateBucket(ctx, name, ""); err != nil {
 		if cfapi.IsStatus(err, http.StatusConflict) {
@@ -52,6 +56,7 @@ func (*bucketStep) Run(ctx context.Context, st *State) error {
 		}
 		return fmt.Errorf("create R2 bucket %q: %w", name, err)
 	}
+	st.Deps.Reads.Forget(ReadBuckets, "bucket:"+name)
 	st.Saved.Dep.Bucket = name
 	st.Learned.Details["bucket"] = "created " + name
 	return nil

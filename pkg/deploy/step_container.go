@@ -68,31 +68,22 @@ func appCurrent(app, want cfapi.ContainerApp) bool {
 	return app.DurableObjects != nil && app.DurableObjects.NamespaceID == want.DurableObjects.NamespaceID
 }
 
-func (*containerStep) findApp(ctx context.Context, st *State, name string) (*cfapi.ContainerApp, error) {
-	apps, err := st.Deps.API.ListContainerApps(ctx, name)
-	if err != nil {
-		return nil, fmt.Errorf("list container applications: %w", err)
-	}
-	if len(apps) == 0 {
-		return nil, nil
-	}
-	return &apps[0], nil
-}
-
 func (c *containerStep) Skip(ctx context.Context, st *State) (bool, string) {
 	if _, ok := st.In.container(); !ok {
 		return true, "the Worker has no container"
 	}
 	want := c.wantApp(st)
-	app, err := c.findApp(ctx, st, want.Name)
+	app, err := st.deployedApp(ctx, want.Name)
 	if err != nil || app == nil {
 		return false, "create " + want.Name
 	}
-	if st.Learned.ImageRef != "" && st.Learned.NamespaceID != "" && appCurrent(*app, want) {
-		st.Saved.Dep.ContainerApp.ID, st.Saved.Dep.ContainerApp.Name, st.Saved.Dep.ContainerApp.Version = app.ID, app.Name, app.Version
-		return true, fmt.Sprintf("%s is up to date (version %d)", app.Name, app.Version)
+	if st.Learned.ImageRef == "" || st.Learned.NamespaceID == "" || !appCurrent(*app, want) {
+		return false, "update and roll out " + want.Name
 	}
-	return false, "update and roll out " + want.Name
+	if d := st.Saved.Dep.ContainerApp; d.ID != app.ID || d.Name != app.Name || d.Version != app.Version {
+		return false, "record " + want.Name + " in the deploy state"
+	}
+	return true, fmt.Sprintf("%s is up to date (version %d)", app.Name, app.Version)
 }
 
 func (c *containerStep) Run(ctx context.Context, st *State) error {
@@ -100,28 +91,32 @@ func (c *containerStep) Run(ctx context.Context, st *State) error {
 	if st.Learned.ImageRef == "" || st.Learned.NamespaceID == "" {
 		return fmt.Errorf("container application %s: the image or the Durable Object namespace is unknown", want.Name)
 	}
-	app, err := c.findApp(ctx, st, want.Name)
+	app, err := st.deployedApp(ctx, want.Name)
 	if err != nil {
 		return err
 	}
+	dep := &st.Saved.Dep.ContainerApp
 	if app == nil {
 		created, err := st.Deps.API.CreateContainerApp(ctx, want)
+		st.Deps.Reads.Forget(readContainerApp)
 		if err != nil {
 			return fmt.Errorf("create container application %s: %w", want.Name, err)
 		}
-		st.Saved.Dep.ContainerApp.ID, st.Saved.Dep.ContainerApp.Name, st.Saved.Dep.ContainerApp.Version = created.ID, created.Name, created.Version
+		dep.ID, dep.Name, dep.Version = created.ID, created.Name, created.Version
 		st.Learned.Details["container"] = fmt.Sprintf("created %s with %s", created.Name, st.Learned.ImageRef)
 		return nil
 	}
-	st.Saved.Dep.ContainerApp.ID, st.Saved.Dep.ContainerApp.Name = app.ID, app.Name
+	dep.ID, dep.Name = app.ID, app.Name
 	if app.DurableObjects == nil || app.DurableObjects.NamespaceID != st.Learned.NamespaceID {
 		return &clierr.HintError{Err: fmt.Errorf("container application %s belongs to another Durable Object namespace", app.Name),
 			Fix: "it was made for an earlier copy of this Worker; delete it (moltctl destroy, or the Containers dashboard) and deploy again"}
 	}
 	if appCurrent(*app, want) {
-		st.Saved.Dep.ContainerApp.Version = app.Version
-		return Skipped("%s is up to date (version %d)", app.Name, app.Version)
+		dep.Version = app.Version
+		st.Learned.Details["container"] = fmt.Sprintf("%s is up to date (version %d)", app.Name, app.Version)
+		return nil
 	}
+	st.Deps.Reads.Forget(readContainerApp)
 	if !reflect.DeepEqual(app.Configuration, want.Configuration) || app.MaxInstances != want.MaxInstances {
 		if _, err := st.Deps.API.ModifyContainerApp(ctx, app.ID, want); err != nil {
 			return fmt.Errorf("update container application %s: %w", app.Name, err)
@@ -131,7 +126,7 @@ func (c *containerStep) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return fmt.Errorf("roll out container application %s: %w", app.Name, err)
 	}
-	st.Saved.Dep.ContainerApp.Version = ro.TargetVersion
+	dep.Version = ro.TargetVersion
 	st.Learned.Details["container"] = fmt.Sprintf("rolled %s out to %s", app.Name, st.Learned.ImageRef)
 	return nil
 }

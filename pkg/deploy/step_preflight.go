@@ -44,7 +44,8 @@ func (*preflightStep) Run(ctx context.Context, st *State) error {
 // resolveValues reads every secret's value from its source in the
 // manifest; generated values are kept in the credentials file (0600).
 func (st *State) resolveValues(ctx context.Context) error {
-	if st.In.Manifest == nil || st.Learned.Values.Len() > 0 {
+	if st.Learned.resolved || st.In.Manifest == nil || st.Learned.Values.Len() > 0 {
+		st.Learned.resolved = true
 		return nil
 	}
 	before := len(st.Saved.Creds.Generated)
@@ -64,6 +65,7 @@ func (st *State) resolveValues(ctx context.Context) error {
 			st.Deps.warn("%s: kept as the Worker has it (the key is not here to read it)", strings.Join(kept, ", "))
 		}
 		if len(opts.Names) == 0 {
+			st.Learned.resolved = true
 			return nil
 		}
 	}
@@ -76,6 +78,6 @@ func (st *State) resolveValues(ctx context.Context) error {
 			return fmt.Errorf("save generated secrets: %w", err)
 		}
 	}
-	st.Learned.Values = vals
+	st.Learned.Values, st.Learned.resolved = vals, true
 	return nil
 }

@@ -43,16 +43,52 @@ func (in *Inputs) wantsR2() bool {
 	return false
 }
 
-func (*r2CredentialsStep) Skip(context.Context, *State) (bool, string) { return false, "" }
+// accountTokens lists the account's API tokens.
+func (st *State) accountTokens(ctx context.Context) ([]cfapi.Token, error) {
+	return read(st.Deps.Reads, readAccountTokens, func() ([]cfapi.Token, error) {
+		var toks []cfapi.Token
+		err := st.Deps.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: st.Deps.API.AccountPath("tokens")}, &toks)
+		return toks, err
+	})
+}
 
-func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
+// kept reports whether t is the token whose keys the credentials hold.
+func (*r2CredentialsStep) kept(st *State, t cfapi.Token) bool {
+	g := st.Saved.Creds.Generated
+	return t.ID == st.Saved.Dep.R2Token.ID && g[credR2KeyID] == t.ID && g[credR2Secret] != ""
+}
+
+func (s *r2CredentialsStep) Skip(ctx context.Context, st *State) (bool, string) {
 	if !st.In.wantsR2() {
-		return Skipped("persistence to R2 is off in moltctl.yaml")
+		return true, "persistence to R2 is off in moltctl.yaml"
 	}
+	name := st.In.ObjectName("R2 " + st.In.bucketName())
+	toks, err := st.accountTokens(ctx)
+	if err != nil {
+		return false, ""
+	}
+	found := false
+	for _, t := range toks {
+		if t.Name != name {
+			continue
+		}
+		// Locked, the keys are sealed in the account and the Worker has them.
+		if found || !(s.kept(st, t) || (st.Saved.locked() && t.ID == st.Saved.Dep.R2Token.ID)) {
+			return false, "replace the token " + name
+		}
+		found = true
+	}
+	if !found {
+		return false, "create the token " + name
+	}
+	return true, "token " + name + " is in place"
+}
+
+func (s *r2CredentialsStep) Run(ctx context.Context, st *State) error {
 	bucket := st.In.bucketName()
 	name := st.In.ObjectName("R2 " + bucket)
-	var toks []cfapi.Token
-	if err := st.Deps.API.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: st.Deps.API.AccountPath("tokens")}, &toks); err != nil {
+	toks, err := st.accountTokens(ctx)
+	if err != nil {
 		return tokensRefused(fmt.Errorf("list API tokens: %w", err))
 	}
 	var have *cfapi.Token
@@ -61,7 +97,7 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 		if t.Name != name {
 			continue
 		}
-		if t.ID == st.Saved.Dep.R2Token.ID && st.Saved.Creds.Generated[credR2KeyID] == t.ID && st.Saved.Creds.Generated[credR2Secret] != "" {
+		if s.kept(st, *t) {
 			have = t
 			continue
 		}
@@ -72,11 +108,12 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 			continue
 		}
 		// Its value was never kept (a run stopped after creating it).
+		st.Deps.Reads.Forget(readAccountTokens)
 		if _, err := st.Deps.API.DeleteAccountToken(ctx, t.ID); err != nil {
 			return fmt.Errorf("replace API token %s: %w", t.ID, err)
 		}
 	}
-	detail := ""
+	detail := "token " + name + " is in place"
 	if have == nil && st.Saved.locked() {
 		return errLocked("the R2 token " + name + " is missing")
 	}
@@ -87,6 +124,7 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 		}
 		pol := cfapi.TokenPolicy{Effect: "allow", PermissionGroups: []cfapi.PermissionGroup{{ID: groupID}},
 			Resources: map[string]any{cfapi.R2BucketResource(st.In.AccountID, bucket): "*"}}
+		st.Deps.Reads.Forget(readAccountTokens)
 		t, err := st.Deps.API.CreateAccountToken(ctx, name, []cfapi.TokenPolicy{pol})
 		if err != nil {
 			return tokensRefused(fmt.Errorf("create API token %q: %w", name, err))
@@ -103,18 +141,12 @@ func (*r2CredentialsStep) Run(ctx context.Context, st *State) error {
 		}
 		detail = "created token " + name
 	}
-	if st.Learned.DeployValues == nil {
-		st.Learned.DeployValues = map[string]string{}
-	}
 	if !st.Saved.locked() {
 		st.Learned.DeployValues[credR2KeyID] = st.Saved.Creds.Generated[credR2KeyID]
 		st.Learned.DeployValues[credR2Secret] = st.Saved.Creds.Generated[credR2Secret]
 	}
 	st.Learned.DeployValues["CF_ACCOUNT_ID"] = st.In.AccountID
 	st.Learned.DeployValues["R2_BUCKET_NAME"] = bucket
-	if detail == "" {
-		return Skipped("token %s is in place", name)
-	}
 	st.Learned.Details["r2-credentials"] = detail
 	return nil
 }

@@ -2,11 +2,9 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
-	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // routeStep serves the Worker on <name>.<subdomain>.workers.dev.
@@ -15,22 +13,17 @@ type routeStep struct{}
 func (*routeStep) Name() string   { return "route" }
 func (*routeStep) String() string { return "enable the Worker's workers.dev route" }
 
-// subdomain resolves the account's workers.dev subdomain and the Worker's URL.
+// subdomain is the account's workers.dev subdomain, learned now if learn
+// could not (preflight registered it since).
 func (st *State) subdomain(ctx context.Context) (string, error) {
 	if st.Learned.Subdomain != "" {
 		return st.Learned.Subdomain, nil
 	}
-	sub, err := st.Deps.API.GetSubdomain(ctx)
+	sub, err := st.lookupSubdomain(ctx)
 	if err != nil {
-		if cfapi.NotFound(err) || cfapi.HasCode(err, cfapi.CodeNotFound) {
-			return "", &clierr.HintError{Err: errors.New("the account has no workers.dev subdomain"),
-				Fix: "open Workers & Pages in the Cloudflare dashboard once (it registers one), or run moltctl doctor"}
-		}
-		return "", fmt.Errorf("read the workers.dev subdomain: %w", err)
+		return "", err
 	}
-	st.Learned.Subdomain = sub
-	st.Learned.URL = st.Deps.WorkersDevURL(st.WorkerName(), sub)
-	st.Saved.Dep.Subdomain, st.Saved.Dep.URL = sub, st.Learned.URL
+	st.setSubdomain(sub)
 	return sub, nil
 }
 
@@ -43,12 +36,15 @@ func (*routeStep) Skip(ctx context.Context, st *State) (bool, string) {
 	if !st.In.Config.ServesWorkersDev() {
 		return true, "workers_dev is off in wrangler.jsonc"
 	}
-	if _, err := st.subdomain(ctx); err != nil {
+	if st.Learned.URL == "" {
 		return false, "enable workers.dev"
 	}
 	// Preview URLs are hosts the Access application does not cover: a
 	// Worker that has them (an older deploy, the dashboard) is set again.
-	if sub, err := st.Deps.API.GetScriptSubdomain(ctx, st.WorkerName()); err == nil && sub.Enabled && !sub.PreviewsEnabled {
+	sub, err := read(st.Deps.Reads, readScriptSubdomain, func() (cfapi.ScriptSubdomain, error) {
+		return st.Deps.API.GetScriptSubdomain(ctx, st.WorkerName())
+	})
+	if err == nil && sub.Enabled && !sub.PreviewsEnabled {
 		return true, "served at " + st.Learned.URL
 	}
 	return false, "enable " + st.WorkerHost()
@@ -61,6 +57,7 @@ func (*routeStep) Run(ctx context.Context, st *State) error {
 	if err := st.Deps.API.EnableScriptSubdomain(ctx, st.WorkerName()); err != nil {
 		return fmt.Errorf("enable workers.dev for %q: %w", st.WorkerName(), err)
 	}
+	st.Deps.Reads.Forget(readScriptSubdomain)
 	st.Learned.Details["route"] = "served at " + st.Learned.URL
 	return nil
 }

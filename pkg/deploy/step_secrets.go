@@ -22,8 +22,6 @@ type secretsStep struct{}
 func (*secretsStep) Name() string   { return "secrets" }
 func (*secretsStep) String() string { return "set the Worker's secrets (only changed ones)" }
 
-func (*secretsStep) Skip(context.Context, *State) (bool, string) { return false, "" }
-
 // desiredSecrets is every secret the Worker should hold.
 func (*secretsStep) desiredSecrets(st *State) map[string]string {
 	out := st.Learned.Values.Reveal()
@@ -50,64 +48,110 @@ func (*secretsStep) desiredSecrets(st *State) map[string]string {
 	return out
 }
 
-func (s *secretsStep) Run(ctx context.Context, st *State) error {
-	if err := st.resolveValues(ctx); err != nil {
-		return err
-	}
-	if st.Deps.Secrets == nil {
-		return Skipped("no secrets API")
-	}
-	want := s.desiredSecrets(st)
-	remote, err := st.Deps.Secrets.SecretNames(ctx, st.WorkerName())
+// secretsDiff is what the Worker's secrets lack: set are the values to
+// send, unset the names to delete, unknown those the Worker holds that a
+// locked machine cannot compare.
+type secretsDiff struct {
+	want         map[string]string
+	set          map[string]string
+	unset        []string
+	unknown      []string
+	checkErr     error
+	remoteFailed error
+}
+
+func (s *secretsStep) diff(ctx context.Context, st *State) secretsDiff {
+	d := secretsDiff{want: s.desiredSecrets(st), set: map[string]string{}}
+	remote, err := st.secretNames(ctx)
 	if err != nil {
-		return fmt.Errorf("list secrets of %q: %w", st.WorkerName(), err)
+		d.remoteFailed = fmt.Errorf("list secrets of %q: %w", st.WorkerName(), err)
+		return d
 	}
 	has := map[string]bool{}
 	for _, n := range remote {
 		has[n] = true
 	}
-	checkErr := secrets.Check(secrets.NewValues(want))
-	if st.Saved.locked() {
+	locked := st.Saved.locked()
+	d.checkErr = secrets.Check(secrets.NewValues(d.want))
+	if locked {
 		// What the Worker holds and this machine cannot read stays there.
 		var kept []string
 		for _, n := range append(secrets.DeployNames(), remote...) {
-			if _, ok := want[n]; !ok && has[n] {
+			if _, ok := d.want[n]; !ok && has[n] {
 				kept = append(kept, n)
 			}
 		}
-		checkErr = secrets.Validate(secrets.Input{Secrets: secrets.NewValues(want), Pending: kept}).Err()
+		d.checkErr = secrets.Validate(secrets.Input{Secrets: secrets.NewValues(d.want), Pending: kept}).Err()
 	}
-	if checkErr != nil {
-		return &clierr.UsageError{Err: fmt.Errorf("check secrets: %w", checkErr), Fix: clierr.HintOf(checkErr)}
-	}
-	set := map[string]string{}
-	var unknown []string
-	for k, v := range want {
+	for k, v := range d.want {
 		switch {
 		case !has[k]:
-			set[k] = v
-		case st.Saved.locked():
+			d.set[k] = v
+		case locked:
 			// Without the digest key nothing tells whether it changed.
-			unknown = append(unknown, k)
+			d.unknown = append(d.unknown, k)
 		case st.Saved.Dep.Secrets[k] != secrets.Digest(st.Saved.HMACKey, v):
-			set[k] = v
+			d.set[k] = v
 		}
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		st.Deps.warn("%s: not sent, the Worker has a value and without the key moltctl cannot tell whether it changed (moltctl secrets set sends one)", strings.Join(unknown, ", "))
-	}
-	var unset []string
+	sort.Strings(d.unknown)
 	for k := range st.Saved.Dep.Secrets {
 		// Locked, the values of moltctl's own secrets are unknown here, not gone.
-		if _, ok := want[k]; !ok && has[k] && !st.Saved.locked() {
-			unset = append(unset, k)
+		if _, ok := d.want[k]; !ok && has[k] && !locked {
+			d.unset = append(d.unset, k)
 		}
 	}
-	sort.Strings(unset)
-	if len(set) == 0 && len(unset) == 0 {
-		return Skipped("%d secret(s) unchanged", len(want))
+	sort.Strings(d.unset)
+	return d
+}
+
+// notSent says which secrets a locked machine leaves as the Worker has them.
+func (d secretsDiff) notSent() string {
+	return strings.Join(d.unknown, ", ") + ": not sent, the Worker has a value and without the key moltctl cannot tell whether it changed (moltctl secrets set sends one)"
+}
+
+func (s *secretsStep) Skip(ctx context.Context, st *State) (bool, string) {
+	if st.Deps.Secrets == nil {
+		return true, "no secrets API"
 	}
+	if !st.Learned.resolved {
+		// The values are read by the preflight step.
+		return false, ""
+	}
+	d := s.diff(ctx, st)
+	if d.remoteFailed != nil || d.checkErr != nil {
+		return false, ""
+	}
+	if len(d.set) > 0 || len(d.unset) > 0 {
+		return false, fmt.Sprintf("set or remove %d secret(s)", len(d.set)+len(d.unset))
+	}
+	reason := fmt.Sprintf("%d secret(s) unchanged", len(d.want))
+	if len(d.unknown) > 0 {
+		reason += "; " + d.notSent()
+	}
+	return true, reason
+}
+
+func (s *secretsStep) Run(ctx context.Context, st *State) error {
+	if err := st.resolveValues(ctx); err != nil {
+		return err
+	}
+	d := s.diff(ctx, st)
+	if d.remoteFailed != nil {
+		return d.remoteFailed
+	}
+	if d.checkErr != nil {
+		return &clierr.UsageError{Err: fmt.Errorf("check secrets: %w", d.checkErr), Fix: clierr.HintOf(d.checkErr)}
+	}
+	if len(d.unknown) > 0 {
+		st.Deps.warn("%s", d.notSent())
+	}
+	set, unset := d.set, d.unset
+	if len(set) == 0 && len(unset) == 0 {
+		st.Learned.Details["secrets"] = fmt.Sprintf("%d secret(s) unchanged", len(d.want))
+		return nil
+	}
+	st.Deps.Reads.Forget(ReadSecretNames, readScriptSettings)
 	if err := st.Deps.Secrets.BulkSecrets(ctx, st.WorkerName(), set, unset); err != nil {
 		return fmt.Errorf("set secrets of %q: %w", st.WorkerName(), err)
 	}

@@ -31,9 +31,16 @@ func assistantClient(st *State) (Assistant, error) {
 	return st.Deps.Assistants(st.Learned.URL, st.Saved.Dep.Access.ServiceTokenClientID, st.Saved.Creds.ServiceTokenClientSecret), nil
 }
 
-func (*restartStep) Skip(_ context.Context, st *State) (bool, string) {
+func (*restartStep) Skip(ctx context.Context, st *State) (bool, string) {
 	if len(st.Learned.SecretsChanged) == 0 {
 		return true, "no secret changed"
+	}
+	a, err := assistantClient(st)
+	if err != nil {
+		return true, err.Error()
+	}
+	if running, err := a.Running(ctx); err != nil || !running {
+		return true, "the gateway is not running; it starts with the new secrets"
 	}
 	return false, "restart the gateway"
 }
@@ -41,11 +48,7 @@ func (*restartStep) Skip(_ context.Context, st *State) (bool, string) {
 func (*restartStep) Run(ctx context.Context, st *State) error {
 	a, err := assistantClient(st)
 	if err != nil {
-		return Skipped("%v", err)
-	}
-	running, err := a.Running(ctx)
-	if err != nil || !running {
-		return Skipped("the gateway is not running; it starts with the new secrets")
+		return err
 	}
 	if err := a.Restart(ctx); err != nil {
 		return fmt.Errorf("restart the gateway: %w", err)
@@ -66,13 +69,13 @@ func (*waitStep) Skip(_ context.Context, st *State) (bool, string) {
 	if st.In.Options.NoWait {
 		return true, "--no-wait"
 	}
+	if st.Saved.locked() {
+		return true, "the Access service token's secret is sealed to a key this machine lacks"
+	}
 	return false, ""
 }
 
 func (w *waitStep) Run(ctx context.Context, st *State) error {
-	if st.Saved.locked() {
-		return Skipped("the Access service token's secret is sealed to a key this machine lacks")
-	}
 	a, err := assistantClient(st)
 	if err != nil {
 		return err

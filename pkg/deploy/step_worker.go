@@ -292,9 +292,12 @@ func (*workerStep) sandboxNamespace(st *State, bs []cfapi.Binding) string {
 }
 
 // remoteCurrent is the cheap remote check that the Worker the state
-// describes is still there: one read of its settings.
+// describes is still there, bound to the Durable Object namespace learn
+// took from the state: one read of its settings.
 func (w *workerStep) remoteCurrent(ctx context.Context, st *State) (bool, error) {
-	s, err := st.Deps.API.GetScriptSettings(ctx, st.WorkerName())
+	s, err := read(st.Deps.Reads, readScriptSettings, func() (*cfapi.ScriptSettings, error) {
+		return st.Deps.API.GetScriptSettings(ctx, st.WorkerName())
+	})
 	if err != nil {
 		if cfapi.WorkerMissing(err) {
 			return false, nil
@@ -302,13 +305,9 @@ func (w *workerStep) remoteCurrent(ctx context.Context, st *State) (bool, error)
 		return false, err
 	}
 	ns := w.sandboxNamespace(st, s.Bindings)
-	if _, hasCt := st.In.container(); hasCt && ns == "" {
+	if _, hasCt := st.In.container(); hasCt && (ns == "" || ns != st.Learned.NamespaceID) {
 		return false, nil
 	}
-	if st.Saved.Dep.Worker.DurableObjectNamespaceID != "" && ns != st.Saved.Dep.Worker.DurableObjectNamespaceID {
-		return false, nil
-	}
-	st.Learned.NamespaceID = ns
 	return true, nil
 }
 
@@ -320,7 +319,6 @@ func (w *workerStep) Skip(ctx context.Context, st *State) (bool, string) {
 	if ok, err := w.remoteCurrent(ctx, st); err != nil || !ok {
 		return false, "upload the Worker (Cloudflare's copy differs)"
 	}
-	st.Learned.VersionID = st.Saved.Dep.Worker.VersionID
 	return true, "unchanged since version " + st.Saved.Dep.Worker.VersionID
 }
 
@@ -351,6 +349,7 @@ func (w *workerStep) Run(ctx context.Context, st *State) error {
 	}
 	up := cfapi.ScriptUpload{Metadata: b.meta, Modules: b.modules}
 	res, err := st.Deps.API.UploadScript(ctx, name, up)
+	st.Deps.Reads.Forget(readScriptSettings, readScriptSubdomain)
 	if err != nil {
 		if cfapi.HasCode(err, cfapi.CodeMigrationTag) {
 			return clierr.WithHint(fmt.Errorf("upload Worker %q: %w", name, err), "the deployed Durable Object migrations differ from wrangler.jsonc's; check the migrations list")

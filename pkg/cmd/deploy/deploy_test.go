@@ -230,6 +230,13 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 		t.Errorf("second deploy created %d buckets; want 1, the deploy lease", bucketCreates)
 	}
 	t.Logf("no-change redeploy: %d requests", len(lines))
+	// The container application runs the image the sources hash to: the
+	// registry is not asked at all (no login, no manifest check).
+	for _, l := range lines {
+		if p, _ := l["path"].(string); strings.HasPrefix(p, "/v2/") || strings.Contains(p, "/containers/registries/") {
+			t.Errorf("second deploy asked the registry: %v %s", l["method"], p)
+		}
+	}
 	res2 := decodeResult(t, r2.stdout)
 	for _, s := range res2.Steps {
 		if s.Name != "preflight" && s.Name != "wait" && s.Status != deploy.StatusSkipped {
