@@ -115,6 +115,9 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	"example":  exampleCmd,
 	"docker":   dockerCmd,
 	"exits":    exitsCmd,
+	"waitlog":  waitlogCmd,
+	"sleep":    sleepCmd,
+	"perm":     permCmd,
 	"cmpout":   cmpoutCmd,
 }
 

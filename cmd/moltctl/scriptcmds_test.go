@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,38 @@ import (
 type emulator struct {
 	srv  *cfemu.Server
 	port string
+	log  requestLog
+}
+
+// requestLog keeps the emulator's request log for waitlog.
+type requestLog struct {
+	mu    sync.Mutex
+	lines []string // "METHOD PATH STATUS"
+}
+
+func (l *requestLog) Write(p []byte) (int, error) {
+	var e struct {
+		Method, Path string
+		Status       int
+	}
+	if err := json.Unmarshal(p, &e); err != nil {
+		return 0, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, fmt.Sprintf("%s %s %d", e.Method, e.Path, e.Status))
+	return len(p), nil
+}
+
+func (l *requestLog) match(re *regexp.Regexp) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if re.MatchString(line) {
+			return true
+		}
+	}
+	return false
 }
 
 // emulatorCmd starts cfemu for the rest of the script and points moltctl
@@ -53,11 +86,14 @@ func emulatorCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 1 {
 		scenario = args[0]
 	}
-	srv := cfemu.New(cfemu.Options{Scenario: scenario, ColdStart: 20 * time.Millisecond}).Start()
+	e := &emulator{}
+	e.srv = cfemu.New(cfemu.Options{Scenario: scenario, ColdStart: 20 * time.Millisecond, Log: &e.log}).Start()
+	srv := e.srv
 	ts.Defer(srv.Close)
 	u, err := url.Parse(srv.URL())
 	ts.Check(err)
-	sc.emu = &emulator{srv: srv, port: u.Port()}
+	e.port = u.Port()
+	sc.emu = e
 	ts.Setenv("CLOUDFLARE_API_BASE_URL", srv.APIURL())
 	ts.Setenv("CLOUDFLARE_API_TOKEN", srv.Token())
 	ts.Setenv("CLOUDFLARE_API_TOKEN_REAL", srv.Token())
@@ -74,6 +110,36 @@ func mustEmulator(ts *testscript.TestScript, cmd string) *emulator {
 		ts.Fatalf("%s: run `emulator` first", cmd)
 	}
 	return sc.emu
+}
+
+// waitlogCmd waits until the emulator has answered a request matching
+// the regular expression, matched against "METHOD PATH STATUS": `waitlog
+// 'POST .*/tails 200'`, for a command running in the background.
+func waitlogCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitlog 'METHOD PATH STATUS regexp'")
+	}
+	e := mustEmulator(ts, "waitlog")
+	re, err := regexp.Compile(args[0])
+	ts.Check(err)
+	deadline := time.Now().Add(emulatorTimeout)
+	for !e.log.match(re) {
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitlog: no request matching %q within %s", args[0], emulatorTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sleepCmd pauses the script: `sleep 200ms`, to let a background
+// command act after waitlog saw it start.
+func sleepCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
 }
 
 // imageCmd pushes a small image to the emulator's registry, as an earlier
@@ -235,6 +301,22 @@ func dockerCmd(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("DOCKER_HOST", docker.host)
 }
 
+// permCmd checks a file's permission bits, for files that hold secrets:
+// `perm 0600 .moltctl/secrets.env`. Windows has no such bits; there it
+// checks only that the file exists.
+func permCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: perm MODE file")
+	}
+	want, err := strconv.ParseUint(args[0], 8, 32)
+	ts.Check(err)
+	info, err := os.Stat(ts.MkAbs(args[1]))
+	ts.Check(err)
+	if got := info.Mode().Perm(); runtime.GOOS != "windows" && got != fs.FileMode(want) {
+		ts.Fatalf("%s has mode %#o, want %#o", args[1], got, want)
+	}
+}
+
 // exitsCmd runs a program that must fail with the exit code
 // docs/exit-codes.md gives, keeping its output for stdout, stderr and
 // cmpout: `exits 3 moltctl doctor`.
@@ -309,30 +391,42 @@ func (sc *scriptState) writeUpdates() error {
 	return os.WriteFile(sc.file, txtar.Format(ar), 0o644)
 }
 
-var (
+// scrubs replace, in order, what differs from run to run and from machine
+// to machine with a stable name, so a golden file still reads like the
+// real output.
+var scrubs = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`), "<uuid>"},
 	// The emulator's other ids (tokens, applications) are random 32-digit hex.
-	idRE   = regexp.MustCompile(`\b[0-9a-f]{32}\b`)
-	uuidRE = regexp.MustCompile(`\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b`)
-	timeRE = regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
-	// A step line of deploy and destroy: icon, name padded to 15, duration padded to 7.
-	stepRE = regexp.MustCompile(`(?m)^(\S \S+ *) (\d[0-9.hmsµn]*s)( +|$)`)
-	// The total in "Deployed moltbot-sandbox in 1.2s".
-	tookRE = regexp.MustCompile(`(?m)( in )(\d[0-9.hms]*s)$`)
-	// How long the gateway took to answer: "running after 100ms".
-	// status's ages ("deployed 0s ago") and the gateway's process id.
-	agoRE  = regexp.MustCompile(`\b\d+[smhd] ago\b`)
-	procRE = regexp.MustCompile(`\bproc_[0-9a-f]+\b`)
+	{regexp.MustCompile(`\b[0-9a-f]{32}\b`), "<id>"},
+	{regexp.MustCompile(`\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`), "<time>"},
+	// A step line of deploy and destroy: icon, name padded to 15, duration
+	// padded to 7 ("<dur>" keeps the columns).
+	{regexp.MustCompile(`(?m)^(\S \S+ +)\d[0-9.hmsµn]*s( +|$)`), "${1}<dur>   "},
+	// The total in "Deployed moltbot-sandbox in 1.2s", the gateway's "running
+	// after 100ms", status's "deployed 3s ago".
+	{regexp.MustCompile(`(?m)( in )\d[0-9.hms]*s$`), "${1}<dur>"},
+	{regexp.MustCompile(`\b(running|answered|answering) after \d[0-9.hmsµn]*s\b`), "$1 after <dur>"},
+	{regexp.MustCompile(`\b\d+[smhd] ago\b`), "<dur> ago"},
+	// Image digests and local image ids depend on the Docker engine that built them.
+	{regexp.MustCompile(`\bsha256:[0-9a-f]{64}\b`), "sha256:<digest>"},
+	{regexp.MustCompile(`\b(image) [0-9a-f]{12}\b`), "$1 <id>"},
+	// A masked gateway token shows its first four digits; an age key (ci
+	// setup prints one) and the gateway's process id are new in each run.
+	{regexp.MustCompile(`\btoken=[0-9a-f]{4}\*`), "token=<tok>*"},
+	{regexp.MustCompile(`\bAGE-SECRET-KEY-1[0-9A-Z]+`), "AGE-SECRET-KEY-1<key>"},
+	{regexp.MustCompile(`\bproc_[0-9a-f]+\b`), "proc_<id>"},
 	// JSON's timings, and digests keyed with a key made for each run.
-	msRE    = regexp.MustCompile(`"duration_ms": \d+`)
-	hmacRE  = regexp.MustCompile(`hmac-sha256:[0-9a-f]+`)
-	afterRE = regexp.MustCompile(`\b(running|answered|answering) after \d[0-9.hmsµn]*s\b`)
-)
+	{regexp.MustCompile(`"(duration_ms|waited_seconds)": \d+`), `"$1": <n>`},
+	{regexp.MustCompile(`\bhmac-sha256:[0-9a-f]+`), "hmac-sha256:<hmac>"},
+}
 
-// normalise replaces what differs between runs with stable names, so a
-// golden file reads like the real output: the work directory becomes
-// $WORK, the emulator's account ID and port $ACCOUNT_ID and $PORT,
-// durations <dur> (<ms> in JSON), UUIDs <uuid>, other ids <id>, timestamps <time>, keyed
-// digests <hmac>. Everything else is compared as printed.
+// normalise turns output into its golden form: the work directory becomes
+// $WORK; the emulator's account ID, port and token $ACCOUNT_ID, $PORT and
+// $CLOUDFLARE_API_TOKEN; the pairing request's id $DEVICE; then scrubs
+// apply. Everything else is compared as printed.
 func (sc *scriptState) normalise(ts *testscript.TestScript, s string) string {
 	work := ts.Getenv("WORK")
 	pairs := []string{work, "$WORK"}
@@ -346,23 +440,12 @@ func (sc *scriptState) normalise(ts *testscript.TestScript, s string) string {
 			"127.0.0.1:"+e.port, "127.0.0.1:$PORT",
 			"localhost:"+e.port, "localhost:$PORT")
 	}
+	if id := ts.Getenv("DEVICE"); id != "" {
+		pairs = append(pairs, id, "$DEVICE")
+	}
 	s = strings.NewReplacer(pairs...).Replace(s)
-	s = uuidRE.ReplaceAllString(s, "<uuid>")
-	s = idRE.ReplaceAllString(s, "<id>")
-	s = timeRE.ReplaceAllString(s, "<time>")
-	s = stepRE.ReplaceAllStringFunc(s, func(line string) string {
-		m := stepRE.FindStringSubmatch(line)
-		pad := m[3]
-		if pad != "" {
-			pad = strings.Repeat(" ", max(1, 8-len("<dur>")))
-		}
-		return m[1] + " <dur>" + pad
-	})
-	s = tookRE.ReplaceAllString(s, "${1}<dur>")
-	s = afterRE.ReplaceAllString(s, "$1 after <dur>")
-	s = agoRE.ReplaceAllString(s, "<dur> ago")
-	s = procRE.ReplaceAllString(s, "proc_<id>")
-	s = msRE.ReplaceAllString(s, `"duration_ms": <ms>`)
-	s = hmacRE.ReplaceAllString(s, "hmac-sha256:<hmac>")
+	for _, sc := range scrubs {
+		s = sc.re.ReplaceAllString(s, sc.with)
+	}
 	return s
 }
