@@ -18,86 +18,10 @@ const (
 	permAccessOrgWrite = "Access: Organizations, Identity Providers, and Groups Write"
 )
 
-// AccessOrganization is the account's Zero Trust organization.
-type AccessOrganization struct {
-	Name                     string    `json:"name"`
-	AuthDomain               string    `json:"auth_domain"`
-	AutoRedirectToIdentity   bool      `json:"auto_redirect_to_identity"`
-	AllowAuthenticateViaWarp bool      `json:"allow_authenticate_via_warp"`
-	IsUIReadOnly             bool      `json:"is_ui_read_only"`
-	SessionDuration          string    `json:"session_duration,omitempty"`
-	CreatedAt                time.Time `json:"created_at"`
-	UpdatedAt                time.Time `json:"updated_at"`
-}
-
-// AccessApp is an Access application.
-type AccessApp struct {
-	ID                     string              `json:"id"`
-	Name                   string              `json:"name"`
-	Domain                 string              `json:"domain,omitempty"`
-	Type                   string              `json:"type"`
-	AUD                    string              `json:"aud"`
-	SessionDuration        string              `json:"session_duration,omitempty"`
-	Destinations           []AccessDestination `json:"destinations,omitempty"`
-	AutoRedirectToIdentity bool                `json:"auto_redirect_to_identity"`
-	AppLauncherVisible     bool                `json:"app_launcher_visible"`
-	ServiceAuth401Redirect bool                `json:"service_auth_401_redirect"`
-	// PolicyLinks are the app's policies (its own and reusable ones) in order.
-	PolicyLinks []PolicyLink `json:"policy_links,omitempty"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
-}
-
-// AccessDestination is one hostname (and path) an application covers.
-type AccessDestination struct {
-	Type string `json:"type"`
-	URI  string `json:"uri,omitempty"`
-}
-
-// PolicyLink attaches a policy to an application with a precedence.
-type PolicyLink struct {
-	ID         string `json:"id"`
-	Precedence int    `json:"precedence"`
-}
-
-// AccessPolicy is an Access policy: reusable (account level) or scoped to one app.
-type AccessPolicy struct {
-	ID              string           `json:"id"`
-	Name            string           `json:"name"`
-	Decision        string           `json:"decision"`
-	Precedence      int              `json:"precedence,omitempty"`
-	Include         []map[string]any `json:"include"`
-	Exclude         []map[string]any `json:"exclude"`
-	Require         []map[string]any `json:"require"`
-	SessionDuration string           `json:"session_duration,omitempty"`
-	Reusable        bool             `json:"reusable"`
-	// AppID is the app an app-scoped policy belongs to.
-	AppID     string    `json:"app_id,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// ServiceToken is an Access service token. Its secret is kept only as a hash.
-type ServiceToken struct {
-	ID                 string     `json:"id"`
-	Name               string     `json:"name"`
-	ClientID           string     `json:"client_id"`
-	ClientSecretSHA256 string     `json:"client_secret_sha256"`
-	Duration           string     `json:"duration"`
-	ExpiresAt          *time.Time `json:"expires_at,omitempty"`
-	CreatedAt          time.Time  `json:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at"`
-}
-
 // takenTeamNames are team names the emulator treats as owned by someone else.
 var takenTeamNames = map[string]bool{"cloudflare": true, "example": true, "test": true, "team": true}
 
 func (s *Server) registerAccess() {
-	if s.opts.Scenario == ScenarioReady && s.state.Access.Organization == nil {
-		now := s.opts.Now().UTC()
-		s.state.Access.Organization = &AccessOrganization{Name: "Emulated Team", AuthDomain: "emulated.cloudflareaccess.com",
-			SessionDuration: "24h", CreatedAt: now, UpdatedAt: now}
-	}
 	base := "/accounts/{account_id}/access"
 	s.handle("GET", base+"/organizations", s.accessGuard(permAccessOrgRead, s.getAccessOrg))
 	s.handle("POST", base+"/organizations", s.accessGuard(permAccessOrgWrite, s.createAccessOrg))

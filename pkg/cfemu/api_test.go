@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu/account"
 )
 
 const apiAcct = "0123456789abcdef0123456789abcdef"
@@ -450,9 +452,9 @@ func TestSecretsAPI(t *testing.T) {
 func TestAssetsUpload(t *testing.T) {
 	srv := newAPI(t, ScenarioReady)
 	files := map[string][]byte{"/index.html": []byte("<h1>hi</h1>"), "/a.css": []byte("body{}")}
-	manifest := map[string]assetEntry{}
+	manifest := map[string]account.AssetEntry{}
 	for p, c := range files {
-		manifest[p] = assetEntry{Hash: AssetHash(p, c), Size: int64(len(c))}
+		manifest[p] = account.AssetEntry{Hash: AssetHash(p, c), Size: int64(len(c))}
 	}
 	session := func() (jwt string, buckets [][]string) {
 		var res struct {
@@ -756,7 +758,7 @@ func TestAssetsJWTExpires(t *testing.T) {
 	srv := New(Options{AccountID: apiAcct, Now: clock}).Start()
 	defer srv.Close()
 	content := []byte("x")
-	manifest := map[string]assetEntry{"/x.txt": {Hash: AssetHash("/x.txt", content), Size: 1}}
+	manifest := map[string]account.AssetEntry{"/x.txt": {Hash: AssetHash("/x.txt", content), Size: 1}}
 	var res struct{ JWT string }
 	apiJSON(t, srv, "POST", "/accounts/"+apiAcct+"/workers/scripts/w/assets-upload-session", map[string]any{"manifest": manifest}).decode(t, &res)
 	mu.Lock()

@@ -11,76 +11,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moltctl/moltctl/pkg/cfemu/account"
 	"github.com/moltctl/moltctl/pkg/cfemu/worker"
 )
 
 // permContainers is the permission every Containers endpoint needs.
 const permContainers = "Cloudflare Containers Write"
-
-// ContainerApp is a container application (wrangler's Application model).
-type ContainerApp struct {
-	ID               string         `json:"id"`
-	CreatedAt        time.Time      `json:"created_at"`
-	UpdatedAt        time.Time      `json:"updated_at"`
-	AccountID        string         `json:"account_id"`
-	Name             string         `json:"name"`
-	Version          int            `json:"version"`
-	SchedulingPolicy string         `json:"scheduling_policy"`
-	Instances        int            `json:"instances"`
-	MaxInstances     int            `json:"max_instances,omitempty"`
-	Configuration    map[string]any `json:"configuration"`
-	Constraints      any            `json:"constraints,omitempty"`
-	Affinities       any            `json:"affinities,omitempty"`
-	DurableObjects   *ContainerDO   `json:"durable_objects,omitempty"`
-	// RolloutActiveGracePeriod is in seconds.
-	RolloutActiveGracePeriod *int                `json:"rollout_active_grace_period,omitempty"`
-	ActiveRolloutID          string              `json:"active_rollout_id,omitempty"`
-	Rollouts                 []*ContainerRollout `json:"rollouts,omitempty"`
-}
-
-// ContainerDO ties an application to a Durable Object namespace.
-type ContainerDO struct {
-	NamespaceID string `json:"namespace_id"`
-}
-
-// ContainerRollout is an application rollout (wrangler's ApplicationRollout).
-type ContainerRollout struct {
-	ID                   string         `json:"id"`
-	Description          string         `json:"description"`
-	CreatedAt            time.Time      `json:"created_at"`
-	LastUpdatedAt        time.Time      `json:"last_updated_at"`
-	Kind                 string         `json:"kind"`
-	Strategy             string         `json:"strategy"`
-	CurrentVersion       int            `json:"current_version"`
-	TargetVersion        int            `json:"target_version"`
-	CurrentConfiguration map[string]any `json:"current_configuration"`
-	TargetConfiguration  map[string]any `json:"target_configuration"`
-	Status               string         `json:"status"`
-	Steps                []rolloutStep  `json:"steps"`
-	Progress             map[string]int `json:"progress"`
-}
-
-type rolloutStep struct {
-	ID          int            `json:"id"`
-	StepSize    map[string]int `json:"step_size"`
-	Description string         `json:"description"`
-	Status      string         `json:"status"`
-}
-
-// RegistryCredential is a registry login issued by the credentials endpoint.
-type RegistryCredential struct {
-	Username    string    `json:"username"`
-	Permissions []string  `json:"permissions"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	// PasswordSHA256 identifies the password; the password itself is not kept.
-	PasswordSHA256 string `json:"password_sha256"`
-}
-
-// Image returns the application's configured image reference.
-func (a *ContainerApp) Image() string {
-	s, _ := a.Configuration["image"].(string)
-	return s
-}
 
 func (s *Server) registerContainers() {
 	base := "/accounts/{account_id}/containers"
@@ -613,14 +549,14 @@ func (s *Server) createRollout(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Steps) > 0 {
 		for i, st := range req.Steps {
-			ro.Steps = append(ro.Steps, rolloutStep{ID: i + 1, StepSize: st.StepSize, Description: st.Description, Status: "completed"})
+			ro.Steps = append(ro.Steps, account.RolloutStep{ID: i + 1, StepSize: st.StepSize, Description: st.Description, Status: "completed"})
 		}
 	} else {
 		pct := 100
 		if req.StepPercentage != nil {
 			pct = *req.StepPercentage
 		}
-		ro.Steps = []rolloutStep{{ID: 1, StepSize: map[string]int{"percentage": pct}, Description: "Step 1 of 1", Status: "completed"}}
+		ro.Steps = []account.RolloutStep{{ID: 1, StepSize: map[string]int{"percentage": pct}, Description: "Step 1 of 1", Status: "completed"}}
 	}
 	ro.Progress = map[string]int{"total_steps": len(ro.Steps), "current_step": len(ro.Steps), "updated_instances": a.MaxInstances, "total_instances": a.MaxInstances}
 	a.Configuration = target

@@ -22,7 +22,7 @@ func (a workerAccount) Script(name string) (worker.Script, bool) {
 	if sc == nil {
 		return worker.Script{}, false
 	}
-	return worker.Script{Env: sc.Env(), WorkersDev: sc.WorkersDevEnabled, SandboxNamespace: scriptSandboxNamespace(sc)}, true
+	return worker.Script{Env: sc.Env(), WorkersDev: sc.WorkersDevEnabled, SandboxNamespace: sc.SandboxNamespace()}, true
 }
 
 func (a workerAccount) Subdomain() string { return a.s.state.Account.Subdomain }
@@ -79,45 +79,10 @@ func (a workerAccount) EmailAdmitted(app worker.AccessApp, email string) bool {
 	return acc != nil && a.s.emailAllowed(acc, email)
 }
 
-// scriptDONamespaces lists the script's own Durable Object bindings as
-// class name → namespace id.
-func scriptDONamespaces(sc *Script) map[string]string {
-	out := map[string]string{}
-	for _, b := range sc.Bindings {
-		if b.Type == "durable_object_namespace" && b.NamespaceID != "" && (b.ScriptName == "" || b.ScriptName == sc.Name) {
-			out[b.ClassName] = b.NamespaceID
-		}
-	}
-	return out
-}
-
-// scriptSandboxNamespace is the namespace id of the script's Sandbox
-// Durable Object class (moltworker binds class "Sandbox"), or "".
-func scriptSandboxNamespace(sc *Script) string {
-	ns := scriptDONamespaces(sc)
-	if id := ns["Sandbox"]; id != "" {
-		return id
-	}
-	for _, id := range ns {
-		return id
-	}
-	return ""
-}
-
 // doNamespace finds the script and class that own a Durable Object
 // namespace id. The caller holds s.mu.
 func (s *Server) doNamespace(id string) (script, class string, ok bool) {
-	if id == "" {
-		return "", "", false
-	}
-	for name, sc := range s.state.Scripts {
-		for cls, nsID := range scriptDONamespaces(sc) {
-			if nsID == id {
-				return name, cls, true
-			}
-		}
-	}
-	return "", "", false
+	return s.state.NamespaceOwner(id)
 }
 
 // appForNamespace is the container application bound to a Durable Object

@@ -54,15 +54,6 @@ type Options struct {
 	ListenAny bool
 }
 
-// Scenarios.
-const (
-	// ScenarioReady is a returning user's account: Workers Paid, R2 enabled,
-	// a workers.dev subdomain, Containers and a Zero Trust organization.
-	ScenarioReady = "ready"
-	// ScenarioNewAccount is a new free account: none of those.
-	ScenarioNewAccount = "new-account"
-)
-
 // Server is a running emulator.
 type Server struct {
 	opts Options
@@ -80,13 +71,6 @@ type Server struct {
 	registry http.Handler // the container image registry (registry.go)
 	// workers runs the deployed Workers (package worker) over this state.
 	workers *worker.Host
-
-	// assetSessions are open static-asset upload sessions by id (assets.go),
-	// guarded by mu.
-	assetSessions map[string]*assetSession
-	// takenSubdomains are workers.dev names other accounts registered
-	// (TakeSubdomain), guarded by mu.
-	takenSubdomains map[string]bool
 }
 
 // New returns an emulator with the scenario's initial state. It does not
@@ -107,9 +91,9 @@ func New(opts Options) *Server {
 	if opts.Token == "" {
 		opts.Token = "cfemu_" + newID()
 	}
-	s := &Server{opts: opts, api: http.NewServeMux(), assetSessions: map[string]*assetSession{}}
+	s := &Server{opts: opts, api: http.NewServeMux()}
 	s.state = newState(opts)
-	s.workers = worker.New(worker.Config{Lock: &s.mu, Account: workerAccount{s}, State: &s.state.State,
+	s.workers = worker.New(worker.Config{Lock: &s.mu, Account: workerAccount{s}, Saved: &s.state.Saved,
 		Now: opts.Now, ColdStart: opts.ColdStart})
 	s.faults.Store(newFaultInjector(opts.Faults))
 	s.routes()

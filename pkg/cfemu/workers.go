@@ -4,30 +4,26 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"regexp"
-	"slices"
 	"sort"
 	"strings"
+
+	"github.com/moltctl/moltctl/pkg/cfemu/account"
 )
 
-// Error codes of the Workers API.
+// Error codes and messages of the Workers API (package account).
 const (
-	codeWorkerNotFound    = 10007
-	codeValidation        = 10021
-	codeSubdomainRequired = 10063
-	codeMigrationTag      = 10079
-	codeR2BucketMissing   = 10085
-	codeR2NotEnabled      = 10136
-	codeBindingInUse      = 10053
-	codeBindingNotFound   = 10056
+	codeWorkerNotFound  = account.CodeWorkerNotFound
+	codeValidation      = account.CodeValidation
+	codeVersionNotFound = account.CodeVersionNotFound
+	msgWorkerNotFound   = account.MsgWorkerNotFound
+	msgVersionNotFound  = account.MsgVersionNotFound
 )
-
-const msgWorkerNotFound = "This Worker does not exist on your account."
 
 func (s *Server) registerWorkers() {
 	r, w := PermWorkersScriptsRead, PermWorkersScriptsWrite
@@ -125,35 +121,7 @@ func (s *Server) withScript(h func(w http.ResponseWriter, r *http.Request, sc *S
 	}
 }
 
-// Env is the Worker's environment as its code sees it: plain_text vars and
-// secrets by name.
-func (sc *Script) Env() map[string]string {
-	env := map[string]string{}
-	for _, b := range sc.Bindings {
-		if b.Type == "plain_text" {
-			env[b.Name] = b.Text
-		}
-	}
-	for k, v := range sc.Secrets {
-		env[k] = v
-	}
-	return env
-}
-
-// DONamespaces lists the script's own Durable Object bindings as class name → namespace id.
-func (sc *Script) DONamespaces() map[string]string {
-	out := map[string]string{}
-	for _, b := range sc.Bindings {
-		if b.Type == "durable_object_namespace" && (b.ScriptName == "" || b.ScriptName == sc.Name) {
-			out[b.ClassName] = b.NamespaceID
-		}
-	}
-	return out
-}
-
 // --- account subdomain ---
-
-var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 func (s *Server) getAccountSubdomain(w http.ResponseWriter, _ *http.Request, _ *Token) {
 	if s.state.Account.Subdomain == "" {
@@ -170,22 +138,11 @@ func (s *Server) putAccountSubdomain(w http.ResponseWriter, r *http.Request, _ *
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	if !subdomainRE.MatchString(body.Subdomain) {
-		fail(w, http.StatusBadRequest, 10033, "Subdomain names must be 1-63 characters of a-z, 0-9 and '-', and must not start or end with '-'")
+	if err := s.state.SetSubdomain(body.Subdomain); err != nil {
+		writeFailure(w, err)
 		return
 	}
-	if s.takenSubdomain(body.Subdomain) {
-		fail(w, http.StatusConflict, 10031, "This subdomain is unavailable")
-		return
-	}
-	s.state.Account.Subdomain = body.Subdomain
 	ok(w, http.StatusOK, map[string]string{"subdomain": body.Subdomain})
-}
-
-// takenSubdomain reports names other accounts hold in the emulated world
-// (a few fixed ones and those given to TakeSubdomain). s.mu is held.
-func (s *Server) takenSubdomain(name string) bool {
-	return name == "taken" || name == "cloudflare" || name == "workers" || s.takenSubdomains[name]
 }
 
 // TakeSubdomain makes another account hold the workers.dev name, as when
@@ -193,17 +150,14 @@ func (s *Server) takenSubdomain(name string) bool {
 func (s *Server) TakeSubdomain(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.takenSubdomains == nil {
-		s.takenSubdomains = map[string]bool{}
-	}
-	s.takenSubdomains[name] = true
+	s.state.TakeSubdomain(name)
 }
 
 // subdomainAvailability answers as the dashboard's check does: 10032 when
 // the name is free, 10031 when it is not.
 func (s *Server) subdomainAvailability(w http.ResponseWriter, r *http.Request, _ *Token) {
 	name := r.PathValue("name")
-	if s.takenSubdomain(name) || name == s.state.Account.Subdomain {
+	if s.state.SubdomainTaken(name) || name == s.state.Account.Subdomain {
 		fail(w, http.StatusConflict, 10031, "Subdomain is unavailable")
 		return
 	}
@@ -212,71 +166,29 @@ func (s *Server) subdomainAvailability(w http.ResponseWriter, r *http.Request, _
 
 // --- script upload ---
 
-// workerMetadata is the upload's metadata part (wrangler's WorkerMetadata).
-type workerMetadata struct {
-	MainModule         string            `json:"main_module"`
-	BodyPart           string            `json:"body_part"`
-	CompatibilityDate  string            `json:"compatibility_date"`
-	CompatibilityFlags []string          `json:"compatibility_flags"`
-	Bindings           []json.RawMessage `json:"bindings"`
-	KeepBindings       []string          `json:"keep_bindings"`
-	KeepAssets         bool              `json:"keep_assets"`
-	Migrations         *migrations       `json:"migrations"`
-	Assets             *struct {
-		JWT    string          `json:"jwt"`
-		Config json.RawMessage `json:"config"`
-	} `json:"assets"`
-	Containers    json.RawMessage   `json:"containers"`
-	Observability json.RawMessage   `json:"observability"`
-	Logpush       *bool             `json:"logpush"`
-	Tags          []string          `json:"tags"`
-	Annotations   map[string]string `json:"annotations"`
-}
-
-type migrations struct {
-	OldTag string          `json:"old_tag"`
-	NewTag string          `json:"new_tag"`
-	Steps  []migrationStep `json:"steps"`
-	migrationStep
-}
-
-type migrationStep struct {
-	NewClasses       []string `json:"new_classes"`
-	NewSQLiteClasses []string `json:"new_sqlite_classes"`
-	DeletedClasses   []string `json:"deleted_classes"`
-	RenamedClasses   []struct {
-		From string `json:"from"`
-		To   string `json:"to"`
-	} `json:"renamed_classes"`
-}
-
-type apiFailure struct {
-	status, code int
-	msg          string
-}
-
-func (e *apiFailure) Error() string { return e.msg }
-
-func failf(status, code int, format string, args ...any) *apiFailure {
-	return &apiFailure{status, code, fmt.Sprintf(format, args...)}
-}
-
+// writeFailure answers a model's refusal (account.Error) with its status,
+// code and message; any other error as a validation failure.
 func writeFailure(w http.ResponseWriter, err error) {
-	if f, isAF := err.(*apiFailure); isAF {
-		fail(w, f.status, f.code, "%s", f.msg)
+	var f *account.Error
+	if errors.As(err, &f) {
+		fail(w, f.Status, f.Code, "%s", f.Message)
 		return
 	}
 	fail(w, http.StatusBadRequest, codeValidation, "%s", err.Error())
 }
 
+func invalidUpload(format string, args ...any) error {
+	return &account.Error{Status: http.StatusBadRequest, Code: codeValidation, Message: fmt.Sprintf(format, args...)}
+}
+
 // readUpload parses a multipart Worker upload: the metadata part and the module parts.
-func readUpload(r *http.Request) (*workerMetadata, []Module, error) {
+func readUpload(r *http.Request) (*account.Metadata, []Module, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !strings.HasPrefix(mt, "multipart/") {
-		return nil, nil, failf(http.StatusBadRequest, 10021, "Expected a multipart/form-data body with a metadata part")
+		return nil, nil, invalidUpload("Expected a multipart/form-data body with a metadata part")
 	}
 	mr := multipart.NewReader(r.Body, params["boundary"])
-	var meta *workerMetadata
+	var meta *account.Metadata
 	var mods []Module
 	for {
 		p, err := mr.NextPart()
@@ -284,13 +196,13 @@ func readUpload(r *http.Request) (*workerMetadata, []Module, error) {
 			break
 		}
 		if err != nil {
-			return nil, nil, failf(http.StatusBadRequest, 10021, "malformed multipart body: %v", err)
+			return nil, nil, invalidUpload("malformed multipart body: %v", err)
 		}
 		b, _ := io.ReadAll(p)
 		if p.FormName() == "metadata" {
-			meta = &workerMetadata{}
+			meta = &account.Metadata{}
 			if err := json.Unmarshal(b, meta); err != nil {
-				return nil, nil, failf(http.StatusBadRequest, 10021, "Unexpected token in metadata JSON: %v", err)
+				return nil, nil, invalidUpload("Unexpected token in metadata JSON: %v", err)
 			}
 			continue
 		}
@@ -305,310 +217,22 @@ func readUpload(r *http.Request) (*workerMetadata, []Module, error) {
 		mods = append(mods, Module{Name: name, ContentType: p.Header.Get("Content-Type"), Size: len(b), SHA256: hex.EncodeToString(sum[:])})
 	}
 	if meta == nil {
-		return nil, nil, failf(http.StatusBadRequest, 10021, "No metadata part was found in the upload")
+		return nil, nil, invalidUpload("No metadata part was found in the upload")
 	}
 	return meta, mods, nil
 }
 
-// applyUpload validates an upload against the account and the existing
-// script (nil for a new one) and returns the script as it would become.
-// versioned is true for POST .../versions, which keeps previous bindings
-// only when asked (keep_bindings, inherit) and may not migrate.
-func (s *Server) applyUpload(name string, old *Script, meta *workerMetadata, mods []Module, versioned bool) (*Script, error) {
-	now := s.opts.Now().UTC()
-	main := meta.MainModule
-	if main == "" {
-		main = meta.BodyPart
-	}
-	if main == "" {
-		return nil, failf(http.StatusBadRequest, 10021, "No such module: the upload must name its main module (main_module)")
-	}
-	if len(mods) > 0 && !slices.ContainsFunc(mods, func(m Module) bool { return m.Name == main }) {
-		return nil, failf(http.StatusBadRequest, 10021, "Uncaught Error: No such module \"%s\".", main)
-	}
-	if old == nil && s.state.Account.Subdomain == "" {
-		return nil, failf(http.StatusBadRequest, codeSubdomainRequired, "You need a workers.dev subdomain in order to proceed. Please go to the dashboard and open the Workers menu. Opening the Workers landing page for the first time will create a workers.dev subdomain automatically.")
-	}
-	sc := &Script{Name: name, ID: newID(), CreatedOn: now, Secrets: map[string]string{}}
-	if old != nil {
-		cp := *old
-		sc = &cp
-		sc.Secrets = map[string]string{}
-	}
-	sc.ModifiedOn = now
-	sc.Etag = newID() + newID()
-	sc.MainModule = main
-	sc.Modules = mods
-	sc.CompatibilityDate = meta.CompatibilityDate
-	sc.CompatibilityFlags = meta.CompatibilityFlags
-	if meta.Containers != nil {
-		sc.Containers = meta.Containers
-	} else {
-		sc.Containers = nil
-	}
-	if meta.Observability != nil {
-		sc.Observability = meta.Observability
-	}
-	if meta.Logpush != nil {
-		sc.Logpush = *meta.Logpush
-	}
-	if meta.Tags != nil {
-		sc.Tags = meta.Tags
-	}
-
-	// Migrations come first: a binding may name a class the upload creates.
-	if meta.Migrations != nil {
-		if versioned {
-			return nil, failf(http.StatusBadRequest, 10211, "Version upload failed. You attempted to upload a version of a Worker that includes a Durable Object migration, but migrations must be fully applied via a non-versioned deployment. Refer to the documentation for more information.")
-		}
-		if err := s.migrate(sc, meta.Migrations); err != nil {
-			return nil, err
-		}
-	}
-
-	var oldBindings []Binding
-	oldSecrets := map[string]string{}
-	if old != nil {
-		oldBindings = old.Bindings
-		oldSecrets = old.Secrets
-	}
-	keep := map[string]bool{}
-	for _, t := range meta.KeepBindings {
-		keep[t] = true
-	}
-	// Bindings the upload does not name are dropped unless keep_bindings
-	// lists their type: wrangler deploy sends ["secret_text","secret_key"]
-	// precisely so that secrets survive ("Never delete secret bindings when
-	// deploying", deploy-helpers).
-	bindings, secrets, err := s.resolveBindings(sc, meta.Bindings, oldBindings, oldSecrets, keep)
-	if err != nil {
-		return nil, err
-	}
-	sc.Bindings, sc.Secrets = bindings, secrets
-
-	if meta.Assets != nil && meta.Assets.JWT != "" {
-		manifest, err := s.completedAssets(meta.Assets.JWT)
-		if err != nil {
-			return nil, err
-		}
-		sc.Assets = &ScriptAssets{Manifest: manifest, Config: meta.Assets.Config}
-	} else if meta.KeepAssets && old != nil && old.Assets != nil {
-		sc.Assets = old.Assets
-	} else if meta.Assets == nil {
-		sc.Assets = nil
-	}
-	return sc, nil
-}
-
-// migrate applies Durable Object migrations after checking the tag precondition.
-func (s *Server) migrate(sc *Script, m *migrations) error {
-	if m.OldTag != sc.MigrationTag {
-		cur := sc.MigrationTag
-		if cur == "" {
-			return failf(http.StatusBadRequest, codeMigrationTag, "Migration tag precondition failed; no migrations have been applied to this script yet, but old_tag %q was given", m.OldTag)
-		}
-		return failf(http.StatusBadRequest, codeMigrationTag, "Migration tag precondition failed; current tag is %s", cur)
-	}
-	steps := m.Steps
-	if len(steps) == 0 {
-		steps = []migrationStep{m.migrationStep}
-	}
-	ns := func(class string) *DONamespace {
-		for _, n := range s.state.DONamespaces {
-			if n.Script == sc.Name && n.Class == class {
-				return n
-			}
-		}
-		return nil
-	}
-	for _, st := range steps {
-		if len(st.NewClasses) > 0 && !s.state.Account.WorkersPaid {
-			return failf(http.StatusBadRequest, 10097, "In order to use Durable Objects with a free plan, you must create a namespace using a `new_sqlite_classes` migration.")
-		}
-		for i, list := range [][]string{st.NewClasses, st.NewSQLiteClasses} {
-			for _, c := range list {
-				if ns(c) != nil {
-					return failf(http.StatusBadRequest, 10074, "Cannot apply new-class migration to class '%s' that is already depended on by existing Durable Objects", c)
-				}
-				id := newID()
-				s.state.DONamespaces[id] = &DONamespace{ID: id, Name: sc.Name + "_" + c, Script: sc.Name, Class: c, UseSQLite: i == 1}
-			}
-		}
-		for _, rn := range st.RenamedClasses {
-			n := ns(rn.From)
-			if n == nil {
-				return failf(http.StatusBadRequest, 10074, "Cannot apply rename migration to class '%s': no such Durable Object class", rn.From)
-			}
-			n.Class, n.Name = rn.To, sc.Name+"_"+rn.To
-		}
-		for _, c := range st.DeletedClasses {
-			n := ns(c)
-			if n == nil {
-				return failf(http.StatusBadRequest, 10074, "Cannot apply delete migration to class '%s': no such Durable Object class", c)
-			}
-			delete(s.state.DONamespaces, n.ID)
-		}
-	}
-	if m.NewTag != "" {
-		sc.MigrationTag = m.NewTag
-	}
-	return nil
-}
-
-// resolveBindings turns the upload's bindings into the script's bindings
-// and secrets: secret_text values go to secrets, inherit copies the old
-// binding, keep types carry old bindings of those types that the upload
-// does not name, DO bindings get their namespace id, R2 buckets must exist.
-func (s *Server) resolveBindings(sc *Script, raw []json.RawMessage, oldB []Binding, oldSecrets map[string]string, keep map[string]bool) ([]Binding, map[string]string, error) {
-	var out []Binding
-	secrets := map[string]string{}
-	named := map[string]bool{}
-	for _, rb := range raw {
-		var b Binding
-		if err := json.Unmarshal(rb, &b); err != nil {
-			return nil, nil, failf(http.StatusBadRequest, 10021, "Invalid binding: %v", err)
-		}
-		if b.Name == "" {
-			return nil, nil, failf(http.StatusBadRequest, 10021, "binding of type %s must have a name", b.Type)
-		}
-		if named[b.Name] {
-			return nil, nil, failf(http.StatusBadRequest, 10021, "Binding name '%s' is used more than once", b.Name)
-		}
-		named[b.Name] = true
-		switch b.Type {
-		case "secret_text", "secret_key":
-			var v struct {
-				Text string `json:"text"`
-			}
-			_ = json.Unmarshal(rb, &v)
-			secrets[b.Name] = v.Text
-			continue
-		case "inherit":
-			if v, isSecret := oldSecrets[b.Name]; isSecret {
-				secrets[b.Name] = v
-				continue
-			}
-			i := slices.IndexFunc(oldB, func(o Binding) bool { return o.Name == b.Name })
-			if i < 0 {
-				return nil, nil, failf(http.StatusBadRequest, 10021, "Binding '%s' of type inherit could not be resolved: the previous version has no binding of that name", b.Name)
-			}
-			out = append(out, oldB[i])
-			continue
-		case "durable_object_namespace":
-			owner := b.ScriptName
-			if owner == "" {
-				owner = sc.Name
-			}
-			b.NamespaceID = ""
-			for _, n := range s.state.DONamespaces {
-				if n.Script == owner && n.Class == b.ClassName {
-					b.NamespaceID = n.ID
-				}
-			}
-			if b.NamespaceID == "" {
-				return nil, nil, failf(http.StatusBadRequest, 10061, "Cannot create binding for class '%s' because it is not currently configured to implement Durable Objects. Did you forget to apply a Durable Object migration?", b.ClassName)
-			}
-		case "r2_bucket":
-			if !s.state.Account.R2Enabled {
-				return nil, nil, failf(http.StatusBadRequest, codeR2NotEnabled, "R2 binding error for bucket '%s': Please enable R2 through the Cloudflare Dashboard.", b.BucketName)
-			}
-			if s.state.Buckets[b.BucketName] == nil {
-				return nil, nil, failf(http.StatusBadRequest, codeR2BucketMissing, "R2 bucket '%s' not found. Please use a different name and try again.", b.BucketName)
-			}
-		case "plain_text":
-			var v struct {
-				Text *string `json:"text"`
-			}
-			_ = json.Unmarshal(rb, &v)
-			if v.Text == nil {
-				return nil, nil, failf(http.StatusBadRequest, 10021, "binding %s of type plain_text must have a text", b.Name)
-			}
-		}
-		out = append(out, b)
-	}
-	for _, o := range oldB {
-		if keep[o.Type] && !named[o.Name] {
-			out = append(out, o)
-			named[o.Name] = true
-		}
-	}
-	if keep["secret_text"] {
-		for k, v := range oldSecrets {
-			if !named[k] {
-				secrets[k] = v
-			}
-		}
-	}
-	if out == nil {
-		out = []Binding{}
-	}
-	return out, secrets, nil
-}
-
-// newVersion records sc's current content as a new version; deploy also
-// creates a deployment sending it all traffic.
-func (s *Server) newVersion(sc *Script, source string, annotations map[string]string, deploy bool) *ScriptVersion {
-	now := s.opts.Now().UTC()
-	v := &ScriptVersion{
-		ID: uuid(), Number: len(sc.Versions) + 1, CreatedOn: now, Source: source, Annotations: annotations,
-		MainModule: sc.MainModule, CompatibilityDate: sc.CompatibilityDate, CompatibilityFlags: sc.CompatibilityFlags,
-		Bindings: slices.Clone(sc.Bindings), Secrets: cloneMap(sc.Secrets), Assets: sc.Assets,
-	}
-	sc.Versions = append(sc.Versions, v)
-	if deploy {
-		s.deploy(sc, v.ID, source, annotations)
-	}
-	return v
-}
-
-func (s *Server) deploy(sc *Script, versionID, source string, annotations map[string]string) *ScriptDeployment {
-	d := &ScriptDeployment{ID: uuid(), Source: source, Strategy: "percentage", AuthorEmail: s.state.Account.Email,
-		CreatedOn: s.opts.Now().UTC(), Annotations: annotations, Versions: []DeploymentVersion{{VersionID: versionID, Percentage: 100}}}
-	sc.Deployments = append(sc.Deployments, d)
-	return d
-}
-
-func cloneMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-// uuid returns a random RFC 4122 version 4 UUID.
-func uuid() string {
-	h := newID()
-	b := []byte(h)
-	b[12] = '4'
-	b[16] = "89ab"[b[16]%4]
-	return string(b[0:8]) + "-" + string(b[8:12]) + "-" + string(b[12:16]) + "-" + string(b[16:20]) + "-" + string(b[20:32])
-}
-
 func (s *Server) uploadScript(w http.ResponseWriter, r *http.Request, _ *Token) {
-	name := r.PathValue("script")
 	meta, mods, err := readUpload(r)
 	if err != nil {
 		writeFailure(w, err)
 		return
 	}
-	old := s.state.Scripts[name]
-	// A refused upload changes nothing: migrations are undone with it.
-	saved := make(map[string]DONamespace, len(s.state.DONamespaces))
-	for id, n := range s.state.DONamespaces {
-		saved[id] = *n
-	}
-	sc, err := s.applyUpload(name, old, meta, mods, false)
+	sc, v, err := s.state.UploadScript(s.opts.Now(), r.PathValue("script"), meta, mods)
 	if err != nil {
-		s.state.DONamespaces = make(map[string]*DONamespace, len(saved))
-		for id, n := range saved {
-			s.state.DONamespaces[id] = &n
-		}
 		writeFailure(w, err)
 		return
 	}
-	v := s.newVersion(sc, "wrangler", meta.Annotations, true)
-	s.state.Scripts[name] = sc
 	res := s.scriptJSON(sc)
 	res["deployment_id"] = v.ID
 	res["startup_time_ms"] = 7
@@ -678,26 +302,11 @@ func (s *Server) getScript(w http.ResponseWriter, _ *http.Request, sc *Script) {
 // buckets, uploaded asset content, container applications, Access
 // applications and the account subdomain stay, as on Cloudflare.
 func (s *Server) deleteScript(w http.ResponseWriter, r *http.Request, sc *Script) {
-	if r.URL.Query().Get("force") != "true" {
-		for _, other := range s.state.Scripts {
-			if other.Name == sc.Name {
-				continue
-			}
-			for _, b := range other.Bindings {
-				if b.Type == "durable_object_namespace" && b.ScriptName == sc.Name {
-					fail(w, http.StatusBadRequest, 10064, "Cannot delete this Worker: Worker '%s' binds its Durable Object class '%s'. Delete the binding first or pass force=true.", other.Name, b.ClassName)
-					return
-				}
-			}
-		}
+	if err := s.state.DeleteScript(sc.Name, r.URL.Query().Get("force") == "true"); err != nil {
+		writeFailure(w, err)
+		return
 	}
-	for id, n := range s.state.DONamespaces {
-		if n.Script == sc.Name {
-			delete(s.state.DONamespaces, id)
-		}
-	}
-	delete(s.state.Scripts, sc.Name)
-	delete(s.state.Runtimes, sc.Name)
+	delete(s.state.Runtimes, sc.Name) // the deployed instance goes with it
 	ok(w, http.StatusOK, nil)
 }
 
@@ -717,14 +326,6 @@ func (s *Server) getService(w http.ResponseWriter, _ *http.Request, sc *Script) 
 
 // --- versions and deployments ---
 
-// The answer to reading a version the API does not know, or not yet
-// (packages/wrangler/src/__tests__/containers/deploy.test.ts,
-// mockGetVersionNotFoundOnce).
-const (
-	codeVersionNotFound = 100146
-	msgVersionNotFound  = "The requested Worker version could not be found, please check the ID being passed and try again."
-)
-
 // versionLag is how many reads of a new version answer 100146 first.
 func (s *Server) versionLag() int {
 	switch {
@@ -742,24 +343,12 @@ func (s *Server) uploadVersion(w http.ResponseWriter, r *http.Request, sc *Scrip
 		writeFailure(w, err)
 		return
 	}
-	next, err := s.applyUpload(sc.Name, sc, meta, mods, true)
+	v, err := s.state.UploadVersion(s.opts.Now(), sc, meta, mods)
 	if err != nil {
 		writeFailure(w, err)
 		return
 	}
-	// The version is stored on the script; its content takes effect when deployed.
-	v := s.newVersion(next, "wrangler", meta.Annotations, false)
-	sc.Versions = next.Versions
 	ok(w, http.StatusOK, s.versionJSON(sc, v))
-}
-
-func (s *Server) findVersion(sc *Script, id string) *ScriptVersion {
-	for _, v := range sc.Versions {
-		if v.ID == id || strings.ReplaceAll(v.ID, "-", "") == id {
-			return v
-		}
-	}
-	return nil
 }
 
 func (s *Server) versionJSON(sc *Script, v *ScriptVersion) map[string]any {
@@ -809,15 +398,9 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request, sc *Script
 }
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request, sc *Script) {
-	v := s.findVersion(sc, r.PathValue("version"))
-	if v == nil {
-		fail(w, http.StatusNotFound, codeVersionNotFound, msgVersionNotFound)
-		return
-	}
-	// A just-uploaded version is not readable at once on Cloudflare.
-	if v.lagReads < s.versionLag() {
-		v.lagReads++
-		fail(w, http.StatusNotFound, codeVersionNotFound, msgVersionNotFound)
+	v, err := account.ReadVersion(sc, r.PathValue("version"), s.versionLag())
+	if err != nil {
+		writeFailure(w, err)
 		return
 	}
 	ok(w, http.StatusOK, s.versionJSON(sc, v))
@@ -847,19 +430,11 @@ func (s *Server) createDeployment(w http.ResponseWriter, r *http.Request, sc *Sc
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	if len(body.Versions) != 1 || body.Versions[0].Percentage != 100 {
-		fail(w, http.StatusBadRequest, 10021, "The emulator deploys a single version at 100%%")
+	d, err := s.state.Deploy(s.opts.Now(), sc, body.Versions, body.Annotations)
+	if err != nil {
+		writeFailure(w, err)
 		return
 	}
-	v := s.findVersion(sc, body.Versions[0].VersionID)
-	if v == nil {
-		fail(w, http.StatusNotFound, codeVersionNotFound, msgVersionNotFound)
-		return
-	}
-	sc.MainModule, sc.CompatibilityDate, sc.CompatibilityFlags = v.MainModule, v.CompatibilityDate, v.CompatibilityFlags
-	sc.Bindings, sc.Secrets, sc.Assets = slices.Clone(v.Bindings), cloneMap(v.Secrets), v.Assets
-	sc.ModifiedOn = s.opts.Now().UTC()
-	d := s.deploy(sc, v.ID, "api", body.Annotations)
 	ok(w, http.StatusOK, deploymentJSON(d))
 }
 
@@ -908,45 +483,15 @@ func (s *Server) patchSettings(w http.ResponseWriter, r *http.Request, sc *Scrip
 	} else {
 		raw, _ = io.ReadAll(r.Body)
 	}
-	var body struct {
-		Bindings           *[]json.RawMessage `json:"bindings"`
-		CompatibilityDate  *string            `json:"compatibility_date"`
-		CompatibilityFlags *[]string          `json:"compatibility_flags"`
-		Logpush            *bool              `json:"logpush"`
-		Observability      json.RawMessage    `json:"observability"`
-		Tags               *[]string          `json:"tags"`
-	}
-	if err := json.Unmarshal(raw, &body); err != nil {
+	var p account.SettingsPatch
+	if err := json.Unmarshal(raw, &p); err != nil {
 		fail(w, http.StatusBadRequest, 10026, "Could not parse the settings part: %v", err)
 		return
 	}
-	next := *sc
-	if body.Bindings != nil {
-		b, sec, err := s.resolveBindings(&next, *body.Bindings, sc.Bindings, sc.Secrets, map[string]bool{})
-		if err != nil {
-			writeFailure(w, err)
-			return
-		}
-		next.Bindings, next.Secrets = b, sec
+	if err := s.state.PatchSettings(s.opts.Now(), sc, p); err != nil {
+		writeFailure(w, err)
+		return
 	}
-	if body.CompatibilityDate != nil {
-		next.CompatibilityDate = *body.CompatibilityDate
-	}
-	if body.CompatibilityFlags != nil {
-		next.CompatibilityFlags = *body.CompatibilityFlags
-	}
-	if body.Logpush != nil {
-		next.Logpush = *body.Logpush
-	}
-	if body.Observability != nil {
-		next.Observability = body.Observability
-	}
-	if body.Tags != nil {
-		next.Tags = *body.Tags
-	}
-	next.ModifiedOn = s.opts.Now().UTC()
-	*sc = next
-	s.newVersion(sc, "api", map[string]string{"workers/triggered_by": "version_settings"}, true)
 	ok(w, http.StatusOK, s.settingsJSON(sc))
 }
 
@@ -959,23 +504,11 @@ func (s *Server) getScriptSettings(w http.ResponseWriter, _ *http.Request, sc *S
 }
 
 func (s *Server) patchScriptSettings(w http.ResponseWriter, r *http.Request, sc *Script) {
-	var body struct {
-		Logpush       *bool           `json:"logpush"`
-		Observability json.RawMessage `json:"observability"`
-		Tags          *[]string       `json:"tags"`
-	}
-	if !decodeJSON(w, r, &body) {
+	var p account.ScriptSettingsPatch
+	if !decodeJSON(w, r, &p) {
 		return
 	}
-	if body.Logpush != nil {
-		sc.Logpush = *body.Logpush
-	}
-	if body.Observability != nil {
-		sc.Observability = body.Observability
-	}
-	if body.Tags != nil {
-		sc.Tags = *body.Tags
-	}
+	account.PatchScriptSettings(sc, p)
 	ok(w, http.StatusOK, s.scriptSettingsJSON(sc))
 }
 
@@ -993,23 +526,9 @@ func (s *Server) postScriptSubdomain(w http.ResponseWriter, r *http.Request, sc 
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	if body.Enabled == nil {
-		fail(w, http.StatusBadRequest, 10021, "enabled is required")
+	if err := s.state.SetWorkersDev(sc, body.Enabled, body.PreviewsEnabled, r.Header.Get("Cloudflare-Workers-Script-Api-Date")); err != nil {
+		writeFailure(w, err)
 		return
-	}
-	if *body.Enabled && s.state.Account.Subdomain == "" {
-		fail(w, http.StatusBadRequest, codeSubdomainRequired, "You need a workers.dev subdomain in order to proceed. Please go to the dashboard and open the Workers menu. Opening the Workers landing page for the first time will create a workers.dev subdomain automatically.")
-		return
-	}
-	sc.WorkersDevEnabled = *body.Enabled
-	// wrangler pins the API date 2025-08-01 on this call
-	// (packages/deploy-helpers/src/triggers/deploy.ts). Without it, or
-	// without previews_enabled, the emulator lets preview URLs follow
-	// enabled: a guess at the older behaviour, which moltctl never relies on.
-	if body.PreviewsEnabled != nil && r.Header.Get("Cloudflare-Workers-Script-Api-Date") >= "2025-08-01" {
-		sc.PreviewsEnabled = *body.PreviewsEnabled
-	} else {
-		sc.PreviewsEnabled = *body.Enabled
 	}
 	ok(w, http.StatusOK, map[string]bool{"enabled": sc.WorkersDevEnabled, "previews_enabled": sc.PreviewsEnabled})
 }

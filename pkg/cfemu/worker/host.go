@@ -17,8 +17,8 @@ import (
 	"time"
 )
 
-// State is the deployed Workers' part of the emulator's saved state.
-type State struct {
+// Saved is the deployed Workers' part of the emulator's saved state.
+type Saved struct {
 	// Runtimes is the deployed Worker model, keyed by script name.
 	Runtimes map[string]*Runtime `json:"runtimes"`
 }
@@ -76,12 +76,12 @@ type AccessApp struct {
 
 // Config is how the emulator runs its deployed Workers.
 type Config struct {
-	// Lock guards Account and State; the Host takes it itself.
+	// Lock guards Account and Saved; the Host takes it itself.
 	Lock sync.Locker
 	// Account is the account the Workers run in.
 	Account Account
-	// State holds the runtimes; it must stay the same value for the Host's life.
-	State *State
+	// Saved holds the runtimes; it must stay the same value for the Host's life.
+	Saved *Saved
 	// Now is the clock.
 	Now func() time.Time
 	// ColdStart is how long the gateway takes to start.
@@ -92,7 +92,7 @@ type Config struct {
 type Host struct {
 	mu        sync.Locker
 	acct      Account
-	st        *State
+	st        *Saved
 	now       func() time.Time
 	coldStart time.Duration
 	// jwtKey signs the Access JWTs of this emulator.
@@ -109,7 +109,7 @@ type Host struct {
 func New(c Config) *Host {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	return &Host{mu: c.Lock, acct: c.Account, st: c.State, now: c.Now, coldStart: c.ColdStart, jwtKey: key,
+	return &Host{mu: c.Lock, acct: c.Account, st: c.Saved, now: c.Now, coldStart: c.ColdStart, jwtKey: key,
 		tails: map[string]*tailSession{}, gatewayFaults: map[string]string{}}
 }
 
