@@ -71,7 +71,9 @@ run it again when they are done.`,
 
 // execute runs cmd with args as if typed after moltctl.
 func execute(ctx context.Context, cmd *cobra.Command, args ...string) error {
-	cmd.SetArgs(args)
+	// Never nil: cobra reads os.Args for a command given nil args, and
+	// launch's own flags (--yes, --no-pair) are unknown to deploy.
+	cmd.SetArgs(append([]string{}, args...))
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	return cmd.ExecuteContext(ctx)
 }
