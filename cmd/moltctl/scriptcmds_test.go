@@ -419,7 +419,7 @@ var scrubs = []struct {
 	{regexp.MustCompile(`\bAGE-SECRET-KEY-1[0-9A-Z]+`), "AGE-SECRET-KEY-1<key>"},
 	{regexp.MustCompile(`\bproc_[0-9a-f]+\b`), "proc_<id>"},
 	// JSON's timings, and digests keyed with a key made for each run.
-	{regexp.MustCompile(`"(duration_ms|waited_seconds)": \d+`), `"$1": <n>`},
+	{regexp.MustCompile(`"(duration_ms|waited_seconds)": \d+(\.\d+)?`), `"$1": <n>`},
 	{regexp.MustCompile(`\bhmac-sha256:[0-9a-f]+`), "hmac-sha256:<hmac>"},
 }
 
