@@ -178,3 +178,16 @@ func (st *State) appPolicies(ctx context.Context, appID string) ([]cfapi.AccessP
 		return st.Deps.API.ListAppPolicies(ctx, appID)
 	})
 }
+
+// together runs the reads fns at once and waits for all of them.
+func together(fns ...func()) {
+	var wg sync.WaitGroup
+	for _, f := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+	wg.Wait()
+}

@@ -95,6 +95,22 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 	if backoff == 0 {
 		backoff = time.Second
 	}
+	// retry runs f again after a transient failure: steps and saving the
+	// state are idempotent.
+	retry := func(f func() error, what string) error {
+		for attempt := 1; ; attempt++ {
+			err := f()
+			if err == nil || ctx.Err() != nil || attempt >= attempts || !Transient(err) {
+				return err
+			}
+			st.Deps.warn("%s: %v; trying again", what, err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff << (attempt - 1)):
+			}
+		}
+	}
+	save := func() error { return retry(func() error { return st.Saved.save(ctx) }, "save deploy state") }
 	// The subdomain may not exist yet: preflight can register it, and the
 	// route step learns it then.
 	_ = st.learn(ctx)
@@ -106,10 +122,10 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			r.Progress.Done(res)
 		}
 	}
-	// answers are the steps' Skip. A step is asked alone first; when it
-	// has nothing to do, every later step is asked at once, so their reads
-	// go out together. A step that runs may change what the later ones
-	// find: they are asked again after it.
+	// answers are the steps' Skip, asked at once for every step not yet
+	// run, so their reads go out together. A step that runs may change
+	// what the later ones find: they are asked again after it, and the
+	// reads it did not change are answered from st.Deps.Reads.
 	answers := make([]*skipAnswer, len(r.Steps))
 	for i, s := range r.Steps {
 		name := s.Name()
@@ -124,11 +140,7 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		}
 		start := st.Deps.now()
 		if answers[i] == nil {
-			skip, reason := s.Skip(ctx, st)
-			answers[i] = &skipAnswer{skip: skip, reason: reason}
-			if skip {
-				copy(answers[i+1:], askSkips(ctx, r.Steps[i+1:], st))
-			}
+			copy(answers[i:], askSkips(ctx, r.Steps[i:], st))
 		}
 		if ctx.Err() != nil {
 			return results, r.interrupted(st, name)
@@ -138,18 +150,7 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			continue
 		}
 		clear(answers[i+1:])
-		var err error
-		for attempt := 1; ; attempt++ {
-			err = s.Run(ctx, st)
-			if err == nil || ctx.Err() != nil || attempt >= attempts || !Transient(err) {
-				break
-			}
-			st.Deps.warn("step %s: %v; trying again", name, err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff << (attempt - 1)):
-			}
-		}
+		err := retry(func() error { return s.Run(ctx, st) }, "step "+name)
 		if ctx.Err() != nil {
 			_ = st.Saved.save(ctx)
 			return results, r.interrupted(st, name)
@@ -157,17 +158,17 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		if err != nil {
 			record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(st.Deps.since(start)), Detail: firstLine(err.Error())})
 			st.Saved.Dep.LastDeploy = r.record(st, results, false, name)
-			_ = st.Saved.save(ctx)
+			_ = save()
 			return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.In.Options.Resume}
 		}
-		if err := st.Saved.save(ctx); err != nil {
+		if err := save(); err != nil {
 			return results, fmt.Errorf("save deploy state: %w", err)
 		}
 		applied = append(applied, name)
 		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(st.Deps.since(start)), Detail: st.Learned.Details[name]})
 	}
 	st.Saved.Dep.LastDeploy = r.record(st, results, true, "")
-	if err := st.Saved.save(ctx); err != nil {
+	if err := save(); err != nil {
 		return results, fmt.Errorf("save deploy state: %w", err)
 	}
 	return results, nil

@@ -38,17 +38,31 @@ func (a *accessStep) Skip(ctx context.Context, st *State) (bool, string) {
 		return false, ""
 	}
 	host := st.WorkerHost()
-	org, err := st.accessOrg(ctx)
-	if err != nil {
-		return false, ""
-	}
-	apps, err := st.accessApps(ctx)
-	if err != nil {
+	access := st.Saved.Dep.Access
+	// The reads go out together: the policies read are those of the
+	// application the state names, the only one Skip accepts.
+	var (
+		org      *cfapi.AccessOrganization
+		apps     []cfapi.AccessApp
+		toks     []cfapi.ServiceToken
+		policies []cfapi.AccessPolicy
+		errs     [4]error
+	)
+	together(
+		func() { org, errs[0] = st.accessOrg(ctx) },
+		func() { apps, errs[1] = st.accessApps(ctx) },
+		func() { toks, errs[2] = st.serviceTokens(ctx) },
+		func() {
+			if access.AppID != "" {
+				policies, errs[3] = st.appPolicies(ctx, access.AppID)
+			}
+		},
+	)
+	if errs[0] != nil || errs[1] != nil {
 		return false, ""
 	}
 	want := a.wantApp(st)
 	app := a.findApp(st, apps, want)
-	access := st.Saved.Dep.Access
 	switch {
 	case app == nil:
 		return false, "create the Access application for " + host
@@ -57,8 +71,7 @@ func (a *accessStep) Skip(ctx context.Context, st *State) (bool, string) {
 	case app.ID != access.AppID || app.AUD != access.AUD || org.AuthDomain != access.TeamDomain:
 		return false, ""
 	}
-	toks, err := st.serviceTokens(ctx)
-	if err != nil {
+	if errs[2] != nil || errs[3] != nil {
 		return false, ""
 	}
 	var tok *cfapi.ServiceToken
@@ -75,10 +88,6 @@ func (a *accessStep) Skip(ctx context.Context, st *State) (bool, string) {
 	}
 	if tok == nil {
 		return false, "create the service token " + want.Name
-	}
-	policies, err := st.appPolicies(ctx, app.ID)
-	if err != nil {
-		return false, ""
 	}
 	var ids []string
 	for _, w := range a.wantPolicies(st, tok.ID) {
