@@ -24,6 +24,9 @@ func TestBenchSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// It builds moltctl and the bench from the sources in child processes:
+	// without this, a cached pass would outlive a change that breaks them.
+	testenv.TrackModule(t)
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "moltctl")
 	for _, args := range [][]string{

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/moltctl/moltctl/pkg/internal/testenv"
 )
 
 const module = "github.com/moltctl/moltctl"
@@ -18,6 +20,9 @@ func goList(t *testing.T, args ...string) []string {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
 	}
+	// go list reads the sources in its own process: without this, a cached
+	// pass would outlive an import that breaks the rules.
+	testenv.TrackModule(t)
 	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {

@@ -7,6 +7,7 @@ package testenv
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,5 +151,38 @@ func RequireNPM(t testing.TB) {
 			t.Fatal("CI is set but npm is not on PATH: the real-project tests need Node.js and the npm registry")
 		}
 		missing(t, "MOLTCTL_REQUIRE_NPM", "npm is not on PATH; the real-project tests need Node.js and the npm registry")
+	}
+}
+
+// TrackModule makes go test's result cache depend on every file of the
+// module. A test that runs the go command or a build on the sources reads
+// them in a child process, where the cache cannot see it, so a cached pass
+// would outlive the change that breaks it. go test records the files a
+// test stats and the directories it lists, and runs the test again when
+// one of them changes.
+func TrackModule(t testing.TB) {
+	t.Helper()
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			// What git does not track: build output, local state, packages.
+			rel, _ := filepath.Rel(root, p)
+			switch {
+			case rel == ".git", rel == "bin", rel == "dist", d.Name() == ".moltctl", d.Name() == "node_modules":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		_, err = os.Stat(p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
