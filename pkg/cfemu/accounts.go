@@ -27,14 +27,6 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(v[7:])
 }
 
-// tokenActive reports whether t may be used now.
-func (s *Server) tokenActive(t *Token) bool {
-	if t.Status != "active" {
-		return false
-	}
-	return t.ExpiresOn == nil || s.opts.Now().Before(*t.ExpiresOn)
-}
-
 // authorize checks the request's API token for permission ("" = any valid
 // token) and answers as Cloudflare does when it fails:
 //   - no credentials: 400, 9106 "Missing X-Auth-Email header" and 9107
@@ -58,29 +50,15 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, permission st
 		return nil, false
 	}
 	t := s.state.Tokens[v]
-	if t == nil || !s.tokenActive(t) {
+	if t == nil || !t.Active(s.opts.Now()) {
 		fail(w, http.StatusForbidden, 10000, "Authentication error")
 		return nil, false
 	}
-	if !hasPermission(t, permission) {
+	if !t.Allows(permission) {
 		fail(w, http.StatusForbidden, 10000, "Authentication error")
 		return nil, false
 	}
 	return t, true
-}
-
-// hasPermission reports whether t grants permission ("" = any); a Write
-// grant covers the matching Read, and nil Permissions grant everything.
-func hasPermission(t *Token, permission string) bool {
-	if t.Permissions == nil || permission == "" {
-		return true
-	}
-	for _, p := range t.Permissions {
-		if p == permission || (strings.HasSuffix(permission, " Read") && p == strings.TrimSuffix(permission, " Read")+" Write") {
-			return true
-		}
-	}
-	return false
 }
 
 // checkAccount answers 403 9109 unless the {account_id} path value is the
@@ -144,7 +122,7 @@ func (s *Server) verifyToken(owner string) http.HandlerFunc {
 			return
 		}
 		status := t.Status
-		if status == "active" && !s.tokenActive(t) {
+		if status == "active" && !t.Active(s.opts.Now()) {
 			status = "expired"
 		}
 		res := map[string]any{"id": t.ID, "status": status}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu/account"
 )
 
 // Control endpoints live under /__emulator/ (outside /client/v4): they
@@ -24,35 +26,7 @@ func (s *Server) controlState(w http.ResponseWriter, _ *http.Request) {
 }
 
 // AccountPatch is the body of POST /__emulator/account; absent fields are unchanged.
-type AccountPatch struct {
-	WorkersPaid       *bool   `json:"workers_paid"`
-	R2Enabled         *bool   `json:"r2_enabled"`
-	ContainersEnabled *bool   `json:"containers_enabled"`
-	Subdomain         *string `json:"subdomain"`
-	Email             *string `json:"email"`
-	Name              *string `json:"name"`
-}
-
-// Apply changes the account as the patch says.
-func (p AccountPatch) Apply(a *Account) {
-	set := func(dst *bool, v *bool) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&a.WorkersPaid, p.WorkersPaid)
-	set(&a.R2Enabled, p.R2Enabled)
-	set(&a.ContainersEnabled, p.ContainersEnabled)
-	if p.Subdomain != nil {
-		a.Subdomain = *p.Subdomain
-	}
-	if p.Email != nil {
-		a.Email = *p.Email
-	}
-	if p.Name != nil {
-		a.Name = *p.Name
-	}
-}
+type AccountPatch = account.AccountPatch
 
 // controlAccount patches the account (subscribing to Workers Paid,
 // enabling R2 or Containers, registering a subdomain) and answers it.

@@ -1,87 +1,27 @@
 package cfemu
 
 import (
-	"encoding/json"
 	"net/http"
-	"sort"
-	"time"
+
+	"github.com/moltctl/moltctl/pkg/cfemu/account"
 )
 
-// The token endpoints' permissions, as the API spells them: user tokens
-// (/user/tokens) need the user permission "API Tokens …", account tokens
-// (/accounts/{id}/tokens) the account permission "Account API Tokens …"
-// (terraform-provider-cloudflare docs/resources/api_token.md and
-// account_token.md). Reading a token, even the caller itself, needs Read.
+// The token model's names (package account).
 const (
-	permAPITokensWrite        = "API Tokens Write"
-	permAPITokensRead         = "API Tokens Read"
-	permAccountAPITokensWrite = "Account API Tokens Write"
-	permAccountAPITokensRead  = "Account API Tokens Read"
+	permAPITokensWrite        = account.PermAPITokensWrite
+	permAPITokensRead         = account.PermAPITokensRead
+	permAccountAPITokensWrite = account.PermAccountAPITokensWrite
+	permAccountAPITokensRead  = account.PermAccountAPITokensRead
 )
-
-// userScope marks the permission groups that only a user token can hold.
-const userScope = "com.cloudflare.api.user"
 
 // PermissionGroup is an API token permission group.
-type PermissionGroup struct {
-	ID     string   `json:"id"`
-	Name   string   `json:"name"`
-	Scopes []string `json:"scopes"`
-}
-
-// permissionGroupIDs pins the ids known from Cloudflare; the rest are stable
-// ids derived from the name.
-var permissionGroupIDs = map[string]string{
-	"Workers R2 Storage Bucket Item Write": "2efd5506f9c8494dacb1fa10a3e7d5b6",
-	"Workers R2 Storage Bucket Item Read":  "6a018a9f2fc74eb6b293b0c548f38b39",
-	"Workers R2 Storage Write":             "bf7481a1826f439697cb59a20b22293e",
-}
+type PermissionGroup = account.PermissionGroup
 
 // PermissionGroupNames are the permission groups the emulator enforces.
-var PermissionGroupNames = []string{
-	"Workers Scripts Write", "Workers Scripts Read", "Workers R2 Storage Write", "Workers R2 Storage Read",
-	"Workers R2 Storage Bucket Item Write", "Workers R2 Storage Bucket Item Read", "Cloudflare Containers Write",
-	"Access: Apps and Policies Write", "Access: Service Tokens Write",
-	"Access: Organizations, Identity Providers, and Groups Read", "Access: Organizations, Identity Providers, and Groups Write",
-	permAPITokensWrite, permAPITokensRead, permAccountAPITokensWrite, permAccountAPITokensRead,
-	"Account Settings Read", "Billing Read",
-}
+var PermissionGroupNames = account.PermissionGroupNames
 
 // PermissionGroups lists every group with its id and scope.
-func PermissionGroups() []PermissionGroup {
-	out := make([]PermissionGroup, 0, len(PermissionGroupNames))
-	for _, n := range PermissionGroupNames {
-		id := permissionGroupIDs[n]
-		if id == "" {
-			id = fullHash("permission group " + n)[:32]
-		}
-		scope := "com.cloudflare.api.account"
-		switch n {
-		case "Workers R2 Storage Bucket Item Write", "Workers R2 Storage Bucket Item Read":
-			scope = "com.cloudflare.edge.r2.bucket"
-		case permAPITokensWrite, permAPITokensRead:
-			scope = userScope
-		}
-		out = append(out, PermissionGroup{ID: id, Name: n, Scopes: []string{scope}})
-	}
-	return out
-}
-
-func permissionGroupByID(id string) (PermissionGroup, bool) {
-	for _, g := range PermissionGroups() {
-		if g.ID == id {
-			return g, true
-		}
-	}
-	return PermissionGroup{}, false
-}
-
-type tokenPolicy struct {
-	ID               string            `json:"id,omitempty"`
-	Effect           string            `json:"effect"`
-	PermissionGroups []PermissionGroup `json:"permission_groups"`
-	Resources        map[string]any    `json:"resources"`
-}
+func PermissionGroups() []PermissionGroup { return account.PermissionGroups() }
 
 func (s *Server) registerTokens() {
 	for _, base := range []string{"/user/tokens", "/accounts/{account_id}/tokens"} {
@@ -122,32 +62,8 @@ func (s *Server) listPermissionGroups(w http.ResponseWriter, r *http.Request) {
 	okList(w, out, len(out))
 }
 
-// tokenPolicies returns the token's policies with named permission groups.
-func tokenPolicies(t *Token) []tokenPolicy {
-	var pols []tokenPolicy
-	if len(t.Policies) > 0 && json.Unmarshal(t.Policies, &pols) == nil {
-		return pols
-	}
-	names := t.Permissions
-	if names == nil {
-		names = PermissionGroupNames
-	}
-	var groups []PermissionGroup
-	for _, g := range PermissionGroups() {
-		if t.Owner == "account" && g.Scopes[0] == userScope {
-			continue // an account token cannot hold a user permission
-		}
-		for _, n := range names {
-			if g.Name == n {
-				groups = append(groups, g)
-			}
-		}
-	}
-	return []tokenPolicy{{ID: fullHash(t.ID)[:32], Effect: "allow", PermissionGroups: groups, Resources: map[string]any{"com.cloudflare.api.account.*": "*"}}}
-}
-
 func tokenView(t *Token) map[string]any {
-	m := map[string]any{"id": t.ID, "name": t.Name, "status": t.Status, "policies": tokenPolicies(t)}
+	m := map[string]any{"id": t.ID, "name": t.Name, "status": t.Status, "policies": account.TokenPolicies(t)}
 	if t.ExpiresOn != nil {
 		m["expires_on"] = t.ExpiresOn
 	}
@@ -156,47 +72,15 @@ func tokenView(t *Token) map[string]any {
 
 func (s *Server) createAPIToken(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			Name      string          `json:"name"`
-			Policies  []tokenPolicy   `json:"policies"`
-			ExpiresOn *time.Time      `json:"expires_on"`
-			Condition json.RawMessage `json:"condition"`
-		}
+		var req account.NewToken
 		if !decodeJSON(w, r, &req) {
 			return
 		}
-		if req.Name == "" || len(req.Policies) == 0 {
-			fail(w, http.StatusBadRequest, 400, "name and policies are required")
+		value, t, err := s.state.CreateToken(owner, req)
+		if err != nil {
+			writeFailure(w, err)
 			return
 		}
-		var perms []string
-		for i, p := range req.Policies {
-			if p.Effect != "allow" && p.Effect != "deny" {
-				fail(w, http.StatusBadRequest, 400, "policies[%d].effect must be allow or deny", i)
-				return
-			}
-			if len(p.PermissionGroups) == 0 || len(p.Resources) == 0 {
-				fail(w, http.StatusBadRequest, 400, "policies[%d] needs permission_groups and resources", i)
-				return
-			}
-			for j, g := range p.PermissionGroups {
-				known, found := permissionGroupByID(g.ID)
-				if !found {
-					fail(w, http.StatusBadRequest, 400, "policies[%d].permission_groups[%d]: unknown permission group %s", i, j, g.ID)
-					return
-				}
-				req.Policies[i].PermissionGroups[j] = known
-				if p.Effect == "allow" {
-					perms = append(perms, known.Name)
-				}
-			}
-			req.Policies[i].ID = newID()
-		}
-		pols, _ := json.Marshal(req.Policies)
-		value := "cfemu_" + newID() + newID()[:8]
-		t := &Token{ID: newID(), Name: req.Name, Status: "active", Owner: owner, ExpiresOn: req.ExpiresOn,
-			Permissions: append([]string{}, perms...), Policies: pols}
-		s.state.Tokens[value] = t
 		out := tokenView(t)
 		now := s.opts.Now().UTC()
 		out["issued_on"], out["modified_on"], out["value"] = now, now, value
@@ -207,45 +91,23 @@ func (s *Server) createAPIToken(owner string) http.HandlerFunc {
 	}
 }
 
-func (s *Server) ownedTokens(owner string) []*Token {
-	var out []*Token
-	for _, t := range s.state.Tokens {
-		if t.Owner == owner || owner == "user" && t.Owner == "" {
-			out = append(out, t)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].Name < out[j].Name || out[i].Name == out[j].Name && out[i].ID < out[j].ID
-	})
-	return out
-}
-
 func (s *Server) listAPITokens(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		out := []any{}
-		for _, t := range s.ownedTokens(owner) {
+		for _, t := range s.state.OwnedTokens(owner) {
 			out = append(out, tokenView(t))
 		}
 		okList(w, out, len(out))
 	}
 }
 
-func (s *Server) tokenByID(owner, id string) (string, *Token) {
-	for v, t := range s.state.Tokens {
-		if t.ID == id && (t.Owner == owner || owner == "user" && t.Owner == "") {
-			return v, t
-		}
-	}
-	return "", nil
-}
-
 // getAPIToken reads one token; tokensGuard has checked the Read
 // permission, which Cloudflare asks even of a token reading itself.
 func (s *Server) getAPIToken(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, t := s.tokenByID(owner, r.PathValue("token_id"))
-		if t == nil {
-			fail(w, http.StatusNotFound, 1003, "Invalid token id")
+		_, t, err := s.state.TokenByID(owner, r.PathValue("token_id"))
+		if err != nil {
+			writeFailure(w, err)
 			return
 		}
 		ok(w, http.StatusOK, tokenView(t))
@@ -254,12 +116,11 @@ func (s *Server) getAPIToken(owner string) http.HandlerFunc {
 
 func (s *Server) deleteAPIToken(owner string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, t := s.tokenByID(owner, r.PathValue("token_id"))
-		if t == nil {
-			fail(w, http.StatusNotFound, 1003, "Invalid token id")
+		t, err := s.state.DeleteToken(owner, r.PathValue("token_id"))
+		if err != nil {
+			writeFailure(w, err)
 			return
 		}
-		delete(s.state.Tokens, v)
 		ok(w, http.StatusOK, map[string]any{"id": t.ID})
 	}
 }

@@ -467,3 +467,35 @@ func (a *ContainerApp) Image() string {
 	s, _ := a.Configuration["image"].(string)
 	return s
 }
+
+// AccountPatch changes the account as the dashboard does (POST
+// /__emulator/account); absent fields are unchanged.
+type AccountPatch struct {
+	WorkersPaid       *bool   `json:"workers_paid"`
+	R2Enabled         *bool   `json:"r2_enabled"`
+	ContainersEnabled *bool   `json:"containers_enabled"`
+	Subdomain         *string `json:"subdomain"`
+	Email             *string `json:"email"`
+	Name              *string `json:"name"`
+}
+
+// Apply changes the account as the patch says.
+func (p AccountPatch) Apply(a *Account) {
+	set := func(dst *bool, v *bool) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&a.WorkersPaid, p.WorkersPaid)
+	set(&a.R2Enabled, p.R2Enabled)
+	set(&a.ContainersEnabled, p.ContainersEnabled)
+	if p.Subdomain != nil {
+		a.Subdomain = *p.Subdomain
+	}
+	if p.Email != nil {
+		a.Email = *p.Email
+	}
+	if p.Name != nil {
+		a.Name = *p.Name
+	}
+}
