@@ -49,34 +49,25 @@ func (a workerAccount) AccessAuthDomain() (string, bool) {
 }
 
 func (a workerAccount) AccessApp(host, path string) (worker.AccessApp, bool) {
-	app := a.s.coveringApp(host, path)
+	access := &a.s.state.Access
+	app := access.CoveringApp(host, path)
 	if app == nil {
 		return worker.AccessApp{}, false
 	}
-	onlyServiceAuth := true
-	for _, p := range a.s.appPolicies(app) {
-		onlyServiceAuth = onlyServiceAuth && p.Decision == "non_identity"
-	}
 	return worker.AccessApp{ID: app.ID, Name: app.Name, AUD: app.AUD,
-		ServiceAuth401Redirect: app.ServiceAuth401Redirect, OnlyServiceAuth: onlyServiceAuth}, true
+		ServiceAuth401Redirect: app.ServiceAuth401Redirect, OnlyServiceAuth: access.OnlyServiceAuth(app)}, true
 }
 
 func (a workerAccount) ServiceTokenAdmitted(app worker.AccessApp, clientID, clientSecret string, now time.Time) bool {
-	acc := a.s.state.Access.Apps[app.ID]
-	if acc == nil {
-		return false
-	}
-	for _, t := range a.s.state.Access.ServiceTokens {
-		if t.ClientID == clientID && t.ClientSecretSHA256 == fullHash(clientSecret) && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt)) && a.s.serviceTokenAllowed(acc, t) {
-			return true
-		}
-	}
-	return false
+	access := &a.s.state.Access
+	acc := access.Apps[app.ID]
+	return acc != nil && access.ServiceTokenAdmitted(acc, clientID, clientSecret, now)
 }
 
 func (a workerAccount) EmailAdmitted(app worker.AccessApp, email string) bool {
-	acc := a.s.state.Access.Apps[app.ID]
-	return acc != nil && a.s.emailAllowed(acc, email)
+	access := &a.s.state.Access
+	acc := access.Apps[app.ID]
+	return acc != nil && access.EmailAdmitted(acc, email)
 }
 
 // doNamespace finds the script and class that own a Durable Object
