@@ -160,14 +160,22 @@ type Saved struct {
 // the steps both need before any step is asked, and steps' Run the rest.
 // Skip never writes it.
 type Learned struct {
-	Subdomain      string
-	URL            string
-	ImageRef       string
-	ImageDigest    string
-	VersionID      string
-	NamespaceID    string
-	Values         secrets.Values
-	DeployValues   map[string]string
+	// Subdomain is the account's workers.dev subdomain; URL the Worker's.
+	Subdomain string
+	URL       string
+	// ImageRef is the image the container application is to run.
+	ImageRef    string
+	ImageDigest string
+	// VersionID is the Worker version deployed.
+	VersionID string
+	// NamespaceID is the Durable Object namespace of the container's class.
+	NamespaceID string
+	// Values are the manifest's secrets, read from their sources.
+	Values secrets.Values
+	// DeployValues are the secrets the deploy itself supplies (Access's
+	// audience and team domain, the R2 keys).
+	DeployValues map[string]string
+	// SecretsChanged are the secrets this run set or removed.
 	SecretsChanged []string
 	Restarted      bool
 	Waited         bool

@@ -182,7 +182,7 @@ type skipAnswer struct {
 
 // skipReaders bounds how many steps' Skip run at once, and so how many
 // reads are in flight.
-const skipReaders = 6
+const skipReaders = 10
 
 // askSkips asks every step's Skip concurrently (Skip only reads, and the
 // reads they share are asked once through st.Deps.Reads); the answers are
