@@ -176,3 +176,34 @@ type dependsOn struct {
 func (d *dependsOn) Skip(context.Context, *State) (bool, string) {
 	return d.on.runs > 0, "done by " + d.on.name
 }
+
+// learn works out the image to deploy before any step is asked, so the
+// image step's Skip has nothing to set.
+func TestLearnTheImageBeforeThePlan(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, image string
+		opts        Options
+		want        string
+	}{
+		{"--skip-build", "./Dockerfile", Options{SkipBuild: true, Image: "registry.example/a/w@sha256:1"}, "registry.example/a/w@sha256:1"},
+		{"pushed image", "docker.io/cloudflare/sandbox:0.1", Options{}, "docker.io/cloudflare/sandbox:0.1"},
+		{"built before", "./Dockerfile", Options{}, "saved@sha256:2"},
+	} {
+		st := testState(t)
+		st.In.Config.Containers = []wrangler.Container{{ClassName: "Sandbox", Image: tt.image}}
+		st.In.Options = tt.opts
+		st.Saved.Dep.Image.Ref = "saved@sha256:2"
+		if err := st.learn(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st.Learned.ImageRef != tt.want {
+			t.Errorf("%s: image %q, want %q", tt.name, st.Learned.ImageRef, tt.want)
+		}
+		before := st.Learned.ImageRef
+		(&imageStep{}).Skip(context.Background(), st)
+		if st.Learned.ImageRef != before {
+			t.Errorf("%s: Skip changed the image to %q", tt.name, st.Learned.ImageRef)
+		}
+	}
+}
