@@ -122,10 +122,13 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			r.Progress.Done(res)
 		}
 	}
-	// answers are the steps' Skip, asked at once for every step not yet
-	// run, so their reads go out together. A step that runs may change
-	// what the later ones find: they are asked again after it, and the
-	// reads it did not change are answered from st.Deps.Reads.
+	// answers are the steps' Skip. At the start and after a step ran, the
+	// next step is asked alone: it may well run (preflight, whose reads the
+	// later steps then share), and what it changes can change their
+	// answers. When it has nothing to do, every later step is asked at
+	// once, so their reads go out together. After a step ran, the later
+	// ones are asked again, and the reads it did not change are answered
+	// from st.Deps.Reads.
 	answers := make([]*skipAnswer, len(r.Steps))
 	for i, s := range r.Steps {
 		name := s.Name()
@@ -140,7 +143,11 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		}
 		start := st.Deps.now()
 		if answers[i] == nil {
-			copy(answers[i:], askSkips(ctx, r.Steps[i:], st))
+			skip, reason := s.Skip(ctx, st)
+			answers[i] = &skipAnswer{skip: skip, reason: reason}
+			if skip {
+				copy(answers[i+1:], askSkips(ctx, r.Steps[i+1:], st))
+			}
 		}
 		if ctx.Err() != nil {
 			return results, r.interrupted(st, name)
