@@ -34,7 +34,7 @@ bench: build
 
 ## bench-smoke: one iteration of every benchmark row, as CI runs it
 bench-smoke: build
-	BENCH_RUNS=1 bash bench/run.sh
+	BENCH_RUNS=1 BENCH_CLEAN_BUILD=false bash bench/run.sh
 
 ## demo: deploy the example project to the emulator with the real Docker engine
 demo: build

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -93,6 +94,7 @@ func (e *emu) run(dir, stdin string, extra []string, name string, args ...string
 	d := time.Since(start)
 	t := e.log.snapshot().sub(before)
 	t.PeakMiB = peakMiB(cmd.ProcessState)
+	t.Rounds = rounds(e.log.since(before.seen), e.c.latency)
 	if err != nil {
 		return d, t, stdout.Bytes(), fmt.Errorf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, tail(stdout.String()+stderr.String(), 25))
 	}
@@ -115,21 +117,70 @@ type traffic struct {
 	RegRequests   int   // registry (/v2/) requests
 	RegBytes      int64 // request bytes sent to the registry (pushed)
 	WorkerRequest int   // requests to deployed Workers (not counted above)
+	// LeaseRequests counts the requests that name the deploy lease's R2
+	// bucket (pkg/lease); the POST that creates it names none and is not
+	// among them.
+	LeaseRequests int
+	seen          int // API and registry requests logged so far (for reqLog.since)
 	// PeakMiB is the peak resident memory of the command that was run (its
 	// largest process, as the kernel accounts it), set by emu.run.
 	PeakMiB float64
+	// Rounds is how many round trips the command waited for one after
+	// another (see rounds), set by emu.run.
+	Rounds int
 }
 
 func (a traffic) sub(b traffic) traffic {
 	return traffic{Requests: a.Requests - b.Requests, Bytes: a.Bytes - b.Bytes, RegRequests: a.RegRequests - b.RegRequests,
-		RegBytes: a.RegBytes - b.RegBytes, WorkerRequest: a.WorkerRequest - b.WorkerRequest}
+		RegBytes: a.RegBytes - b.RegBytes, WorkerRequest: a.WorkerRequest - b.WorkerRequest,
+		LeaseRequests: a.LeaseRequests - b.LeaseRequests, seen: a.seen - b.seen}
+}
+
+// leaseBucketPrefix starts the name of every deploy lease's bucket (lease.BucketName).
+const leaseBucketPrefix = "moltctl-lock-"
+
+// logged is one API or registry request of the log: when its answer left.
+type logged struct {
+	method, path string
+	done         time.Time
+}
+
+// rounds is the longest chain of requests among reqs of which each was
+// sent only after the one before it was answered: the round trips the
+// command waited for in turn. The emulator holds every request for the
+// injected latency before it answers, so a request answered at t was sent
+// at t - latency at the latest; two requests in flight together end within
+// a few milliseconds of each other.
+func rounds(reqs []logged, latency time.Duration) int {
+	sort.Slice(reqs, func(i, j int) bool { return reqs[i].done.Before(reqs[j].done) })
+	depth := make([]int, len(reqs))
+	longest := 0
+	for i, r := range reqs {
+		depth[i] = 1
+		sent := r.done.Add(-latency * 8 / 10)
+		for j := 0; j < i; j++ {
+			if !reqs[j].done.After(sent) && depth[j]+1 > depth[i] {
+				depth[i] = depth[j] + 1
+			}
+		}
+		longest = max(longest, depth[i])
+	}
+	return longest
 }
 
 // reqLog counts the emulator's JSON-lines request log as it is written.
 type reqLog struct {
-	mu  sync.Mutex
-	buf []byte
-	t   traffic
+	mu      sync.Mutex
+	buf     []byte
+	t       traffic
+	entries []logged // API and registry requests, in log order
+}
+
+// since returns the API and registry requests logged after the first n.
+func (l *reqLog) since(n int) []logged {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]logged(nil), l.entries[min(n, len(l.entries)):]...)
 }
 
 func (l *reqLog) Write(p []byte) (int, error) {
@@ -142,11 +193,12 @@ func (l *reqLog) Write(p []byte) (int, error) {
 			break
 		}
 		var e struct {
-			Method string `json:"method"`
-			Host   string `json:"host"`
-			Path   string `json:"path"`
-			Status int    `json:"status"`
-			Bytes  int64  `json:"bytes"`
+			Time   time.Time `json:"time"`
+			Method string    `json:"method"`
+			Host   string    `json:"host"`
+			Path   string    `json:"path"`
+			Status int       `json:"status"`
+			Bytes  int64     `json:"bytes"`
 		}
 		if json.Unmarshal(l.buf[:i], &e) == nil {
 			switch {
@@ -158,6 +210,13 @@ func (l *reqLog) Write(p []byte) (int, error) {
 			default:
 				l.t.Requests++
 				l.t.Bytes += e.Bytes
+				if strings.Contains(e.Path, "/r2/buckets/"+leaseBucketPrefix) {
+					l.t.LeaseRequests++
+				}
+			}
+			if !strings.Contains(e.Host, "workers.dev") {
+				l.entries = append(l.entries, logged{method: e.Method, path: e.Path, done: e.Time})
+				l.t.seen = len(l.entries)
 			}
 		}
 		l.buf = l.buf[i+1:]

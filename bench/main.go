@@ -49,6 +49,8 @@ type config struct {
 	wrangler string
 	repo     string
 	only     string
+	// cleanBuild also times a build of moltctl with an empty build cache.
+	cleanBuild bool
 }
 
 func main() {
@@ -58,7 +60,8 @@ func main() {
 	flag.StringVar(&c.out, "out", "bench/results", "directory for the Markdown and JSON results")
 	flag.StringVar(&c.moltctl, "moltctl", "bin/moltctl", "moltctl binary to measure")
 	flag.StringVar(&c.wrangler, "wrangler", os.Getenv("MOLTCTL_WRANGLER"), "wrangler CLI to compare with")
-	flag.StringVar(&c.only, "only", "", "comma-separated measurements to run (start-up, secrets, preflight, image, deploy); default all")
+	flag.StringVar(&c.only, "only", "", "comma-separated measurements to run (start-up, secrets, preflight, image, deploy, build); default all")
+	flag.BoolVar(&c.cleanBuild, "clean-build", false, "also time a build of moltctl with an empty build cache (minutes)")
 	flag.Parse()
 	wd, _ := os.Getwd()
 	c.repo = wd
@@ -112,6 +115,7 @@ var measurements = []measurement{
 	{"preflight", benchPreflight},
 	{"image", benchImage},
 	{"deploy (no change)", benchRedeploy},
+	{"build", benchBuild},
 }
 
 // selected reports whether measurement name is in the -only list (all when empty).
@@ -199,9 +203,17 @@ func formatRatio(r float64) string {
 func format(v float64, unit string) string {
 	switch unit {
 	case "ms":
+		switch {
+		case v != 0 && v < 1:
+			return fmt.Sprintf("%.2f ms", v)
+		case v < 10:
+			return fmt.Sprintf("%.1f ms", v)
+		}
 		return fmt.Sprintf("%.0f ms", v)
 	case "MiB":
 		return fmt.Sprintf("%.1f MiB", v)
+	case "MB":
+		return fmt.Sprintf("%.1f MB", v)
 	case "× latency":
 		return fmt.Sprintf("%.1f× latency", v)
 	case "bytes":

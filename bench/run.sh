@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/docker.sh >/dev/null || echo "warning: no Docker daemon; image rows will fail" >&2
 source .ci/node.sh >/dev/null
-go run ./bench -runs "${BENCH_RUNS:-5}" -latency "${BENCH_LATENCY:-50ms}" -out "${BENCH_OUT:-bench/results}"
+go run ./bench -clean-build="${BENCH_CLEAN_BUILD:-true}" -runs "${BENCH_RUNS:-5}" -latency "${BENCH_LATENCY:-50ms}" -out "${BENCH_OUT:-bench/results}"

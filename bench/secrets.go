@@ -63,6 +63,24 @@ func secretsProject() (string, error) {
 	return dir, nil
 }
 
+// secretsChain is the longest chain of requests `secrets set` sends one
+// after another, each needing the answer to the one before: the lease is
+// taken before anything is read (a state read before it could miss the
+// write of a run that held it); the secrets are sent once every value is
+// validated against what the account holds; the new version exists only
+// after they are sent, and the state records it; the lease's bucket can be
+// deleted only once it is empty (R2 refuses to delete a bucket that holds
+// an object), and is released only after the state is written.
+var secretsChain = []string{
+	"create the lease bucket (POST r2/buckets)",
+	"write its holder ‖ list the secret names ‖ read the state",
+	"send the secrets (PATCH secrets-bulk)",
+	"read the deployed version ‖ restart the gateway",
+	"write the state",
+	"delete the holder",
+	"delete the lease bucket",
+}
+
 // benchSecrets sets the dozen secrets on an existing Worker three ways, in
 // turn within each run: moltctl secrets set (--force, so every one is sent),
 // wrangler secret put once per secret, and wrangler secret bulk.
@@ -84,13 +102,18 @@ func benchSecrets(c config) ([]Row, error) {
 	for n, v := range moltworkerSecrets {
 		envs = append(envs, n+"="+v)
 	}
-	var mt, pt, bt, mr, pr, br, mm, bm []float64
+	// One unmeasured run first: the first moltctl run in an account also
+	// makes moltctl's own state bucket, once per account.
+	if _, _, _, err := e.run(dir, "", envs, c.moltctl, "secrets", "set", "--force"); err != nil {
+		return nil, err
+	}
+	var mt, pt, bt, mr, pr, br, mm, bm, mw []float64
 	for i := 0; i < c.runs; i++ {
 		d, t, _, err := e.run(dir, "", envs, c.moltctl, "secrets", "set", "--force")
 		if err != nil {
 			return nil, err
 		}
-		mt, mr, mm = append(mt, ms(d)), append(mr, float64(t.Requests)), append(mm, t.PeakMiB)
+		mt, mr, mm, mw = append(mt, ms(d)), append(mr, float64(t.Requests)), append(mm, t.PeakMiB), append(mw, float64(t.Rounds))
 
 		var total float64
 		var reqs int
@@ -112,22 +135,24 @@ func benchSecrets(c config) ([]Row, error) {
 	}
 	n := len(moltworkerSecrets)
 	note := fmt.Sprintf("%d secrets; moltctl secrets set --force", n)
-	// The floor: moltctl's requests depend on each other (the names are read
-	// before the values are sent), so they cannot take less than one round
+	// The floor: the requests that must wait for one another, one round
 	// trip each; 30 ms is what the issue allows for the process itself.
-	floor := median(mr)*ms(c.latency) + 30
-	floorRow := Row{Name: "secrets: set a dozen", Metric: "wall time vs floor", Moltctl: median(mt), AltName: "dependent requests × latency + 30 ms",
-		Alternative: floor, Ratio: ratio(floor, median(mt)), Unit: "ms", Note: "target: at or under the floor"}
+	chain := strings.Join(secretsChain, " → ")
+	floor := float64(len(secretsChain))*ms(c.latency) + 30
+	floorRow := Row{Name: "secrets: set a dozen", Metric: "wall time vs floor", Moltctl: median(mt), AltName: "its dependent round trips × latency + 30 ms",
+		Alternative: floor, Ratio: ratio(floor, median(mt)), Unit: "ms", Note: fmt.Sprintf("target: at or under the floor; the chain (%d): %s", len(secretsChain), chain)}
 	if median(mt) > floor {
 		floorRow.Note += "; MISSED"
 	}
+	roundsRow := Row{Name: "secrets: set a dozen", Metric: "round trips waited", Moltctl: median(mw), AltName: "its dependent round trips", Alternative: float64(len(secretsChain)),
+		Ratio: ratio(float64(len(secretsChain)), median(mw)), Unit: "round trips", Note: "requests answered one after another, from the emulator's log"}
 	memRow := Row{Name: "secrets: set a dozen", Metric: "peak memory", Moltctl: median(mm), AltName: "wrangler secret bulk", Alternative: median(bm),
 		Ratio: ratio(median(bm), median(mm)), Unit: "MiB", Note: "target: moltctl ≤ 25 MiB"}
 	if median(mm) > 25 {
 		memRow.Note += "; MISSED"
 	}
 	return []Row{
-		floorRow, memRow,
+		floorRow, roundsRow, memRow,
 		{Name: "secrets: set a dozen", Metric: "wall time", Moltctl: median(mt), AltName: fmt.Sprintf("wrangler secret put ×%d", n), Alternative: median(pt), Ratio: ratio(median(pt), median(mt)), Unit: "ms", Note: note},
 		{Name: "secrets: set a dozen", Metric: "API requests", Moltctl: median(mr), AltName: fmt.Sprintf("wrangler secret put ×%d", n), Alternative: median(pr), Ratio: ratio(median(pr), median(mr)), Unit: "req", Note: note},
 		{Name: "secrets: set a dozen", Metric: "wall time", Moltctl: median(mt), AltName: "wrangler secret bulk", Alternative: median(bt), Ratio: ratio(median(bt), median(mt)), Unit: "ms", Note: note},
