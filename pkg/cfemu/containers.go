@@ -1,15 +1,9 @@
 package cfemu
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"slices"
-	"sort"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu/account"
 	"github.com/moltctl/moltctl/pkg/cfemu/worker"
@@ -46,27 +40,13 @@ func (s *Server) containersGuard(h http.HandlerFunc) http.HandlerFunc {
 		if !s.checkAccount(w, r) {
 			return
 		}
-		if !s.state.Account.WorkersPaid || !s.state.Account.ContainersEnabled {
-			fail(w, http.StatusUnauthorized, 10000, "Unauthorized")
+		if err := s.state.ContainersAllowed(); err != nil {
+			writeFailure(w, err)
 			return
 		}
 		s.workers.PruneLocked()
-		if s.state.Containers.Applications == nil {
-			s.state.Containers.Applications = map[string]*ContainerApp{}
-		}
-		if s.state.Containers.Credentials == nil {
-			s.state.Containers.Credentials = map[string]*RegistryCredential{}
-		}
 		h(w, r)
 	}
-}
-
-// failContainers answers as the Containers API does: the error message is
-// itself JSON {"error": ENUM, "details": {...}}, which wrangler's formatError
-// parses and prints.
-func failContainers(w http.ResponseWriter, status int, enum string, details map[string]any) {
-	b, _ := json.Marshal(map[string]any{"error": enum, "details": details})
-	writeJSON(w, status, envelope{Success: false, Errors: []apiError{{Code: 1000, Message: string(b)}}, Messages: []any{}})
 }
 
 func (s *Server) containersMe(w http.ResponseWriter, r *http.Request) {
@@ -94,14 +74,20 @@ func (s *Server) containersMe(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// registryHosts are the registry domains the credentials endpoint knows.
-func (s *Server) isRegistryDomain(domain string) bool {
-	return domain == s.RegistryHost() || domain == "registry.cloudflare.com"
+// imageRegistry is the emulator's image registry as the Containers model asks
+// it (account.Registry). The caller holds s.mu.
+type imageRegistry struct{ s *Server }
+
+// IsDomain: the registry domains the credentials endpoint knows.
+func (g imageRegistry) IsDomain(domain string) bool {
+	return domain == g.s.RegistryHost() || domain == "registry.cloudflare.com"
 }
+
+func (g imageRegistry) ImageExists(ref string) bool { return g.s.imageExists(ref) }
 
 func (s *Server) registryCredentials(w http.ResponseWriter, r *http.Request) {
 	domain := r.PathValue("domain")
-	if !s.isRegistryDomain(domain) {
+	if !(imageRegistry{s}).IsDomain(domain) {
 		fail(w, http.StatusNotFound, 1000, "The image registry does not exist")
 		return
 	}
@@ -112,31 +98,11 @@ func (s *Server) registryCredentials(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &body) {
 		return
 	}
-	details := map[string]any{}
-	if body.ExpirationMinutes <= 0 {
-		details["expiration_minutes"] = "must be a positive number of minutes"
-	}
-	if len(body.Permissions) == 0 {
-		details["permissions"] = "must list push and/or pull"
-	}
-	for _, p := range body.Permissions {
-		if p != "push" && p != "pull" && p != "library_push" {
-			details["permissions"] = "unknown permission " + strconv.Quote(p)
-		}
-	}
-	if len(details) > 0 {
-		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", details)
+	cred, password, err := s.state.IssueRegistryCredentials(s.opts.Now(), body.ExpirationMinutes, body.Permissions)
+	if err != nil {
+		writeFailure(w, err)
 		return
 	}
-	password := "cfemu-registry." + newID() + newID()
-	sum := sha256.Sum256([]byte(password))
-	cred := &RegistryCredential{
-		Username:       "v1",
-		Permissions:    body.Permissions,
-		ExpiresAt:      s.opts.Now().Add(time.Duration(body.ExpirationMinutes) * time.Minute).UTC(),
-		PasswordSHA256: hex.EncodeToString(sum[:]),
-	}
-	s.state.Containers.Credentials[cred.PasswordSHA256] = cred
 	ok(w, http.StatusCreated, map[string]any{
 		"account_id":    s.state.Account.ID,
 		"registry_host": domain,
@@ -146,19 +112,7 @@ func (s *Server) registryCredentials(w http.ResponseWriter, r *http.Request) {
 }
 
 // sortedApps returns the applications oldest first.
-func (s *Server) sortedApps() []*ContainerApp {
-	apps := make([]*ContainerApp, 0, len(s.state.Containers.Applications))
-	for _, a := range s.state.Containers.Applications {
-		apps = append(apps, a)
-	}
-	sort.Slice(apps, func(i, j int) bool {
-		if !apps[i].CreatedAt.Equal(apps[j].CreatedAt) {
-			return apps[i].CreatedAt.Before(apps[j].CreatedAt)
-		}
-		return apps[i].ID < apps[j].ID
-	})
-	return apps
-}
+func (s *Server) sortedApps() []*ContainerApp { return s.state.Containers.SortedApps() }
 
 // appHealth derives instance health from the deployed Worker bound to the app.
 func (s *Server) appHealth(a *ContainerApp) map[string]int {
@@ -210,7 +164,7 @@ func (s *Server) publicListContainers(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		v := map[string]any{
-			"id": a.ID, "name": a.Name, "image": a.Image(), "instance_type": instanceTypeOf(a.Configuration),
+			"id": a.ID, "name": a.Name, "image": a.Image(), "instance_type": account.InstanceTypeOf(a.Configuration),
 			"max_instances": a.MaxInstances, "version": a.Version, "created_at": a.CreatedAt, "updated_at": a.UpdatedAt,
 			"health": map[string]any{"active": s.appHealth(a)["active"]},
 		}
@@ -252,170 +206,24 @@ func (s *Server) dashContainerApps(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "errors": []any{}, "messages": []any{}, "result": out, "result_info": info})
 }
 
-// appRequest is the body of create and modify.
-type appRequest struct {
-	Name                     *string        `json:"name"`
-	SchedulingPolicy         *string        `json:"scheduling_policy"`
-	Configuration            map[string]any `json:"configuration"`
-	Instances                *int           `json:"instances"`
-	MaxInstances             *int           `json:"max_instances"`
-	Constraints              any            `json:"constraints"`
-	Affinities               any            `json:"affinities"`
-	DurableObjects           *ContainerDO   `json:"durable_objects"`
-	RolloutActiveGracePeriod *int           `json:"rollout_active_grace_period"`
-}
-
-// checkImage answers the Containers API's error when ref is not in the
-// registry and reports whether it is.
-func (s *Server) checkImage(w http.ResponseWriter, ref string) bool {
-	if ref == "" {
-		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"configuration.image": "is required"})
-		return false
-	}
-	host, _, _ := strings.Cut(ref, "/")
-	if !s.isRegistryDomain(host) {
-		failContainers(w, http.StatusBadRequest, "IMAGE_REGISTRY_NOT_CONFIGURED", map[string]any{"image": ref})
-		return false
-	}
-	if !s.imageExists(ref) {
-		failContainers(w, http.StatusBadRequest, "IMAGE_REGISTRY_DOESNT_CONTAIN_IMAGE", map[string]any{"image": ref})
-		return false
-	}
-	return true
-}
-
-// instanceTypes are the named sizes a configuration may ask for
-// (packages/wrangler/src/cloudchamber/instance-type/instance-type.ts).
-var instanceTypes = map[string]struct {
-	vcpu           float64
-	memMiB, diskMB int
-}{
-	"lite": {0.0625, 256, 2000}, "dev": {0.0625, 256, 2000}, "basic": {0.25, 1024, 4000},
-	"standard": {0.5, 4096, 8000}, "standard-1": {0.5, 4096, 8000}, "standard-2": {1, 6144, 12000},
-	"standard-3": {2, 8192, 16000}, "standard-4": {4, 12288, 20000},
-}
-
-// resolveInstanceType turns a configuration's instance_type into the
-// vcpu, memory_mib and disk.size_mb the API stores and answers with: the
-// API does not echo instance_type, which is why wrangler infers it back
-// from those three (inferInstanceType, and cleanApplicationFromAPI in
-// packages/wrangler/src/containers/deploy.ts). A configuration with
-// neither gets lite's sizes (the documented 2 GB default disk,
-// containers-shared/src/client/models/Disk.ts). It returns the problem with
-// an unknown type, "" when there is none.
-func resolveInstanceType(conf map[string]any) string {
-	it, named := conf["instance_type"].(string)
-	delete(conf, "instance_type")
-	if !named {
-		if _, has := conf["vcpu"]; has {
-			return ""
-		}
-		it = "lite"
-	}
-	size, ok := instanceTypes[it]
-	if !ok {
-		return "unknown instance type " + strconv.Quote(it)
-	}
-	conf["vcpu"], conf["memory_mib"], conf["disk"] = size.vcpu, size.memMiB, map[string]any{"size_mb": size.diskMB}
-	return ""
-}
-
-// number reads a JSON number that may have been decoded (float64) or set
-// here (int).
-func number(v any) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case int:
-		return float64(n)
-	}
-	return -1
-}
-
-// instanceTypeOf names a stored configuration's size, "" when it is none of
-// the named ones (the dashboard's list shows the name).
-func instanceTypeOf(conf map[string]any) string {
-	disk, _ := conf["disk"].(map[string]any)
-	vcpu, mem, size := number(conf["vcpu"]), number(conf["memory_mib"]), number(disk["size_mb"])
-	for _, n := range []string{"lite", "basic", "standard-1", "standard-2", "standard-3", "standard-4"} {
-		if t := instanceTypes[n]; t.vcpu == vcpu && float64(t.memMiB) == mem && float64(t.diskMB) == size {
-			return n
-		}
-	}
-	return ""
-}
-
 func (s *Server) createContainerApp(w http.ResponseWriter, r *http.Request) {
-	var req appRequest
+	var req account.ContainerAppRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	details := map[string]any{}
-	if req.Name == nil || *req.Name == "" {
-		details["name"] = "is required"
-	}
-	if req.Configuration == nil {
-		details["configuration"] = "is required"
-	}
-	if req.SchedulingPolicy == nil {
-		details["scheduling_policy"] = "is required"
-	}
-	if len(details) > 0 {
-		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", details)
+	a, err := s.state.CreateContainerApp(s.opts.Now(), imageRegistry{s}, req)
+	if err != nil {
+		writeFailure(w, err)
 		return
 	}
-	for _, a := range s.state.Containers.Applications {
-		if a.Name == *req.Name {
-			failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"name": "an application with this name already exists"})
-			return
-		}
-	}
-	if req.DurableObjects != nil {
-		script, class, found := s.doNamespace(req.DurableObjects.NamespaceID)
-		if !found {
-			failContainers(w, http.StatusBadRequest, "DURABLE_OBJECT_NOT_FOUND", map[string]any{"namespace_id": req.DurableObjects.NamespaceID})
-			return
-		}
-		if !containerEnabled(s.state.Scripts[script], class) {
-			failContainers(w, http.StatusBadRequest, "DURABLE_OBJECT_NOT_CONTAINER_ENABLED", map[string]any{"namespace_id": req.DurableObjects.NamespaceID, "class_name": class})
-			return
-		}
-		for _, a := range s.state.Containers.Applications {
-			if a.DurableObjects != nil && a.DurableObjects.NamespaceID == req.DurableObjects.NamespaceID {
-				failContainers(w, http.StatusBadRequest, "DURABLE_OBJECT_ALREADY_HAS_APPLICATION", map[string]any{"name": a.Name, "id": a.ID})
-				return
-			}
-		}
-	}
-	img, _ := req.Configuration["image"].(string)
-	if !s.checkImage(w, img) {
-		return
-	}
-	if msg := resolveInstanceType(req.Configuration); msg != "" {
-		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"configuration.instance_type": msg})
-		return
-	}
-	now := s.opts.Now().UTC()
-	a := &ContainerApp{
-		ID: newID(), CreatedAt: now, UpdatedAt: now, AccountID: s.state.Account.ID, Name: *req.Name, Version: 1,
-		SchedulingPolicy: *req.SchedulingPolicy, Configuration: req.Configuration, Constraints: req.Constraints,
-		Affinities: req.Affinities, DurableObjects: req.DurableObjects, RolloutActiveGracePeriod: req.RolloutActiveGracePeriod,
-	}
-	if req.Instances != nil {
-		a.Instances = *req.Instances
-	}
-	if req.MaxInstances != nil {
-		a.MaxInstances = *req.MaxInstances
-	}
-	s.state.Containers.Applications[a.ID] = a
 	ok(w, http.StatusCreated, s.appView(a))
 }
 
 // appFor finds {app_id} or answers 404 as the Containers API does.
 func (s *Server) appFor(w http.ResponseWriter, r *http.Request) *ContainerApp {
-	a := s.state.Containers.Applications[r.PathValue("app_id")]
-	if a == nil {
-		fail(w, http.StatusNotFound, 1000, "APPLICATION_NOT_FOUND")
+	a, err := s.state.Containers.App(r.PathValue("app_id"))
+	if err != nil {
+		writeFailure(w, err)
 	}
 	return a
 }
@@ -431,50 +239,14 @@ func (s *Server) modifyContainerApp(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		return
 	}
-	var req appRequest
+	var req account.ContainerAppRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	if req.Configuration != nil {
-		img, _ := req.Configuration["image"].(string)
-		if img == "" {
-			img = a.Image()
-			req.Configuration["image"] = img
-		}
-		if !s.checkImage(w, img) {
-			return
-		}
-		if _, has := req.Configuration["vcpu"]; !has {
-			if _, named := req.Configuration["instance_type"]; !named {
-				req.Configuration["vcpu"], req.Configuration["memory_mib"], req.Configuration["disk"] = a.Configuration["vcpu"], a.Configuration["memory_mib"], a.Configuration["disk"]
-			}
-		}
-		if msg := resolveInstanceType(req.Configuration); msg != "" {
-			failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"configuration.instance_type": msg})
-			return
-		}
-		a.Configuration = req.Configuration
+	if err := account.ModifyContainerApp(s.opts.Now(), imageRegistry{s}, a, req); err != nil {
+		writeFailure(w, err)
+		return
 	}
-	if req.SchedulingPolicy != nil {
-		a.SchedulingPolicy = *req.SchedulingPolicy
-	}
-	if req.Instances != nil {
-		a.Instances = *req.Instances
-	}
-	if req.MaxInstances != nil {
-		a.MaxInstances = *req.MaxInstances
-	}
-	if req.Constraints != nil {
-		a.Constraints = req.Constraints
-	}
-	if req.Affinities != nil {
-		a.Affinities = req.Affinities
-	}
-	if req.RolloutActiveGracePeriod != nil {
-		a.RolloutActiveGracePeriod = req.RolloutActiveGracePeriod
-	}
-	a.Version++
-	a.UpdatedAt = s.opts.Now().UTC()
 	ok(w, http.StatusOK, s.appView(a))
 }
 
@@ -492,78 +264,15 @@ func (s *Server) createRollout(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		return
 	}
-	var req struct {
-		Description    string `json:"description"`
-		Strategy       string `json:"strategy"`
-		Kind           string `json:"kind"`
-		StepPercentage *int   `json:"step_percentage"`
-		Steps          []struct {
-			StepSize    map[string]int `json:"step_size"`
-			Description string         `json:"description"`
-		} `json:"steps"`
-		TargetConfiguration map[string]any `json:"target_configuration"`
-	}
+	var req account.RolloutRequest
 	if !decodeJSON(w, r, &req) {
 		return
 	}
-	details := map[string]any{}
-	if req.Description == "" {
-		details["description"] = "is required"
-	}
-	if req.Strategy != "rolling" {
-		details["strategy"] = "must be rolling"
-	}
-	if req.TargetConfiguration == nil {
-		details["target_configuration"] = "is required"
-	}
-	if req.StepPercentage != nil && !slices.Contains([]int{5, 10, 20, 25, 50, 100}, *req.StepPercentage) {
-		details["step_percentage"] = "must be one of 5, 10, 20, 25, 50, 100"
-	}
-	if len(details) > 0 {
-		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", details)
+	ro, err := account.Rollout(s.opts.Now(), imageRegistry{s}, a, req)
+	if err != nil {
+		writeFailure(w, err)
 		return
 	}
-	target := map[string]any{}
-	for k, v := range a.Configuration {
-		target[k] = v
-	}
-	for k, v := range req.TargetConfiguration {
-		target[k] = v
-	}
-	img, _ := target["image"].(string)
-	if !s.checkImage(w, img) {
-		return
-	}
-	if msg := resolveInstanceType(target); msg != "" {
-		failContainers(w, http.StatusBadRequest, "VALIDATE_INPUT", map[string]any{"target_configuration.instance_type": msg})
-		return
-	}
-	if req.Kind == "" {
-		req.Kind = "full_auto"
-	}
-	now := s.opts.Now().UTC()
-	ro := &ContainerRollout{
-		ID: newID(), Description: req.Description, CreatedAt: now, LastUpdatedAt: now, Kind: req.Kind, Strategy: req.Strategy,
-		CurrentVersion: a.Version, TargetVersion: a.Version + 1, CurrentConfiguration: a.Configuration, TargetConfiguration: target,
-		Status: "completed",
-	}
-	if len(req.Steps) > 0 {
-		for i, st := range req.Steps {
-			ro.Steps = append(ro.Steps, account.RolloutStep{ID: i + 1, StepSize: st.StepSize, Description: st.Description, Status: "completed"})
-		}
-	} else {
-		pct := 100
-		if req.StepPercentage != nil {
-			pct = *req.StepPercentage
-		}
-		ro.Steps = []account.RolloutStep{{ID: 1, StepSize: map[string]int{"percentage": pct}, Description: "Step 1 of 1", Status: "completed"}}
-	}
-	ro.Progress = map[string]int{"total_steps": len(ro.Steps), "current_step": len(ro.Steps), "updated_instances": a.MaxInstances, "total_instances": a.MaxInstances}
-	a.Configuration = target
-	a.Version++
-	a.UpdatedAt = now
-	a.ActiveRolloutID = ro.ID
-	a.Rollouts = append(a.Rollouts, ro)
 	ok(w, http.StatusCreated, s.rolloutView(a, ro))
 }
 
@@ -585,25 +294,4 @@ func (s *Server) listRollouts(w http.ResponseWriter, r *http.Request) {
 		out = append(out, s.rolloutView(a, a.Rollouts[i]))
 	}
 	ok(w, http.StatusOK, out)
-}
-
-// containerEnabled reports whether the script's upload metadata declared a
-// container for the Durable Object class. Scripts prepared without any
-// containers metadata (tests building state directly) count as enabled.
-func containerEnabled(sc *Script, class string) bool {
-	if sc == nil || len(sc.Containers) == 0 || string(sc.Containers) == "null" {
-		return true
-	}
-	var cs []struct {
-		ClassName string `json:"class_name"`
-	}
-	if json.Unmarshal(sc.Containers, &cs) != nil {
-		return true
-	}
-	for _, c := range cs {
-		if c.ClassName == class {
-			return true
-		}
-	}
-	return false
 }

@@ -28,7 +28,7 @@ func (a workerAccount) Script(name string) (worker.Script, bool) {
 func (a workerAccount) Subdomain() string { return a.s.state.Account.Subdomain }
 
 func (a workerAccount) ContainerImage(namespaceID string) (string, bool) {
-	if app := a.s.appForNamespace(namespaceID); app != nil {
+	if app := a.s.state.Containers.AppForNamespace(namespaceID); app != nil {
 		return app.Image(), true
 	}
 	return "", false
@@ -74,17 +74,6 @@ func (a workerAccount) EmailAdmitted(app worker.AccessApp, email string) bool {
 // namespace id. The caller holds s.mu.
 func (s *Server) doNamespace(id string) (script, class string, ok bool) {
 	return s.state.NamespaceOwner(id)
-}
-
-// appForNamespace is the container application bound to a Durable Object
-// namespace, or nil. The caller holds s.mu.
-func (s *Server) appForNamespace(ns string) *ContainerApp {
-	for _, a := range s.state.Containers.Applications {
-		if ns != "" && a.DurableObjects != nil && a.DurableObjects.NamespaceID == ns {
-			return a
-		}
-	}
-	return nil
 }
 
 func (s *Server) registerTail() {

@@ -1,8 +1,6 @@
 package cfemu
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"log"
 	"net/http"
@@ -43,17 +41,11 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 		registryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return
 	}
-	sum := sha256.Sum256([]byte(password))
 	s.mu.Lock()
-	cred := s.state.Containers.Credentials[hex.EncodeToString(sum[:])]
-	expired := cred != nil && !s.opts.Now().Before(cred.ExpiresAt)
+	cred := s.state.RegistryLogin(s.opts.Now(), password)
 	acct := s.state.Account.ID
-	var perms []string
-	if cred != nil {
-		perms = cred.Permissions
-	}
 	s.mu.Unlock()
-	if cred == nil || expired {
+	if cred == nil {
 		registryError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return
 	}
@@ -76,13 +68,7 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		need = "push"
 	}
-	allowed := false
-	for _, p := range perms {
-		if p == need || (need == "push" && p == "library_push") {
-			allowed = true
-		}
-	}
-	if !allowed {
+	if !cred.Allows(need) {
 		registryError(w, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
 		return
 	}
