@@ -13,6 +13,7 @@ package remotestate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -237,38 +238,48 @@ func (k *Keeper) open(obj object) (*sealed, error) {
 
 // Save writes the state and credentials to the local cache and, when the
 // account keeps them, to the account: only when they changed, and even
-// after ctx was cancelled (an interrupted deploy must not lose an id).
+// after ctx was cancelled (an interrupted deploy must not lose an id). The
+// two writes go on together: neither needs the other.
 func (k *Keeper) Save(ctx context.Context, dep *state.Deployment, creds *state.Credentials) error {
-	if err := k.Local.Save(dep); err != nil {
-		return err
-	}
-	if !k.Locked {
-		if err := k.Local.SaveCredentials(creds); err != nil {
-			return err
+	dep.SchemaVersion = state.SchemaVersion
+	var put chan error
+	var oerr error
+	if k.Remote && k.API != nil {
+		var b []byte
+		if b, oerr = k.object(dep, creds); oerr == nil && !bytes.Equal(b, k.lastObject) {
+			put = make(chan error, 1)
+			go func() { put <- k.put(ctx, b) }()
 		}
 	}
-	if !k.Remote || k.API == nil {
-		return nil
+	lerr := k.Local.Save(dep)
+	if lerr == nil && !k.Locked {
+		lerr = k.Local.SaveCredentials(creds)
 	}
-	dep.SchemaVersion = state.SchemaVersion
+	var perr error
+	if put != nil {
+		perr = <-put
+	}
+	return cmp.Or(lerr, oerr, perr)
+}
+
+// object is what the account holds for dep and creds, as it is written.
+func (k *Keeper) object(dep *state.Deployment, creds *state.Credentials) ([]byte, error) {
 	raw, err := json.Marshal(dep)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	obj := object{SchemaVersion: state.SchemaVersion, State: raw}
 	if err := k.seal(&obj, creds); err != nil {
-		return err
+		return nil, err
 	}
-	b, err := json.MarshalIndent(obj, "", "  ")
-	if err != nil {
-		return err
-	}
-	if bytes.Equal(b, k.lastObject) {
-		return nil
-	}
+	return json.MarshalIndent(obj, "", "  ")
+}
+
+// put writes the object b to the account.
+func (k *Keeper) put(ctx context.Context, b []byte) error {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	err = k.API.PutObject(wctx, Bucket, ObjectKey(k.Worker), b, "application/json")
+	err := k.API.PutObject(wctx, Bucket, ObjectKey(k.Worker), b, "application/json")
 	if cfapi.NotFound(err) {
 		// The first write in this account: make moltctl's bucket.
 		if _, cerr := k.API.CreateBucket(wctx, Bucket, ""); cerr != nil && !cfapi.HasCode(cerr, 10004) && !cfapi.IsStatus(cerr, http.StatusConflict) {

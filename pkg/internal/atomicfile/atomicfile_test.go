@@ -61,3 +61,37 @@ func TestWriteFileStagesBesideTarget(t *testing.T) {
 		t.Fatalf("left behind: %v", entries)
 	}
 }
+
+func TestWriteFileLeavesSameContentAlone(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "state.json")
+	if err := WriteFile(p, []byte("same"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("same"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(p); !os.SameFile(before, after) {
+		t.Error("a file that already held the data was replaced")
+	}
+	// Other content, or a private file others could read, is written.
+	if err := WriteFile(p, []byte("diff"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "diff" {
+		t.Errorf("content %q, want diff", b)
+	}
+	if err := os.Chmod(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("diff"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(p); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", fi.Mode().Perm())
+	}
+}
