@@ -130,7 +130,7 @@ func (c *ContainersState) App(id string) (*ContainerApp, error) {
 	return a, nil
 }
 
-// AppRequest is the body of create and modify.
+// ContainerAppRequest is the body of create and modify.
 type ContainerAppRequest struct {
 	Name                     *string        `json:"name"`
 	SchedulingPolicy         *string        `json:"scheduling_policy"`
