@@ -63,7 +63,7 @@ func (st *State) UploadScript(now time.Time, name string, meta *Metadata, mods [
 	for id, n := range st.DONamespaces {
 		saved[id] = *n
 	}
-	sc, err := st.ApplyUpload(now, name, st.Scripts[name], meta, mods, false)
+	sc, err := st.applyUpload(now, name, st.Scripts[name], meta, mods, false)
 	if err != nil {
 		st.DONamespaces = make(map[string]*DONamespace, len(saved))
 		for id, n := range saved {
@@ -79,7 +79,7 @@ func (st *State) UploadScript(now time.Time, name string, meta *Metadata, mods [
 // UploadVersion is POST scripts/{name}/versions: the upload becomes a new
 // version of sc, which takes effect only when deployed.
 func (st *State) UploadVersion(now time.Time, sc *Script, meta *Metadata, mods []Module) (*ScriptVersion, error) {
-	next, err := st.ApplyUpload(now, sc.Name, sc, meta, mods, true)
+	next, err := st.applyUpload(now, sc.Name, sc, meta, mods, true)
 	if err != nil {
 		return nil, err
 	}
@@ -88,13 +88,13 @@ func (st *State) UploadVersion(now time.Time, sc *Script, meta *Metadata, mods [
 	return v, nil
 }
 
-// ApplyUpload validates an upload against the account and the existing
+// applyUpload validates an upload against the account and the existing
 // script (nil for a new one) and returns the script as it would become.
 // versioned is true for POST .../versions, which keeps previous bindings
 // only when asked (keep_bindings, inherit) and may not migrate. Migrations
 // change st.DONamespaces even when a later check refuses the upload
 // (UploadScript undoes them).
-func (st *State) ApplyUpload(now time.Time, name string, old *Script, meta *Metadata, mods []Module, versioned bool) (*Script, error) {
+func (st *State) applyUpload(now time.Time, name string, old *Script, meta *Metadata, mods []Module, versioned bool) (*Script, error) {
 	now = now.UTC()
 	main := meta.MainModule
 	if main == "" {
