@@ -168,7 +168,9 @@ func TestIdleTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	c := &http.Client{Transport: &Transport{Idle: 100 * time.Millisecond}}
+	// Idle is 15 times the trickle's gap, so a busy machine (the tests run
+	// in parallel) does not stall the trickle past it.
+	c := &http.Client{Transport: &Transport{Idle: 300 * time.Millisecond}}
 	start := time.Now()
 	res, err := c.Get(srv.URL + "/hang")
 	if err != nil {
