@@ -112,16 +112,17 @@ func benchRedeploy(c config) ([]Row, error) {
 	}, nil
 }
 
-// redeployRounds is the longest chain of reads a deploy with nothing to
-// change must make one after another, each needing an ID or address the
-// one before answers; redeployChains names the chains of that length.
-// Everything else can be read at once. (The registry is not among them:
-// a container application already running the image the sources hash to
-// needs no registry read.)
+// redeployRounds is the longest chain of API reads a deploy with nothing
+// to change must make one after another, each needing an ID the one
+// before answers; redeployChains names the chains of that length.
+// Everything else can be read at once. (The registry is not among them: a
+// container application already running the image the sources hash to
+// needs no registry read. The assistant's /api/status is a request to the
+// Worker, which the emulator does not delay.)
 const redeployRounds = 2
 
 var redeployChains = []string{
-	"read the state (or the workers.dev subdomain) → ask the assistant (/api/status)",
+	"read the state → read what its IDs name (the Access application's policies)",
 	"verify the token → read its permissions",
 }
 
