@@ -194,6 +194,32 @@ func (f *Factory) Command(args string) string {
 	return strings.Join(parts, " ")
 }
 
+// Rerun spells the command that runs this one again as it was run: args
+// with every global flag this run was given (Command's, and --output,
+// --yes, --verbose), then flags, the command's own, as name/value pairs
+// ("" for a flag without a value). A "continue with" hint then acts on
+// the same project and account, and answers and prints as this run did.
+func (f *Factory) Rerun(args string, flags ...string) string {
+	parts := []string{f.Command(args)}
+	for i := 0; i+1 < len(flags); i += 2 {
+		parts = append(parts, flags[i])
+		if flags[i+1] != "" {
+			parts = append(parts, shellQuote(flags[i+1]))
+		}
+	}
+	g := f.Global
+	if g.Output != "" && g.Output != OutputText {
+		parts = append(parts, "--output", shellQuote(g.Output))
+	}
+	if g.Yes {
+		parts = append(parts, "--yes")
+	}
+	if g.Verbose {
+		parts = append(parts, "--verbose")
+	}
+	return strings.Join(parts, " ")
+}
+
 // shellQuote quotes s for a POSIX shell when it holds anything but safe
 // characters.
 func shellQuote(s string) string {

@@ -55,6 +55,9 @@ type DeployOptions struct {
 	Steps       []deploy.Step
 }
 
+// defaultTimeout is how long deploy waits for the assistant without --timeout.
+const defaultTimeout = 5 * time.Minute
+
 // InitFuncs are init's form and its suggested command, which deploy offers
 // for a project without moltctl.yaml. Root passes init's, so that one
 // command does not import another.
@@ -133,7 +136,7 @@ fits the environment.`,
 	fl.StringVar(&opts.Image, "image", "", "image reference pushed earlier (implies --skip-build)")
 	fl.BoolVar(&opts.ShowToken, "show-token", false, "print the Control UI URL with the gateway token unmasked")
 	fl.BoolVar(&opts.WaitLock, "wait-lock", false, "wait for another deploy of this Worker to finish instead of refusing")
-	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "how long to wait for the assistant to answer")
+	fl.DurationVar(&opts.Timeout, "timeout", defaultTimeout, "how long to wait for the assistant to answer")
 	return cmd
 }
 
@@ -155,18 +158,31 @@ type Result struct {
 	Error        string              `json:"error,omitempty"`
 }
 
+// resumeCommand is the deploy that continues this one: every flag this
+// run was given (global and deploy's own; --dry-run aside, and
+// --skip-build, which --image implies), so that it acts on the same
+// project and account, and waits, logs and answers as this run did.
 func resumeCommand(f *cmdutil.Factory, o *DeployOptions) string {
-	parts := []string{"moltctl deploy"}
-	if f.Global.Env != "" {
-		parts = append(parts, "--env", f.Global.Env)
-	}
+	var flags []string
 	if o.Image != "" {
-		parts = append(parts, "--image", o.Image)
+		flags = append(flags, "--image", o.Image)
 	}
-	if f.Global.Yes {
-		parts = append(parts, "--yes")
+	if o.LogFormat != "" && o.LogFormat != cmdutil.LogText {
+		flags = append(flags, "--log-format", o.LogFormat)
 	}
-	return strings.Join(parts, " ")
+	if o.NoWait {
+		flags = append(flags, "--no-wait", "")
+	}
+	if o.ShowToken {
+		flags = append(flags, "--show-token", "")
+	}
+	if o.Timeout != 0 && o.Timeout != defaultTimeout {
+		flags = append(flags, "--timeout", o.Timeout.String())
+	}
+	if o.WaitLock {
+		flags = append(flags, "--wait-lock", "")
+	}
+	return f.Rerun("deploy", flags...)
 }
 
 func deployRun(ctx context.Context, o *DeployOptions) error {
@@ -534,7 +550,7 @@ func (p *progress) Done(r deploy.StepResult) {
 // Rotate replaces the credential name of the project's assistant (see
 // deploy.Rotatable) and puts the new one everywhere it is held.
 func Rotate(ctx context.Context, f *cmdutil.Factory, initFuncs InitFuncs, name string, waitLock bool) error {
-	return deployRun(ctx, &DeployOptions{F: f, Init: initFuncs, Rotate: name, WaitLock: waitLock, Timeout: 5 * time.Minute})
+	return deployRun(ctx, &DeployOptions{F: f, Init: initFuncs, Rotate: name, WaitLock: waitLock, Timeout: defaultTimeout})
 }
 
 // noManifest handles a project without moltctl.yaml (a fresh clone): on a
