@@ -144,6 +144,18 @@ type Deps struct {
 	// Reads shares Cloudflare's answers within the run (the runner and
 	// MakePlan make one when nil).
 	Reads *Reads
+	// Hold is called before the run's first change (deploy.Prepare's: the
+	// checks that guard writes, the account-wide lease, the saved state
+	// read again under it); nil changes without it.
+	Hold func(ctx context.Context) error
+}
+
+// hold calls Hold, if any, before a change.
+func (d *Deps) hold(ctx context.Context) error {
+	if d.Hold == nil {
+		return nil
+	}
+	return d.Hold(ctx)
 }
 
 // Saved is what deploys keep between runs. Keeper, when set, keeps Dep

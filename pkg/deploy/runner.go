@@ -116,6 +116,7 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 	_ = st.learn(ctx)
 	var results []StepResult
 	var applied []string
+	wrote := false // a step that changes the account ran
 	record := func(res StepResult) {
 		results = append(results, res)
 		if r.Progress != nil {
@@ -157,6 +158,19 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			continue
 		}
 		clear(answers[i+1:])
+		if !wrote && !isReadOnly(s) {
+			// The first change: take what guards it (Deps.Hold), under
+			// which the saved state was read again, and ask again.
+			wrote = true
+			if err := st.Deps.hold(ctx); err != nil {
+				record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(st.Deps.since(start)), Detail: firstLine(err.Error())})
+				return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.In.Options.Resume}
+			}
+			if skip, reason := s.Skip(ctx, st); skip {
+				record(StepResult{Name: name, Status: StatusSkipped, DurationMS: ms(st.Deps.since(start)), Detail: reason})
+				continue
+			}
+		}
 		err := retry(func() error { return s.Run(ctx, st) }, "step "+name)
 		if ctx.Err() != nil {
 			_ = st.Saved.save(ctx)
@@ -164,8 +178,10 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		}
 		if err != nil {
 			record(StepResult{Name: name, Status: StatusFailed, DurationMS: ms(st.Deps.since(start)), Detail: firstLine(err.Error())})
-			st.Saved.Dep.LastDeploy = r.record(st, results, false, name)
-			_ = save()
+			if wrote {
+				st.Saved.Dep.LastDeploy = r.record(st, results, false, name)
+				_ = save()
+			}
 			return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.In.Options.Resume}
 		}
 		if err := save(); err != nil {
@@ -174,11 +190,27 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		applied = append(applied, name)
 		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(st.Deps.since(start)), Detail: st.Learned.Details[name]})
 	}
+	// A deploy that changed nothing leaves no record: the saved state, and
+	// so the account's copy, stays as the last change left it.
+	if !wrote {
+		return results, nil
+	}
 	st.Saved.Dep.LastDeploy = r.record(st, results, true, "")
 	if err := save(); err != nil {
 		return results, fmt.Errorf("save deploy state: %w", err)
 	}
 	return results, nil
+}
+
+// readOnlyStep marks a step whose Run changes nothing in the account
+// (preflight, which takes Deps.Hold itself before a fix; the wait): the
+// runner takes Deps.Hold before the first other step that runs, and a run
+// of read-only steps alone is a deploy with nothing to change.
+type readOnlyStep interface{ readOnly() }
+
+func isReadOnly(s Step) bool {
+	_, ok := s.(readOnlyStep)
+	return ok
 }
 
 // skipAnswer is what a step's Skip said.

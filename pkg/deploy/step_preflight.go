@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/manifest"
 )
 
@@ -19,6 +18,7 @@ func (*preflightStep) String() string {
 }
 
 func (*preflightStep) Skip(context.Context, *State) (bool, string) { return false, "" }
+func (*preflightStep) readOnly()                                   {}
 
 func (*preflightStep) Run(ctx context.Context, st *State) error {
 	if st.Deps.Preflight != nil {
@@ -28,8 +28,7 @@ func (*preflightStep) Run(ctx context.Context, st *State) error {
 		}
 		if len(blocking) > 0 {
 			st.Deps.logf("%s", report)
-			return &clierr.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(blocking, ", ")),
-				Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: clierr.ExitPreflight}
+			return PreflightError(blocking)
 		}
 	}
 	if err := st.resolveValues(ctx); err != nil {
@@ -47,6 +46,15 @@ func (st *State) resolveValues(ctx context.Context) error {
 	if st.Learned.resolved || st.In.Manifest == nil || st.Learned.Values.Len() > 0 {
 		st.Learned.resolved = true
 		return nil
+	}
+	if st.needsGenerate() {
+		// Generated values are kept in the saved state: made under the lease.
+		if err := st.Deps.hold(ctx); err != nil {
+			return err
+		}
+		if st.Learned.resolved {
+			return nil // resolved under the lease, with the state read again
+		}
 	}
 	before := len(st.Saved.Creds.Generated)
 	opts := manifest.ResolveOptions{Getenv: st.Deps.Getenv, Generated: st.Saved.Creds.Generated, Warn: st.Deps.Warn}
@@ -80,4 +88,18 @@ func (st *State) resolveValues(ctx context.Context) error {
 	}
 	st.Learned.Values, st.Learned.resolved = vals, true
 	return nil
+}
+
+// needsGenerate reports whether resolving the manifest's values makes one
+// (a generate source this Worker has no value for yet).
+func (st *State) needsGenerate() bool {
+	if st.In.Manifest == nil || st.Saved.locked() {
+		return false
+	}
+	for _, s := range st.In.Manifest.Secrets {
+		if s.Source.Kind == manifest.SourceGenerate && st.Saved.Creds.Generated[s.Name] == "" {
+			return true
+		}
+	}
+	return false
 }

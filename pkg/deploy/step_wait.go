@@ -63,6 +63,7 @@ func (*restartStep) Run(ctx context.Context, st *State) error {
 type waitStep struct{}
 
 func (*waitStep) Name() string   { return "wait" }
+func (*waitStep) readOnly()      {}
 func (*waitStep) String() string { return "wait until the assistant answers" }
 
 func (*waitStep) Skip(_ context.Context, st *State) (bool, string) {

@@ -2,6 +2,7 @@ package preflight
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -51,6 +52,7 @@ type cell struct {
 	once sync.Once
 	v    any
 	err  error
+	done bool
 }
 
 // Shared computes fn once per Env and key, and hands every caller the same
@@ -61,10 +63,63 @@ func Shared[T any](env *Env, key string, fn func() (T, error)) (T, error) {
 	cl := c.(*cell)
 	cl.once.Do(func() {
 		v, err := fn()
-		cl.v, cl.err = v, err
+		cl.v, cl.err, cl.done = v, err, true
 	})
 	v, _ := cl.v.(T)
 	return v, cl.err
+}
+
+// Facts a caller can hand in, read already in its run, so that no check
+// asks for them again (Know), or take out after the checks ran, so that
+// its own steps do not ask again (Fact).
+const (
+	// FactSubdomain is the account's workers.dev subdomain (string, "" none).
+	FactSubdomain = keySubdomain
+	// FactBuckets are the account's R2 buckets ([]cfapi.Bucket).
+	FactBuckets = keyBuckets
+	// FactAccessOrg is the Zero Trust organization (*cfapi.AccessOrganization, nil none).
+	FactAccessOrg = keyOrg
+	// FactAccessApps are the Access applications ([]cfapi.AccessApp).
+	FactAccessApps = keyApps
+)
+
+// Know hands in fact key (one of the Fact constants, with its type), read
+// elsewhere in this run; the checks use it instead of asking. Call it
+// before Run.
+func (e *Env) Know(key string, v any) {
+	c := &cell{v: v, done: true}
+	c.once.Do(func() {})
+	e.memo.Store(key, c)
+}
+
+// Fact returns what the checks read for key (a Fact constant), when they
+// read it and the read succeeded. Call it after Run.
+func (e *Env) Fact(key string) (any, bool) {
+	c, ok := e.memo.Load(key)
+	if !ok {
+		return nil, false
+	}
+	cl := c.(*cell)
+	if !cl.done || cl.err != nil {
+		return nil, false
+	}
+	return cl.v, true
+}
+
+// WorkerSecrets returns the names of the deployed Worker's secrets as the
+// checks read them; ok is false when they did not, or the Worker is not
+// deployed yet. Call it after Run.
+func (e *Env) WorkerSecrets() (names []string, ok bool) {
+	v, ok := e.Fact(keyScript)
+	rs, _ := v.(*remoteScript)
+	if !ok || rs == nil || !rs.Exists {
+		return nil, false
+	}
+	for n := range rs.Secrets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, true
 }
 
 // Forget drops a shared value so the next caller recomputes it (after a fix).

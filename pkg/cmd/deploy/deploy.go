@@ -2,9 +2,7 @@
 package deploy
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -21,8 +19,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/lease"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/preflight"
-	"github.com/moltctl/moltctl/pkg/remotestate"
-	"github.com/moltctl/moltctl/pkg/state"
+	"github.com/moltctl/moltctl/pkg/wrangler"
 )
 
 // DeployOptions are deploy's flags.
@@ -186,152 +183,19 @@ func resumeCommand(f *cmdutil.Factory, o *DeployOptions) string {
 }
 
 func deployRun(ctx context.Context, o *DeployOptions) error {
-	f := o.F
-	ios := f.IOStreams
-	cs := ios.ColorScheme()
+	f, ios := o.F, o.F.IOStreams
 	start := time.Now()
-
 	cfg, err := f.DeployConfig()
 	if err != nil {
 		return err
 	}
-	if cfg.Name == "" {
-		return &cmdutil.UsageError{Err: fmt.Errorf("%s has no \"name\"", cfg.Path), Fix: "set name to the Worker's name (moltworker: moltbot-sandbox)"}
-	}
-	projectDir := cfg.ProjectDir()
-	man, err := manifest.Load(manifest.Path(projectDir))
-	if errors.Is(err, manifest.ErrNotFound) {
-		man, err = noManifest(ctx, o, projectDir)
-	}
-	if err != nil {
-		return err
-	}
-	api, err := f.Cloudflare()
-	if err != nil {
-		return err
-	}
-	accountID := f.AccountID()
-	if accountID == "" {
-		accts, err := api.ListAccounts(ctx)
-		if err != nil {
-			return fmt.Errorf("list accounts: %w", err)
-		}
-		if len(accts) != 1 {
-			return &cmdutil.UsageError{Err: fmt.Errorf("the token can see %d accounts", len(accts)), Fix: "pass --account or set CLOUDFLARE_ACCOUNT_ID"}
-		}
-		accountID = accts[0].ID
-	}
-	api.SetAccountID(accountID)
-
-	store, err := state.Open(projectDir, cfg.Name)
-	if err != nil {
-		return err
-	}
-	resume := resumeCommand(f, o)
-	if !o.DryRun {
-		unlock, err := store.Lock(ctx, resume, o.WaitLock)
-		if err != nil {
-			return err
-		}
-		defer unlock()
-	}
-	warn := ios.Warn
-	keeper, err := remotestate.NewKeeper(api, store, cfg.Name, f.Getenv, warn)
-	if err != nil {
-		return err
-	}
-	if !o.DryRun {
-		// Rotating cannot be undone: it is confirmed here, or needs --yes.
-		// A deploy is confirmed after its checks, below, on a terminal.
-		if !f.Global.Yes && o.Rotate != "" {
-			q := fmt.Sprintf("Replace %s of %s (the old one stops working at once) and restart the gateway?", o.Rotate, cfg.Name)
-			ok, err := f.Prompter().Confirm(q, false)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return cmdutil.ErrCancelled
-			}
-		}
-		// The state is read and written only while the lease is held, so
-		// no other runner changes it in between.
-		leaseOpts := o.Lease
-		leaseOpts.Wait = o.WaitLock
-		release, err := lease.Hold(ctx, api, store, cfg.Name, resume, leaseOpts, warn)
-		if err != nil {
-			return err
-		}
-		defer release()
-	}
-	dep, creds, err := keeper.Load(ctx)
-	if err != nil {
-		return err
-	}
-	if dep.AccountID != "" && dep.AccountID != accountID {
-		warn(fmt.Sprintf("the last deploy of %s went to account %s; deploying to %s", cfg.Name, dep.AccountID, accountID))
-		dep = &state.Deployment{SchemaVersion: state.SchemaVersion, Secrets: map[string]string{}}
-	}
-	dep.AccountID, dep.WorkerName, dep.Env = accountID, cfg.Name, cfg.EnvName
-
-	var logw io.Writer = ios.ErrOut
-	if f.Global.JSON() {
-		logw = io.Discard
-	}
-	images := o.Images
-	if images == nil {
-		images = &deploy.DockerImages{API: api, Connect: f.Docker, RegistryHost: f.RegistryHost()}
-	}
-	st := &deploy.State{
-		In: deploy.Inputs{Config: cfg, Manifest: man, AccountID: accountID,
-			Options: deploy.Options{NoWait: o.NoWait, SkipBuild: o.SkipBuild, Image: o.Image, WaitTimeout: o.Timeout, Resume: resume}},
-		Deps: deploy.Deps{API: api, Getenv: f.Getenv, WorkersDevURL: f.WorkersDevURL, RegistryHost: f.RegistryHost(),
-			Image: images, Secrets: deploy.APISecrets{API: api}, Assistants: deploy.NewAssistants(f.HTTPClient),
-			Log: logw, Warn: warn, Now: f.Now},
-		Saved: deploy.Saved{Keeper: keeper, Store: store, Dep: dep, Creds: creds, HMACKey: keeper.DigestKey},
-	}
-	// On a terminal, a secret whose variable is unset is asked for now, as
-	// moltctl secrets set does, and read from memory by the checks and the
-	// secrets step; the value never reaches the environment or a file.
-	getenv := f.Getenv
 	interactive := !f.Global.Yes && ios.CanPrompt()
-	if man != nil && interactive && !f.Global.JSON() {
-		asked, err := man.AskMissing(ctx, f.Getenv, f.Prompter())
-		if err != nil {
-			return err
-		}
-		getenv = manifest.Overlay(f.Getenv, asked)
-		st.Deps.Getenv = getenv
+	p, err := deploy.Prepare(ctx, prepareInputs(o, cfg, interactive))
+	if err != nil {
+		return err
 	}
-	// The checks read what this run loaded; only what they learn from the
-	// API is asked for anew (a fresh Env each run, and after fixes).
-	in := f.PreflightInputs(preflight.Project{Config: cfg, Manifest: man, State: dep, StateKey: keeper.DigestKey})
-	in.Getenv, in.API, in.AccountID = getenv, api, accountID
-	if o.SkipBuild {
-		in.Docker = nil
-	}
-	// check runs the doctor's checks; with fix, it first repairs through
-	// the API what blocks, but only when that clears every blocker.
-	check := func(ctx context.Context, fix bool) (*preflight.Report, string) {
-		env := preflight.NewEnv(in)
-		r := preflight.Run(ctx, preflight.Standard(), env)
-		var b bytes.Buffer
-		if fixes := deploy.Fixes(r, f.Global.Yes || interactive); fix && len(fixes) > 0 {
-			preflight.ApplyFixes(ctx, env, fixes, func(c preflight.Outcome, err error) {
-				if err != nil {
-					fmt.Fprintf(&b, "%s %s: %v\n", cs.FailureIcon(), c.Action.Summary, err)
-					return
-				}
-				fmt.Fprintf(logw, "%s preflight: %s (%s)\n", cs.SuccessIcon(), c.Action.Summary, c.ID)
-			})
-			r = preflight.Run(ctx, preflight.Standard(), env)
-		}
-		preflight.RenderChecks(&b, cs, r)
-		return r, b.String()
-	}
-	st.Deps.Preflight = func(ctx context.Context, _ *deploy.State) ([]string, string, error) {
-		r, report := check(ctx, true)
-		return deploy.Blockers(r), report, nil
-	}
+	defer p.Close()
+	st := p.State
 	steps := o.Steps
 	if steps == nil {
 		steps = deploy.Steps()
@@ -340,77 +204,136 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		if steps, err = st.RotateSteps(o.Rotate); err != nil {
 			return err
 		}
+		if err := confirmRotate(o, cfg.Name); err != nil {
+			return err
+		}
 	}
-
-	// The dry run and the confirmation both come after the checks (which
+	// The dry run and the confirmation both come after every check (which
 	// change nothing here), so neither shows a plan that cannot happen.
-	var stop []string // blockers the API cannot fix
-	var willFix []string
+	var v *deploy.Verdict
 	if o.DryRun || interactive {
 		ios.StartProgress("Running the preflight checks")
-		r, report := check(ctx, false)
+		v = p.Preview(ctx)
 		ios.StopProgress()
-		fixes := deploy.Fixes(r, f.Global.Yes || interactive)
-		for _, c := range fixes {
-			willFix = append(willFix, c.Action.Summary)
-		}
-		if len(fixes) == 0 {
-			stop = deploy.Blockers(r)
-		}
-		if len(stop) > 0 && !f.Global.JSON() {
-			fmt.Fprint(ios.ErrOut, report)
+		if len(v.Blockers) > 0 && !f.Global.JSON() {
+			fmt.Fprint(ios.ErrOut, v.Text)
 		}
 	}
-	preflightErr := func() error {
-		return &cmdutil.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(stop, ", ")),
-			Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: cmdutil.ExitPreflight}
-	}
-
 	if o.DryRun {
-		plan, err := deploy.MakePlan(ctx, steps, st)
-		if err != nil {
-			return err
-		}
-		plan.Blockers, plan.Fixes = stop, willFix
-		if f.Global.JSON() {
-			if err := cmdutil.WriteJSON(ios.Out, plan); err != nil {
-				return err
-			}
-		} else {
-			plan.WriteText(ios.Out)
-		}
-		if len(stop) > 0 {
-			if f.Global.JSON() {
-				return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
-			}
-			return preflightErr()
-		}
-		return nil
+		return dryRun(ctx, o, st, steps, v)
 	}
-
 	if interactive && o.Rotate == "" {
-		if len(stop) > 0 {
-			return preflightErr()
-		}
-		fmt.Fprintln(ios.ErrOut, deploy.ConfirmLine(ctx, st))
-		for _, w := range willFix {
-			fmt.Fprintf(ios.ErrOut, "  and first: %s\n", w)
-		}
-		ok, err := f.Prompter().Confirm("Deploy?", true)
-		if err != nil {
+		if err := confirmDeploy(ctx, o, st, v); err != nil {
 			return err
 		}
-		if !ok {
-			return cmdutil.ErrCancelled
-		}
 	}
-
 	prog := newProgress(ios, f.Global.JSON())
 	prog.kv = o.LogFormat == cmdutil.LogKV
 	runner := &deploy.Runner{Steps: steps, Progress: prog, OnStepStart: o.OnStepStart}
 	results, runErr := runner.Run(ctx, st)
 	res := buildResult(st, results, o.ShowToken)
 	res.DurationMS = time.Since(start).Milliseconds()
+	return report(o, res, runErr)
+}
+
+// prepareInputs are what deploy.Prepare needs, from the flags and the Factory.
+func prepareInputs(o *DeployOptions, cfg *wrangler.Config, interactive bool) deploy.PrepareInputs {
+	f, ios := o.F, o.F.IOStreams
+	api, apiErr := f.Cloudflare()
+	var logw io.Writer = ios.ErrOut
+	if f.Global.JSON() {
+		logw = io.Discard
+	}
+	images := o.Images
+	if images == nil {
+		images = &deploy.DockerImages{API: api, Connect: f.Docker, RegistryHost: f.RegistryHost()}
+	}
+	in := deploy.PrepareInputs{
+		Config: cfg, AccountID: f.AccountID(), DryRun: o.DryRun, WaitLock: o.WaitLock, Lease: o.Lease,
+		NoManifest: func(ctx context.Context, dir string) (*manifest.Manifest, error) { return noManifest(ctx, o, dir) },
+		Options:    deploy.Options{NoWait: o.NoWait, SkipBuild: o.SkipBuild, Image: o.Image, WaitTimeout: o.Timeout, Resume: resumeCommand(f, o)},
+		Permanent:  f.Global.Yes || interactive,
+		Checks:     f.PreflightInputs(preflight.Project{}),
+		Deps: deploy.Deps{API: api, Getenv: f.Getenv, WorkersDevURL: f.WorkersDevURL, RegistryHost: f.RegistryHost(),
+			Image: images, Secrets: deploy.APISecrets{API: api}, Assistants: deploy.NewAssistants(f.HTTPClient),
+			Log: logw, Warn: ios.Warn, Now: f.Now},
+		APIErr: apiErr, Colors: ios.ColorScheme(),
+	}
+	// On a terminal, a secret whose variable is unset is asked for now, as
+	// moltctl secrets set does; the value never reaches the environment or a file.
+	if interactive && !f.Global.JSON() {
+		in.AskMissing = func(ctx context.Context, m *manifest.Manifest) (map[string]string, error) {
+			return m.AskMissing(ctx, f.Getenv, f.Prompter())
+		}
+	}
+	return in
+}
+
+// confirmRotate asks before replacing a credential, which cannot be
+// undone, unless --yes was given.
+func confirmRotate(o *DeployOptions, worker string) error {
+	f := o.F
+	if o.DryRun || f.Global.Yes {
+		return nil
+	}
+	q := fmt.Sprintf("Replace %s of %s (the old one stops working at once) and restart the gateway?", o.Rotate, worker)
+	ok, err := f.Prompter().Confirm(q, false)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return cmdutil.ErrCancelled
+	}
+	return nil
+}
+
+// confirmDeploy shows what the deploy will do and asks, on a terminal.
+func confirmDeploy(ctx context.Context, o *DeployOptions, st *deploy.State, v *deploy.Verdict) error {
+	f, ios := o.F, o.F.IOStreams
+	if len(v.Blockers) > 0 {
+		return deploy.PreflightError(v.Blockers)
+	}
+	fmt.Fprintln(ios.ErrOut, deploy.ConfirmLine(ctx, st))
+	for _, w := range v.Fixes {
+		fmt.Fprintf(ios.ErrOut, "  and first: %s\n", w)
+	}
+	ok, err := f.Prompter().Confirm("Deploy?", true)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return cmdutil.ErrCancelled
+	}
+	return nil
+}
+
+// dryRun prints the plan, with what would block it, and changes nothing.
+func dryRun(ctx context.Context, o *DeployOptions, st *deploy.State, steps []deploy.Step, v *deploy.Verdict) error {
+	f, ios := o.F, o.F.IOStreams
+	plan, err := deploy.MakePlan(ctx, steps, st)
+	if err != nil {
+		return err
+	}
+	plan.Blockers, plan.Fixes = v.Blockers, v.Fixes
+	if f.Global.JSON() {
+		if err := cmdutil.WriteJSON(ios.Out, plan); err != nil {
+			return err
+		}
+	} else {
+		plan.WriteText(ios.Out)
+	}
+	switch {
+	case len(v.Blockers) == 0:
+		return nil
+	case f.Global.JSON():
+		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+	}
+	return deploy.PreflightError(v.Blockers)
+}
+
+// report prints the deploy's result: JSON, or the summary on a terminal.
+func report(o *DeployOptions, res *Result, runErr error) error {
+	f, ios := o.F, o.F.IOStreams
 	if runErr != nil {
 		res.Error = runErr.Error()
 		if f.Global.JSON() {
@@ -422,7 +345,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		return cmdutil.WriteJSON(ios.Out, res)
 	}
 	if o.Rotate != "" {
-		fmt.Fprintf(ios.ErrOut, "%s replaced %s of %s everywhere it is held\n", cs.SuccessIcon(), o.Rotate, cfg.Name)
+		fmt.Fprintf(ios.ErrOut, "%s replaced %s of %s everywhere it is held\n", ios.ColorScheme().SuccessIcon(), o.Rotate, res.Worker)
 		return nil
 	}
 	printSummary(ios.Out, res, o)
