@@ -76,6 +76,9 @@ type Prepared struct {
 	// whether another deploy changed it before this one took the lease.
 	planned []byte
 	held    bool
+	// gatesPassed: the checks that guard writes ran in this run and none
+	// blocks, so hold need not ask them again.
+	gatesPassed bool
 	// warnedAccount: the state of another account was named once.
 	warnedAccount bool
 }
@@ -85,7 +88,7 @@ type Prepared struct {
 // dry run, and builds the State the checks and the steps share. The
 // account-wide lease is not taken here: the runner takes it before the
 // first change (Hold), so a deploy with nothing to change never takes it.
-func Prepare(ctx context.Context, in PrepareInputs) (p *Prepared, err error) {
+func Prepare(ctx context.Context, in PrepareInputs) (*Prepared, error) {
 	cfg, api := in.Config, in.Deps.API
 	if cfg.Name == "" {
 		return nil, &clierr.UsageError{Err: fmt.Errorf("%s has no \"name\"", cfg.Path), Fix: "set name to the Worker's name (moltworker: moltbot-sandbox)"}
@@ -110,9 +113,10 @@ func Prepare(ctx context.Context, in PrepareInputs) (p *Prepared, err error) {
 	}
 	api.SetAccountID(accountID)
 
-	p = &Prepared{in: in, unlock: func() {}, release: func() {}}
+	p := &Prepared{in: in, unlock: func() {}, release: func() {}}
+	prepared := false
 	defer func() {
-		if err != nil {
+		if !prepared {
 			p.Close()
 		}
 	}()
@@ -120,9 +124,11 @@ func Prepare(ctx context.Context, in PrepareInputs) (p *Prepared, err error) {
 		return nil, err
 	}
 	if !in.DryRun {
-		if p.unlock, err = p.store.Lock(ctx, in.Options.Resume, in.WaitLock); err != nil {
+		unlock, err := p.store.Lock(ctx, in.Options.Resume, in.WaitLock)
+		if err != nil {
 			return nil, err
 		}
+		p.unlock = unlock
 	}
 	if p.keeper, err = remotestate.NewKeeper(api, p.store, cfg.Name, in.Deps.Getenv, in.Deps.Warn); err != nil {
 		return nil, err
@@ -160,6 +166,7 @@ func Prepare(ctx context.Context, in PrepareInputs) (p *Prepared, err error) {
 	if !in.DryRun {
 		st.Deps.Hold = p.hold
 	}
+	prepared = true
 	return p, nil
 }
 
@@ -279,8 +286,15 @@ func (p *Prepared) preflight(ctx context.Context, st *State) ([]string, string, 
 		env.Know(preflight.FactSubdomain, sub)
 	}
 	r := preflight.Run(ctx, checks, env)
+	if len(Blockers(r)) > 0 {
+		// Something blocks: every check, the gates too, so that fixes are
+		// applied only when they clear every blocker, and the report names
+		// every problem at once (what the others read is not asked again).
+		r = preflight.Run(ctx, preflight.Standard(), env)
+	}
 	var b bytes.Buffer
 	if fixes := Fixes(r, p.in.Permanent); len(fixes) > 0 {
+		p.gatesPassed = true // r has them, and a gate that fails leaves no fix
 		if err := p.hold(ctx); err != nil {
 			return nil, "", err
 		}
@@ -291,7 +305,7 @@ func (p *Prepared) preflight(ctx context.Context, st *State) ([]string, string, 
 			}
 			st.Deps.logf("%s preflight: %s (%s)", p.in.Colors.SuccessIcon(), c.Action.Summary, c.ID)
 		})
-		r = preflight.Run(ctx, checks, env)
+		r = preflight.Run(ctx, preflight.Standard(), env)
 	}
 	handOff(env, st.Deps.Reads)
 	preflight.RenderChecks(&b, p.in.Colors, r)
@@ -331,12 +345,14 @@ func (p *Prepared) hold(ctx context.Context) error {
 		return nil
 	}
 	st := p.State
-	r := preflight.Run(ctx, preflight.Select(preflight.Standard(), gates...), preflight.NewEnv(p.Checks))
-	if blockers := Blockers(r); len(blockers) > 0 {
-		var b bytes.Buffer
-		preflight.RenderChecks(&b, p.in.Colors, r)
-		st.Deps.logf("%s", strings.TrimRight(b.String(), "\n"))
-		return PreflightError(blockers)
+	if !p.gatesPassed {
+		r := preflight.Run(ctx, preflight.Select(preflight.Standard(), gates...), preflight.NewEnv(p.Checks))
+		if blockers := Blockers(r); len(blockers) > 0 {
+			var b bytes.Buffer
+			preflight.RenderChecks(&b, p.in.Colors, r)
+			st.Deps.logf("%s", strings.TrimRight(b.String(), "\n"))
+			return PreflightError(blockers)
+		}
 	}
 	o := p.in.Lease
 	o.Wait = p.in.WaitLock
