@@ -85,9 +85,11 @@ second run changes nothing, and a run that failed or was interrupted (Ctrl-C)
 continues where it stopped when run again. Two deploys of the same Worker do
 not interleave, even from CI runners that share no disk: the second refuses,
 naming the first, or waits (--wait-lock). Besides a lock file in the
-checkout, a deploy holds a lease in the account itself: an R2 bucket named
-moltctl-lock-<worker>, deleted when the deploy ends. A lease left by a run
-that died expires 10 minutes after its last refresh.
+checkout, a deploy holds a lease in the account itself from its first
+change: an R2 bucket named moltctl-lock-<worker>, deleted when the deploy
+ends. A lease left by a run that died expires 10 minutes after its last
+refresh. A deploy with nothing to change only reads: no lease, nothing
+written.
 
 What moltctl created (ids, digests) is kept in the account (R2 bucket
 moltctl-state), the credentials it generated sealed to your key, so a deploy
