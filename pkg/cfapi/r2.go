@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 )
 
 // Bucket is an R2 bucket.
@@ -26,13 +27,16 @@ func (c *Client) GetBucket(ctx context.Context, name string) (*Bucket, error) {
 	return &b, nil
 }
 
+// BucketsPerPage is how many buckets ListBuckets asks for (one page).
+const BucketsPerPage = 1000
+
 // ListBuckets lists the account's R2 buckets (the first 1000, enough for
 // looking one up). An account without R2 answers CodeR2NotEnabled.
 func (c *Client) ListBuckets(ctx context.Context) ([]Bucket, error) {
 	var res struct {
 		Buckets []Bucket `json:"buckets"`
 	}
-	q := url.Values{"per_page": {"1000"}}
+	q := url.Values{"per_page": {strconv.Itoa(BucketsPerPage)}}
 	if err := c.Do(ctx, Request{Method: http.MethodGet, Path: c.AccountPath("r2/buckets"), Query: q}, &res); err != nil {
 		return nil, err
 	}

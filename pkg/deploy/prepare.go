@@ -282,9 +282,7 @@ func (p *Prepared) Preview(ctx context.Context) *Verdict {
 func (p *Prepared) preflight(ctx context.Context, st *State) ([]string, string, error) {
 	checks := stepChecks()
 	env := preflight.NewEnv(p.Checks)
-	if sub, ok := st.Deps.Reads.remembered(ReadSubdomain); ok {
-		env.Know(preflight.FactSubdomain, sub)
-	}
+	handIn(st.Deps.Reads, env)
 	r := preflight.Run(ctx, checks, env)
 	if len(Blockers(r)) > 0 {
 		// Something blocks: every check, the gates too, so that fixes are
@@ -310,6 +308,22 @@ func (p *Prepared) preflight(ctx context.Context, st *State) ([]string, string, 
 	handOff(env, st.Deps.Reads)
 	preflight.RenderChecks(&b, p.in.Colors, r)
 	return Blockers(r), b.String(), nil
+}
+
+// handIn gives the checks what the steps already read in this run (the
+// runner asks every step's Skip at once, before the preflight step runs).
+func handIn(reads *Reads, env *preflight.Env) {
+	for key, fact := range map[string]string{ReadSubdomain: preflight.FactSubdomain, ReadBuckets: preflight.FactBuckets,
+		ReadAccessOrg: preflight.FactAccessOrg, ReadAccessApps: preflight.FactAccessApps} {
+		if v, ok := reads.remembered(key); ok {
+			env.Know(fact, v)
+		}
+	}
+	if v, ok := reads.remembered(ReadSecretNames); ok {
+		if names, ok := v.([]string); ok {
+			env.KnowWorkerSecrets(names)
+		}
+	}
 }
 
 // handOff remembers for the steps what the checks read from the API.

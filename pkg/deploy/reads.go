@@ -118,18 +118,22 @@ func (st *State) deployedApp(ctx context.Context, name string) (*cfapi.Container
 }
 
 // bucketExists reads whether the R2 bucket name exists, from the list of
-// buckets when one was read in this run (preflight's), else by its name.
+// the account's buckets: the list the preflight checks read too, so one
+// request answers both. A list at its page size may lack it: then asked
+// by name.
 func (st *State) bucketExists(ctx context.Context, name string) (bool, error) {
-	if c, ok := st.Deps.Reads.remembered(ReadBuckets); ok {
-		if bs, ok := c.([]cfapi.Bucket); ok {
-			for _, b := range bs {
-				if b.Name == name {
-					return true, nil
-				}
+	bs, err := read(st.Deps.Reads, ReadBuckets, func() ([]cfapi.Bucket, error) { return st.Deps.API.ListBuckets(ctx) })
+	if err == nil {
+		for _, b := range bs {
+			if b.Name == name {
+				return true, nil
 			}
 		}
+		if len(bs) < cfapi.BucketsPerPage {
+			return false, nil
+		}
 	}
-	_, err := read(st.Deps.Reads, "bucket:"+name, func() (*cfapi.Bucket, error) { return st.Deps.API.GetBucket(ctx, name) })
+	_, err = read(st.Deps.Reads, "bucket:"+name, func() (*cfapi.Bucket, error) { return st.Deps.API.GetBucket(ctx, name) })
 	if err == nil {
 		return true, nil
 	}

@@ -106,6 +106,16 @@ func (e *Env) Fact(key string) (any, bool) {
 	return cl.v, true
 }
 
+// KnowWorkerSecrets hands in the names of the deployed Worker's secrets,
+// read elsewhere in this run (so the Worker exists). Call it before Run.
+func (e *Env) KnowWorkerSecrets(names []string) {
+	rs := &remoteScript{Exists: true, Secrets: map[string]bool{}}
+	for _, n := range names {
+		rs.Secrets[n] = true
+	}
+	e.Know(keyScript, rs)
+}
+
 // WorkerSecrets returns the names of the deployed Worker's secrets as the
 // checks read them; ok is false when they did not, or the Worker is not
 // deployed yet. Call it after Run.
