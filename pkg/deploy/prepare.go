@@ -376,7 +376,10 @@ func (p *Prepared) hold(ctx context.Context) error {
 		return err
 	}
 	p.release, p.held = release, true
-	saved, err := p.load(ctx, st.In.AccountID)
+	if !p.keeper.Remote {
+		return nil // the state is this checkout's alone, guarded by its lock
+	}
+	saved, err := p.load(ctx, st.In.AccountID) // the keeper says each warning once
 	if err != nil {
 		return err
 	}
@@ -385,6 +388,7 @@ func (p *Prepared) hold(ctx context.Context) error {
 	}
 	// Another deploy changed the state after this one read it.
 	st.Saved = saved
+	p.Checks.State, p.Checks.StateKey = saved.Dep, saved.HMACKey
 	st.Learned = Learned{Details: st.Learned.Details}
 	st.Deps.Reads = &Reads{}
 	if err := st.learn(ctx); err != nil && unreachable(err) {

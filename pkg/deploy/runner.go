@@ -173,7 +173,9 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		}
 		err := retry(func() error { return s.Run(ctx, st) }, "step "+name)
 		if ctx.Err() != nil {
-			_ = st.Saved.save(ctx)
+			if wrote {
+				_ = st.Saved.save(ctx)
+			}
 			return results, r.interrupted(st, name)
 		}
 		if err != nil {
@@ -184,8 +186,12 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 			}
 			return results, &StepError{Step: name, Err: err, Applied: applied, Resume: st.In.Options.Resume}
 		}
-		if err := save(); err != nil {
-			return results, fmt.Errorf("save deploy state: %w", err)
+		// Nothing is written before the first change (and its lease): what
+		// read-only steps learned is saved with it.
+		if wrote {
+			if err := save(); err != nil {
+				return results, fmt.Errorf("save deploy state: %w", err)
+			}
 		}
 		applied = append(applied, name)
 		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(st.Deps.since(start)), Detail: st.Learned.Details[name]})

@@ -192,6 +192,17 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 			t.Errorf("unauthenticated %s = %d, want Access to turn it away", p, resp.StatusCode)
 		}
 	}
+	// Nothing is written before the lease: the first writes take it.
+	var firstWrites []string
+	for _, l := range log.Lines() {
+		if m := l["method"].(string); m != http.MethodGet && m != http.MethodHead && len(firstWrites) < 2 {
+			firstWrites = append(firstWrites, m+" "+l["path"].(string))
+		}
+	}
+	if len(firstWrites) != 2 || !strings.HasSuffix(firstWrites[0], "/r2/buckets") || !strings.HasPrefix(firstWrites[0], "POST ") ||
+		!strings.Contains(firstWrites[1], "/r2/buckets/moltctl-lock-moltbot-sandbox/") {
+		t.Errorf("first deploy's first writes %v; want the lease (its bucket, then its holder)", firstWrites)
+	}
 	first := endState(srv)
 	// Preview URLs are hosts outside the Access application: off, as the
 	// emulator only takes with wrangler's API date header.
