@@ -196,6 +196,14 @@ func (r *Runner) Run(ctx context.Context, st *State) ([]StepResult, error) {
 		applied = append(applied, name)
 		record(StepResult{Name: name, Status: StatusDone, DurationMS: ms(st.Deps.since(start)), Detail: st.Learned.Details[name]})
 	}
+	if !wrote && st.Saved.Keeper != nil && st.Saved.Keeper.Missing() {
+		// The account lacks the state this checkout kept: putting it
+		// there is a change, made under the lease.
+		if err := st.Deps.hold(ctx); err != nil {
+			return results, err
+		}
+		wrote = true
+	}
 	// A deploy that changed nothing leaves no record: the saved state, and
 	// so the account's copy, stays as the last change left it.
 	if !wrote {

@@ -223,7 +223,15 @@ func Push(ctx context.Context, engine Engine, req PushRequest) (*PushResult, err
 	if err != nil {
 		return nil, fmt.Errorf("read image config: %w", err)
 	}
-	checker, err := newBlobChecker(ctx, repo, req.Auth, req.Transport)
+	// Connecting asks the registry's /v2/ first, outside go-containerregistry's
+	// retries: a 429 or 5xx there is retried as every other call is.
+	var checker *blobChecker
+	err = retry(ctx, func() (err error) {
+		checker, err = newBlobChecker(ctx, repo, req.Auth, req.Transport)
+		return err
+	}, func(attempt int, err error) {
+		req.Progress.emit(Event{Kind: EventRetry, Message: fmt.Sprintf("registry: %v; retry %d", err, attempt)})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", req.Ref, classify(err, host))
 	}

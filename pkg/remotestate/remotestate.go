@@ -236,6 +236,11 @@ func (k *Keeper) open(obj object) (*sealed, error) {
 	return &s, nil
 }
 
+// Missing reports, after Load, that the account is to keep the state but
+// holds no copy of it yet (a checkout that kept it only locally, or a
+// first deploy): the next Save writes it there.
+func (k *Keeper) Missing() bool { return k.Remote && k.API != nil && k.lastObject == nil }
+
 // Save writes the state and credentials to the local cache and, when the
 // account keeps them, to the account: only when they changed, and even
 // after ctx was cancelled (an interrupted deploy must not lose an id). The
