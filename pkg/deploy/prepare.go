@@ -79,6 +79,8 @@ type Prepared struct {
 	// gatesPassed: the checks that guard writes ran in this run and none
 	// blocks, so hold need not ask them again.
 	gatesPassed bool
+	// env is the preflight step's, whose shared reads the gates use.
+	env *preflight.Env
 	// warnedAccount: the state of another account was named once.
 	warnedAccount bool
 }
@@ -282,6 +284,7 @@ func (p *Prepared) Preview(ctx context.Context) *Verdict {
 func (p *Prepared) preflight(ctx context.Context, st *State) ([]string, string, error) {
 	checks := stepChecks()
 	env := preflight.NewEnv(p.Checks)
+	p.env = env
 	handIn(st.Deps.Reads, env)
 	r := preflight.Run(ctx, checks, env)
 	if len(Blockers(r)) > 0 {
@@ -360,7 +363,11 @@ func (p *Prepared) hold(ctx context.Context) error {
 	}
 	st := p.State
 	if !p.gatesPassed {
-		r := preflight.Run(ctx, preflight.Select(preflight.Standard(), gates...), preflight.NewEnv(p.Checks))
+		env := p.env // what the preflight step's checks learned (the token, the account)
+		if env == nil {
+			env = preflight.NewEnv(p.Checks)
+		}
+		r := preflight.Run(ctx, preflight.Select(preflight.Standard(), gates...), env)
 		if blockers := Blockers(r); len(blockers) > 0 {
 			var b bytes.Buffer
 			preflight.RenderChecks(&b, p.in.Colors, r)
