@@ -3,10 +3,14 @@ package cfapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // Token owners: a token belongs to a user (/user/tokens) or to an account
@@ -116,6 +120,48 @@ func (c *Client) ListAccounts(ctx context.Context) ([]Account, error) {
 	}
 	return all, nil
 }
+
+// OnlyAccount returns the one account the token can see. With none or
+// several it fails with *AccountChoiceError: which account to act on is
+// the user's choice, never a guess.
+func (c *Client) OnlyAccount(ctx context.Context) (Account, error) {
+	accts, err := c.ListAccounts(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	if len(accts) != 1 {
+		return Account{}, &AccountChoiceError{Candidates: accts}
+	}
+	return accts[0], nil
+}
+
+// AccountChoiceError is a token that sees no account, or several.
+type AccountChoiceError struct {
+	// Candidates are the accounts the token can see.
+	Candidates []Account
+}
+
+func (e *AccountChoiceError) Error() string {
+	if len(e.Candidates) == 0 {
+		return "the API token can see no Cloudflare account"
+	}
+	return fmt.Sprintf("the API token can see %d accounts", len(e.Candidates))
+}
+
+// Hint names the fix; with several accounts it lists them.
+func (e *AccountChoiceError) Hint() string {
+	if len(e.Candidates) == 0 {
+		return "give the token access to your account, or pass --account ID"
+	}
+	ids := make([]string, 0, len(e.Candidates))
+	for _, a := range e.Candidates {
+		ids = append(ids, a.ID+" ("+a.Name+")")
+	}
+	return "pass --account ID or set CLOUDFLARE_ACCOUNT_ID; the token's accounts: " + strings.Join(ids, ", ")
+}
+
+// ExitCode makes the missing choice a usage error.
+func (e *AccountChoiceError) ExitCode() int { return clierr.ExitUsage }
 
 // PermissionGroup is a named permission ("Workers Scripts Write"); the
 // dashboard calls "Write" "Edit".

@@ -2,10 +2,15 @@ package cfapi
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 func emu(t *testing.T, scenario string) *cfemu.Server {
@@ -126,5 +131,40 @@ func TestAccountsSubscriptionsBucketsAccess(t *testing.T) {
 		Resources:        map[string]any{R2BucketResource(srv.AccountID(), "moltbot-data"): "*"}}})
 	if err != nil || tok.Value == "" || tok.ID == "" {
 		t.Fatalf("CreateAccountToken = %v", err)
+	}
+}
+
+func TestOnlyAccountNeverGuesses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, result string
+		count        int
+		want         string // the ID, or "" for an AccountChoiceError
+		hint         string
+	}{
+		{"one", `[{"id":"a1","name":"Mine"}]`, 1, "a1", ""},
+		{"none", `[]`, 0, "", "give the token access"},
+		{"two", `[{"id":"a1","name":"Mine"},{"id":"b2","name":"Work"}]`, 2, "", "a1 (Mine), b2 (Work)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprintf(w, `{"success":true,"errors":[],"result":%s,"result_info":{"page":1,"per_page":50,"count":%d,"total_count":%d}}`, tt.result, tt.count, tt.count)
+			})
+			a, err := c.OnlyAccount(context.Background())
+			var choice *AccountChoiceError
+			switch {
+			case tt.want != "":
+				if err != nil || a.ID != tt.want {
+					t.Fatalf("OnlyAccount = %+v, %v; want %s", a, err, tt.want)
+				}
+			case !errors.As(err, &choice):
+				t.Fatalf("OnlyAccount = %+v, %v; want an AccountChoiceError", a, err)
+			case !strings.Contains(clierr.HintOf(err), tt.hint) || clierr.ExitCodeOf(err) != clierr.ExitUsage:
+				t.Errorf("hint %q (exit %d), want it to hold %q and exit %d", clierr.HintOf(err), clierr.ExitCodeOf(err), tt.hint, clierr.ExitUsage)
+			}
+		})
 	}
 }

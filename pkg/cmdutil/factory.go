@@ -15,6 +15,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/preflight"
 	"github.com/moltctl/moltctl/pkg/prompt"
@@ -84,13 +85,13 @@ func (f *Factory) ConfigPath() (string, error) {
 			p = filepath.Join(f.WorkingDir, p)
 		}
 		if _, err := os.Stat(p); err != nil {
-			return "", &UsageError{Err: fmt.Errorf("config file %s: %w", f.Global.ConfigPath, err), Fix: "pass --config with the path to your project's wrangler.jsonc"}
+			return "", &clierr.UsageError{Err: fmt.Errorf("config file %s: %w", f.Global.ConfigPath, err), Fix: "pass --config with the path to your project's wrangler.jsonc"}
 		}
 		return p, nil
 	}
 	p, err := wrangler.Find(f.WorkingDir)
 	if errors.Is(err, wrangler.ErrNotFound) {
-		return "", &UsageError{Err: fmt.Errorf("%w in %s or any parent directory", err, f.WorkingDir),
+		return "", &clierr.UsageError{Err: fmt.Errorf("%w in %s or any parent directory", err, f.WorkingDir),
 			Fix: "run moltctl inside your moltworker checkout, or pass --config path/to/wrangler.jsonc"}
 	}
 	return p, err
@@ -144,10 +145,10 @@ func (f *Factory) APIBaseURL() string {
 }
 
 // ErrNoToken explains how to provide an API token.
-var ErrNoToken = &HintError{
+var ErrNoToken = &clierr.HintError{
 	Err:  errors.New("no Cloudflare API token: CLOUDFLARE_API_TOKEN is not set"),
 	Fix:  "create a token at https://dash.cloudflare.com/profile/api-tokens (see docs/token-permissions.md) and export CLOUDFLARE_API_TOKEN",
-	Code: ExitUsage,
+	Code: clierr.ExitUsage,
 }
 
 // Cloudflare returns an API client, or ErrNoToken, or a usage error when
@@ -158,7 +159,7 @@ func (f *Factory) Cloudflare() (*cfapi.Client, error) {
 		return nil, ErrNoToken
 	}
 	if err := safehttp.CheckURL("CLOUDFLARE_API_BASE_URL", f.APIBaseURL()); err != nil {
-		return nil, &HintError{Err: err, Fix: "use https://, or unset CLOUDFLARE_API_BASE_URL for Cloudflare's API (plain http is accepted only for 127.0.0.1, ::1, localhost and *.localhost)", Code: ExitUsage}
+		return nil, &clierr.HintError{Err: err, Fix: "use https://, or unset CLOUDFLARE_API_BASE_URL for Cloudflare's API (plain http is accepted only for 127.0.0.1, ::1, localhost and *.localhost)", Code: clierr.ExitUsage}
 	}
 	version, _, _ := buildinfo.Resolved()
 	opts := cfapi.Options{

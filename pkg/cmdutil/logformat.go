@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/spf13/cobra"
 )
 
@@ -26,7 +27,7 @@ func AddLogFormatFlag(cmd *cobra.Command, p *string) {
 // text or kv.
 func CheckLogFormat(format string) error {
 	if format != LogText && format != LogKV {
-		return Usagef("--log-format must be text or kv, not %q", format)
+		return clierr.Usagef("--log-format must be text or kv, not %q", format)
 	}
 	return nil
 }

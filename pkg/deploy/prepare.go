@@ -183,14 +183,11 @@ func resolveAccount(ctx context.Context, api *cfapi.Client, id string) (string, 
 	if id != "" {
 		return id, nil
 	}
-	accts, err := api.ListAccounts(ctx)
+	a, err := api.OnlyAccount(ctx)
 	if err != nil {
 		return "", fmt.Errorf("list accounts: %w", err)
 	}
-	if len(accts) != 1 {
-		return "", &clierr.UsageError{Err: fmt.Errorf("the token can see %d accounts", len(accts)), Fix: "pass --account or set CLOUDFLARE_ACCOUNT_ID"}
-	}
-	return accts[0].ID, nil
+	return a.ID, nil
 }
 
 // load reads the saved state (from the account, through the keeper) for

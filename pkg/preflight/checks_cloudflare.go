@@ -198,8 +198,8 @@ func checkAccount(ctx context.Context, e *Env) Result {
 	if err == nil {
 		return OK("account %s (the token's only account)", id)
 	}
-	var ae *AccountError
-	if errors.As(err, &ae) && ae.Err == nil {
+	var ae *cfapi.AccountChoiceError
+	if errors.As(err, &ae) {
 		if len(ae.Candidates) == 0 {
 			return Fail("give the token access to your account: "+TokenTemplateURL(RequiredPermissions, ""), "the token cannot see any account")
 		}
@@ -213,7 +213,7 @@ func checkAccount(ctx context.Context, e *Env) Result {
 	if e.authFailure(ctx, err) {
 		return Skip("the API token is not valid")
 	}
-	return e.apiProblem(ctx, errors.Unwrap(err), "list accounts", "Account Settings Read")
+	return e.apiProblem(ctx, err, "list accounts", "Account Settings Read")
 }
 
 func subscribeLink(e *Env) string { return e.DashLink("workers/plans") }

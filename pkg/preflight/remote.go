@@ -40,26 +40,6 @@ func (e *Env) verify(ctx context.Context) (*cfapi.TokenStatus, error) {
 
 var errNoToken = errors.New("no API token")
 
-// AccountError says why the account could not be chosen.
-type AccountError struct {
-	// Candidates are the accounts the token can see when there are several.
-	Candidates []cfapi.Account
-	Err        error
-}
-
-func (e *AccountError) Error() string {
-	switch {
-	case e.Err != nil:
-		return e.Err.Error()
-	case len(e.Candidates) == 0:
-		return "the token cannot see any account"
-	default:
-		return fmt.Sprintf("the token can act on %d accounts", len(e.Candidates))
-	}
-}
-
-func (e *AccountError) Unwrap() error { return e.Err }
-
 // Account returns the account checks act on: AccountID when set (not
 // waiting for any request), else the token's only account.
 func (e *Env) Account(ctx context.Context) (string, error) {
@@ -70,14 +50,8 @@ func (e *Env) Account(ctx context.Context) (string, error) {
 		if e.API == nil {
 			return "", errNoToken
 		}
-		accts, err := e.API.ListAccounts(ctx)
-		if err != nil {
-			return "", &AccountError{Err: err}
-		}
-		if len(accts) != 1 {
-			return "", &AccountError{Candidates: accts}
-		}
-		return accts[0].ID, nil
+		a, err := e.API.OnlyAccount(ctx)
+		return a.ID, err
 	})
 }
 

@@ -6,7 +6,6 @@ package target
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
@@ -131,18 +130,11 @@ func Resolve(ctx context.Context, in Inputs, needAPI bool) (*Target, error) {
 }
 
 func onlyAccount(ctx context.Context, api *cfapi.Client) (string, error) {
-	accts, err := api.ListAccounts(ctx)
+	a, err := api.OnlyAccount(ctx)
 	if err != nil {
 		return "", fmt.Errorf("list accounts: %w", err)
 	}
-	switch len(accts) {
-	case 1:
-		return accts[0].ID, nil
-	case 0:
-		return "", clierr.WithHint(errors.New("the API token can see no Cloudflare account"), "pass --account or set CLOUDFLARE_ACCOUNT_ID")
-	default:
-		return "", &clierr.UsageError{Err: fmt.Errorf("the API token can see %d accounts", len(accts)), Fix: "pass --account ID or set CLOUDFLARE_ACCOUNT_ID"}
-	}
+	return a.ID, nil
 }
 
 // ServiceToken returns the Access service token deploy created.

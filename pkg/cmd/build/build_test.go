@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/root"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
@@ -50,7 +50,7 @@ func TestBuildFailureShowsStep(t *testing.T) {
 	testenv.RequireDocker(t)
 	dir := project(t, "FROM scratch\nCOPY a.txt /\nCOPY nope.txt /\n")
 	code, _, errOut := run(t, dir, nil, "build")
-	if code != cmdutil.ExitError || !strings.Contains(errOut, "build failed at Step 3/") || !strings.Contains(errOut, "COPY nope.txt") ||
+	if code != clierr.ExitError || !strings.Contains(errOut, "build failed at Step 3/") || !strings.Contains(errOut, "COPY nope.txt") ||
 		!strings.Contains(errOut, "Fix:") {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
@@ -60,7 +60,7 @@ func TestBuildDaemonDown(t *testing.T) {
 	t.Parallel()
 	dir := project(t, "FROM scratch\n")
 	code, _, errOut := run(t, dir, map[string]string{"DOCKER_HOST": "unix://" + filepath.Join(t.TempDir(), "no.sock")}, "build")
-	if code != cmdutil.ExitError || !strings.Contains(errOut, "Fix:") || !strings.Contains(errOut, "start") {
+	if code != clierr.ExitError || !strings.Contains(errOut, "Fix:") || !strings.Contains(errOut, "start") {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 }
@@ -72,7 +72,7 @@ func TestBuildNoContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := run(t, dir, nil, "build", "--tag-only")
-	if code != cmdutil.ExitUsage || !strings.Contains(errOut, "containers[]") {
+	if code != clierr.ExitUsage || !strings.Contains(errOut, "containers[]") {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 	}
 }

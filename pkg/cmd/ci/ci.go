@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/remotestate"
@@ -91,7 +92,7 @@ func setupRun(ctx context.Context, opts *SetupOptions) error {
 			if key != nil {
 				why = fmt.Sprintf("they are not sealed to the key in %s (%s)", key.Source, key.Recipient())
 			}
-			return cmdutil.WithHint(fmt.Errorf("the credentials in the account cannot be opened here: %s", why),
+			return clierr.WithHint(fmt.Errorf("the credentials in the account cannot be opened here: %s", why),
 				"run moltctl ci setup on the machine that deployed, or copy its key here (docs/state.md)")
 		}
 	}
@@ -100,7 +101,7 @@ func setupRun(ctx context.Context, opts *SetupOptions) error {
 		// not on a runner that forgets it.
 		p := remotestate.KeyPath(f.Getenv)
 		if p == "" {
-			return cmdutil.WithHint(err, "set HOME or MOLTCTL_CONFIG_DIR")
+			return clierr.WithHint(err, "set HOME or MOLTCTL_CONFIG_DIR")
 		}
 		if key, err = remotestate.CreateKey(p); err != nil {
 			return err

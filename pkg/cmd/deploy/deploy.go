@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
 	"github.com/moltctl/moltctl/pkg/iostreams"
@@ -116,7 +117,7 @@ fits the environment.`,
 				return err
 			}
 			if opts.SkipBuild && opts.Image == "" {
-				return cmdutil.Usagef("--skip-build needs --image REF, the image an earlier build pushed")
+				return clierr.Usagef("--skip-build needs --image REF, the image an earlier build pushed")
 			}
 			if opts.Image != "" {
 				opts.SkipBuild = true
@@ -284,7 +285,7 @@ func confirmRotate(o *DeployOptions, worker string) error {
 		return err
 	}
 	if !ok {
-		return cmdutil.ErrCancelled
+		return clierr.ErrCancelled
 	}
 	return nil
 }
@@ -304,7 +305,7 @@ func confirmDeploy(ctx context.Context, o *DeployOptions, st *deploy.State, v *d
 		return err
 	}
 	if !ok {
-		return cmdutil.ErrCancelled
+		return clierr.ErrCancelled
 	}
 	return nil
 }
@@ -328,7 +329,7 @@ func dryRun(ctx context.Context, o *DeployOptions, st *deploy.State, steps []dep
 	case len(v.Blockers) == 0:
 		return nil
 	case f.Global.JSON():
-		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+		return &clierr.SilentError{Code: clierr.ExitPreflight}
 	}
 	return deploy.PreflightError(v.Blockers)
 }
@@ -492,7 +493,7 @@ func noManifest(ctx context.Context, o *DeployOptions, projectDir string) (*mani
 	if f.Global.Env != "" {
 		suggest += " --env " + f.Global.Env
 	}
-	fail := &cmdutil.UsageError{
+	fail := &clierr.UsageError{
 		Err: fmt.Errorf("no %s in %s: moltctl does not know where the assistant's secrets come from or who may open it", manifest.FileName, projectDir),
 		Fix: "run `" + suggest + "` (or `moltctl init` on a terminal for the form), then `moltctl deploy` again"}
 	if f.Global.Yes || o.DryRun || !ios.CanPrompt() || o.Init.Run == nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/initcmd"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
@@ -91,7 +92,7 @@ func deployOnceTB(ctx context.Context, t testing.TB, srv *cfemu.Server, dir stri
 		o(opts)
 	}
 	err := deployRun(ctx, opts)
-	return run{code: cmdutil.ExitCodeOf(err), err: err, stdout: out.String(), stderr: errOut.String()}
+	return run{code: clierr.ExitCodeOf(err), err: err, stdout: out.String(), stderr: errOut.String()}
 }
 
 func newEmulator(t *testing.T, faults cfemu.FaultOptions) (*cfemu.Server, *testenv.RequestLog) {
@@ -342,12 +343,12 @@ func TestDeployInterruptedAtEachStepConverges(t *testing.T) {
 					}
 				}
 			})
-			var ie *cmdutil.InterruptedError
-			if !errors.As(r.err, &ie) || ie.Step != name || r.code != cmdutil.ExitInterrupted {
+			var ie *clierr.InterruptedError
+			if !errors.As(r.err, &ie) || ie.Step != name || r.code != clierr.ExitInterrupted {
 				t.Fatalf("interrupted deploy: err = %v (code %d), want interrupted at %s", r.err, r.code, name)
 			}
-			if !strings.Contains(ie.Error()+cmdutil.HintOf(ie), "run the same command to continue") {
-				t.Errorf("message %q does not say how to continue", ie.Error()+cmdutil.HintOf(ie))
+			if !strings.Contains(ie.Error()+clierr.HintOf(ie), "run the same command to continue") {
+				t.Errorf("message %q does not say how to continue", ie.Error()+clierr.HintOf(ie))
 			}
 			if r := deployOnce(context.Background(), t, srv, dir, nil, nil); r.err != nil {
 				t.Fatalf("resumed deploy: %v\n%s", r.err, r.stderr)
@@ -412,7 +413,7 @@ func TestDeployFixesNothingWhenAPersonMustAct(t *testing.T) {
 		s.Account.R2Enabled = false
 	})
 	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) { o.SkipBuild, o.Image = true, "registry.example/x:y" })
-	if r.code != cmdutil.ExitPreflight {
+	if r.code != clierr.ExitPreflight {
 		t.Fatalf("deploy: code %d, err %v, want the preflight exit code", r.code, r.err)
 	}
 	// The JSON result names what blocked it (the report itself is for terminals).
@@ -561,8 +562,8 @@ func TestDryRunNamesTheBlockers(t *testing.T) {
 		o.DryRun, o.SkipBuild, o.Image = true, true, "registry.example/x:y"
 		o.F.Global.Output = "text"
 	})
-	if r.code != cmdutil.ExitPreflight {
-		t.Fatalf("dry run: code %d, err %v, want %d\n%s%s", r.code, r.err, cmdutil.ExitPreflight, r.stderr, r.stdout)
+	if r.code != clierr.ExitPreflight {
+		t.Fatalf("dry run: code %d, err %v, want %d\n%s%s", r.code, r.err, clierr.ExitPreflight, r.stderr, r.stdout)
 	}
 	if !strings.Contains(r.stdout, "Blocked: the deploy would stop at preflight (r2.enabled") || !strings.Contains(r.stderr, "R2") {
 		t.Errorf("the dry run does not name the blocker:\nstdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
@@ -590,7 +591,7 @@ func TestDeployStopsAtPreflightWithoutAccountAPITokens(t *testing.T) {
 		s.Tokens[srv.Token()].Permissions = append(append([]string{}, deployPermissions...), "API Tokens Write")
 	})
 	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) { o.SkipBuild, o.Image = true, "registry.example/x:y" })
-	if r.code != cmdutil.ExitPreflight || !strings.Contains(r.err.Error(), "token.permissions") {
+	if r.code != clierr.ExitPreflight || !strings.Contains(r.err.Error(), "token.permissions") {
 		t.Fatalf("deploy: code %d, err %v, want the preflight exit code for token.permissions", r.code, r.err)
 	}
 	for _, l := range log.Lines() {
@@ -647,7 +648,7 @@ func TestDeployWaitNamesTheCauseFromTheLogs(t *testing.T) {
 	if r.err == nil {
 		t.Fatal("deploy succeeded with a gateway that never listens")
 	}
-	msg := r.err.Error() + "\n" + cmdutil.HintOf(r.err)
+	msg := r.err.Error() + "\n" + clierr.HintOf(r.err)
 	if !strings.Contains(msg, "OpenClaw refused its configuration") || !strings.Contains(msg, "moltctl secrets check") || !strings.Contains(msg, "#57") {
 		t.Errorf("error does not name the cause and fix from the logs:\n%s\n%s", msg, r.stderr)
 	}

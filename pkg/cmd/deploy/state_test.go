@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -171,7 +171,7 @@ func TestRotateReplacesEverywhere(t *testing.T) {
 	}
 	before := localCreds(t, first)
 	// Without a terminal, replacing a credential needs --yes.
-	if r := deployOnce(context.Background(), t, srv, first, nil, func(o *DeployOptions) { o.Rotate, o.F.Global.Yes = "service-token", false }); r.code != cmdutil.ExitUsage {
+	if r := deployOnce(context.Background(), t, srv, first, nil, func(o *DeployOptions) { o.Rotate, o.F.Global.Yes = "service-token", false }); r.code != clierr.ExitUsage {
 		t.Fatalf("rotate without --yes: code %d, err %v", r.code, r.err)
 	}
 	if localCreds(t, first).ServiceTokenClientSecret != before.ServiceTokenClientSecret {

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 )
 
@@ -278,7 +278,7 @@ func TestDeployWithoutManifestNamesInit(t *testing.T) {
 	if r.code != 2 || r.err == nil {
 		t.Fatalf("exit %d, err %v", r.code, r.err)
 	}
-	if hint := cmdutil.HintOf(r.err); !strings.Contains(hint, "moltctl init --yes --provider anthropic") {
+	if hint := clierr.HintOf(r.err); !strings.Contains(hint, "moltctl init --yes --provider anthropic") {
 		t.Errorf("hint = %q", hint)
 	}
 	if ch := log.ChangesSince(0); len(ch) > 0 {

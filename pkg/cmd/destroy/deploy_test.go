@@ -9,8 +9,8 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/root"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/remotestate"
@@ -69,7 +69,7 @@ func TestDeployPairStatusDestroy(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &l) != nil || len(l.Pending) != 0 || len(l.Paired) == 0 {
 		t.Fatalf("devices list: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, out, errOut := moltctl("status", "--wait", "1m"); code != cmdutil.ExitOK {
+	if code, out, errOut := moltctl("status", "--wait", "1m"); code != clierr.ExitOK {
 		t.Fatalf("status: exit %d\n%s%s", code, out, errOut)
 	}
 

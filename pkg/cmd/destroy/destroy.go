@@ -16,6 +16,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/lease"
 )
@@ -103,7 +104,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		return err
 	}
 	if t.AccountID == "" {
-		return &cmdutil.UsageError{Err: errors.New("no Cloudflare account chosen"), Fix: "pass --account or set CLOUDFLARE_ACCOUNT_ID"}
+		return &clierr.UsageError{Err: errors.New("no Cloudflare account chosen"), Fix: "pass --account or set CLOUDFLARE_ACCOUNT_ID"}
 	}
 	if !opts.DryRun {
 		unlock, err := t.Store.Lock(ctx, "moltctl destroy", false)
@@ -196,9 +197,9 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 	if failed > 0 {
 		err := fmt.Errorf("%d object(s) could not be deleted; local state is kept", failed)
 		if f.Global.JSON() {
-			return &cmdutil.SilentError{Code: cmdutil.ExitError}
+			return &clierr.SilentError{Code: clierr.ExitError}
 		}
-		return cmdutil.WithHint(err, "fix the cause above and run `moltctl destroy` again: it skips what is already gone")
+		return clierr.WithHint(err, "fix the cause above and run `moltctl destroy` again: it skips what is already gone")
 	}
 	return nil
 }
@@ -452,7 +453,7 @@ func confirm(f *cmdutil.Factory, t *target.Target, items []*Item, deleteData boo
 		return nil
 	}
 	if !f.IOStreams.CanPrompt() {
-		return &cmdutil.UsageError{Err: errors.New("destroy needs confirmation and moltctl is not running interactively"), Fix: "pass --yes to confirm"}
+		return &clierr.UsageError{Err: errors.New("destroy needs confirmation and moltctl is not running interactively"), Fix: "pass --yes to confirm"}
 	}
 	p := f.Prompter()
 	if n > 0 {
@@ -461,7 +462,7 @@ func confirm(f *cmdutil.Factory, t *target.Target, items []*Item, deleteData boo
 			return err
 		}
 		if !ok {
-			return cmdutil.ErrCancelled
+			return clierr.ErrCancelled
 		}
 	}
 	if deleteData && bucket != "" {
@@ -470,7 +471,7 @@ func confirm(f *cmdutil.Factory, t *target.Target, items []*Item, deleteData boo
 			return err
 		}
 		if strings.TrimSpace(typed) != bucket {
-			return cmdutil.ErrCancelled
+			return clierr.ErrCancelled
 		}
 	}
 	return nil

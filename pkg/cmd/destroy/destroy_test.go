@@ -10,10 +10,10 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/destroy"
 	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 	"github.com/moltctl/moltctl/pkg/cmd/root"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
 // moltctl runs the command tree in-process, as the binary would.
@@ -77,12 +77,12 @@ func TestPairStatusDestroy(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &l) != nil || len(l.Paired) != 1 || len(l.Pending) != 0 {
 		t.Fatalf("devices list: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, out, errOut := moltctl(t, fx, "status", "--wait", "1m"); code != cmdutil.ExitOK || !strings.Contains(out, "Healthy.") {
+	if code, out, errOut := moltctl(t, fx, "status", "--wait", "1m"); code != clierr.ExitOK || !strings.Contains(out, "Healthy.") {
 		t.Fatalf("status: exit %d\n%s%s", code, out, errOut)
 	}
 
 	// Not interactive and no --yes: refused, nothing removed.
-	if code, _, errOut := moltctl(t, fx, "destroy"); code != cmdutil.ExitUsage || !strings.Contains(errOut, "--yes") {
+	if code, _, errOut := moltctl(t, fx, "destroy"); code != clierr.ExitUsage || !strings.Contains(errOut, "--yes") {
 		t.Fatalf("destroy without --yes: exit %d\n%s", code, errOut)
 	}
 	if len(leftovers(fx)) != 7 {
@@ -128,7 +128,7 @@ func TestDestroyLogFormat(t *testing.T) {
 	t.Parallel()
 	fx := opstest.New(t)
 	fx.Deploy(t)
-	if code, _, errOut := moltctl(t, fx, "destroy", "--yes", "--log-format", "json"); code != cmdutil.ExitUsage || !strings.Contains(errOut, "--log-format must be text or kv") {
+	if code, _, errOut := moltctl(t, fx, "destroy", "--yes", "--log-format", "json"); code != clierr.ExitUsage || !strings.Contains(errOut, "--log-format must be text or kv") {
 		t.Fatalf("--log-format json: exit %d\n%s", code, errOut)
 	}
 	code, _, errOut := moltctl(t, fx, "destroy", "--yes", "--log-format", "kv")

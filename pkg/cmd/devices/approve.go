@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/assistant"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -84,7 +85,7 @@ and address, to approve by ID if they are yours.`,
 				}
 			}
 			if n != 1 {
-				return &cmdutil.UsageError{
+				return &clierr.UsageError{
 					Err: errors.New("give REQUEST_IDs, --all or --wait (exactly one of them)"),
 					Fix: "list the requests with `moltctl devices list`",
 				}
@@ -213,7 +214,7 @@ func waitForRequest(ctx context.Context, opts *ApproveOptions, c *assistant.Clie
 			if ctx.Err() != nil {
 				return "", ctx.Err()
 			}
-			return "", cmdutil.WithHint(fmt.Errorf("no pairing request arrived within %s", opts.Timeout),
+			return "", clierr.WithHint(fmt.Errorf("no pairing request arrived within %s", opts.Timeout),
 				"open the Control UI URL from `moltctl open` in a browser while this command waits, or raise --timeout")
 		case <-t.C:
 		}
@@ -239,7 +240,7 @@ func report(f *cmdutil.Factory, rep *ApproveReport) error {
 	}
 	if len(rep.Failed) > 0 {
 		if f.Global.JSON() {
-			return &cmdutil.SilentError{Code: cmdutil.ExitError}
+			return &clierr.SilentError{Code: clierr.ExitError}
 		}
 		return fmt.Errorf("%d of %d requests were not approved", len(rep.Failed), len(rep.Failed)+len(rep.Approved))
 	}
@@ -280,9 +281,9 @@ func expandPrefixes(ctx context.Context, f *cmdutil.Factory, c *assistant.Client
 		case 1:
 			out = append(out, match[0])
 		case 0:
-			return nil, &cmdutil.UsageError{Err: fmt.Errorf("no pending request has the ID %q", id), Fix: "list the requests with " + f.Command("devices list")}
+			return nil, &clierr.UsageError{Err: fmt.Errorf("no pending request has the ID %q", id), Fix: "list the requests with " + f.Command("devices list")}
 		default:
-			return nil, &cmdutil.UsageError{Err: fmt.Errorf("%q is the start of %d pending requests: %s", id, len(match), strings.Join(match, ", ")), Fix: "give more of the ID"}
+			return nil, &clierr.UsageError{Err: fmt.Errorf("%q is the start of %d pending requests: %s", id, len(match), strings.Join(match, ", ")), Fix: "give more of the ID"}
 		}
 	}
 	return out, nil

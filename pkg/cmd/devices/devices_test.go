@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -73,7 +74,7 @@ func TestListAndApprove(t *testing.T) {
 	}
 	// An unknown request fails with exit 2 and says so.
 	_, _, err = run(t, fx, false, false, "approve", "nope")
-	if cmdutil.ExitCodeOf(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), `no pending request has the ID "nope"`) {
+	if clierr.ExitCodeOf(err) != clierr.ExitUsage || !strings.Contains(err.Error(), `no pending request has the ID "nope"`) {
 		t.Errorf("unknown: %v", err)
 	}
 }
@@ -129,16 +130,16 @@ func TestApproveErrors(t *testing.T) {
 		inErr  string
 		inHint string
 	}{
-		{"no arguments", []string{"approve"}, nil, cmdutil.ExitUsage, "exactly one", "devices list"},
-		{"ids and --all", []string{"approve", "x", "--all"}, nil, cmdutil.ExitUsage, "exactly one", ""},
-		{"not deployed", []string{"list"}, func(fx *opstest.Fixture) {}, cmdutil.ExitError, "no Access service token", "moltctl deploy"},
-		{"wrong service token secret", []string{"list"}, nil, cmdutil.ExitError, "Cloudflare Access refused", "service token"},
+		{"no arguments", []string{"approve"}, nil, clierr.ExitUsage, "exactly one", "devices list"},
+		{"ids and --all", []string{"approve", "x", "--all"}, nil, clierr.ExitUsage, "exactly one", ""},
+		{"not deployed", []string{"list"}, func(fx *opstest.Fixture) {}, clierr.ExitError, "no Access service token", "moltctl deploy"},
+		{"wrong service token secret", []string{"list"}, nil, clierr.ExitError, "Cloudflare Access refused", "service token"},
 		{"missing secret", []string{"approve", "--all"}, func(fx *opstest.Fixture) {
 			fx.Srv.Update(func(st *cfemu.State) { delete(st.Scripts[opstest.Worker].Secrets, "MOLTBOT_GATEWAY_TOKEN") })
-		}, cmdutil.ExitError, "MOLTBOT_GATEWAY_TOKEN", "moltctl secrets set MOLTBOT_GATEWAY_TOKEN"},
+		}, clierr.ExitError, "MOLTBOT_GATEWAY_TOKEN", "moltctl secrets set MOLTBOT_GATEWAY_TOKEN"},
 		{"aud mismatch", []string{"list"}, func(fx *opstest.Fixture) {
 			fx.Srv.Update(func(st *cfemu.State) { st.Scripts[opstest.Worker].Secrets["CF_ACCESS_AUD"] = "other-aud" })
-		}, cmdutil.ExitError, "rejected the Access JWT", "run `moltctl deploy`"},
+		}, clierr.ExitError, "rejected the Access JWT", "run `moltctl deploy`"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,11 +158,11 @@ func TestApproveErrors(t *testing.T) {
 				}
 			}
 			_, _, err := run(t, fx, false, false, tt.args...)
-			if err == nil || cmdutil.ExitCodeOf(err) != tt.code || !strings.Contains(err.Error(), tt.inErr) {
-				t.Fatalf("err = %v (exit %d)", err, cmdutil.ExitCodeOf(err))
+			if err == nil || clierr.ExitCodeOf(err) != tt.code || !strings.Contains(err.Error(), tt.inErr) {
+				t.Fatalf("err = %v (exit %d)", err, clierr.ExitCodeOf(err))
 			}
-			if !strings.Contains(cmdutil.HintOf(err), tt.inHint) {
-				t.Errorf("hint = %q", cmdutil.HintOf(err))
+			if !strings.Contains(clierr.HintOf(err), tt.inHint) {
+				t.Errorf("hint = %q", clierr.HintOf(err))
 			}
 			if strings.Contains(err.Error(), "wrong") && tt.name == "wrong service token secret" {
 				t.Errorf("error shows the secret: %v", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/preflight"
@@ -95,7 +96,7 @@ $ moltctl doctor --check token --check token.permissions
 				}
 				for _, id := range opts.Only {
 					if !known[id] {
-						return &cmdutil.UsageError{Err: fmt.Errorf("unknown check %q", id), Fix: "see docs/doctor.md for the check IDs"}
+						return &clierr.UsageError{Err: fmt.Errorf("unknown check %q", id), Fix: "see docs/doctor.md for the check IDs"}
 					}
 				}
 				opts.Checks = preflight.Select(opts.Checks, opts.Only...)
@@ -130,7 +131,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 	}
 	report := runWithProgress(ctx, opts.IO, checks, env)
 	if report.Interrupted {
-		return &cmdutil.InterruptedError{}
+		return &clierr.InterruptedError{}
 	}
 
 	// listed: the checklist is on screen and still current (shown before
@@ -156,7 +157,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 			}
 			report = runWithProgress(ctx, opts.IO, checks, env)
 			if report.Interrupted {
-				return &cmdutil.InterruptedError{}
+				return &clierr.InterruptedError{}
 			}
 		}
 	}
@@ -179,7 +180,7 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		preflight.RenderSummary(opts.IO.Out, opts.IO.ColorScheme(), report, again)
 	}
 	if report.Failed() {
-		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+		return &clierr.SilentError{Code: clierr.ExitPreflight}
 	}
 	return nil
 }
@@ -238,7 +239,7 @@ func applyFixes(ctx context.Context, opts *DoctorOptions, env *preflight.Env, re
 				return false, err
 			}
 			if !ok {
-				return false, cmdutil.ErrCancelled
+				return false, clierr.ErrCancelled
 			}
 		}
 		preflight.ApplyFixes(ctx, env, actions, func(a preflight.Outcome, err error) {

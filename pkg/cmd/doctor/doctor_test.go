@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/preflight"
@@ -123,7 +124,7 @@ func run(t *testing.T, srv *cfemu.Server, token, dir string, docker preflight.Do
 	cmd.SetOut(out)
 	cmd.SetErr(errOut)
 	err := cmd.ExecuteContext(context.Background())
-	return result{code: cmdutil.ExitCodeOf(err), out: out.String(), errOut: errOut.String()}
+	return result{code: clierr.ExitCodeOf(err), out: out.String(), errOut: errOut.String()}
 }
 
 type jsonReport struct {
@@ -166,8 +167,8 @@ func TestNewAccountReportsEveryProblemThenFixGoesGreen(t *testing.T) {
 
 	// One run finds every problem, each with its fix.
 	res := run(t, srv, srv.Token(), dir, docker, false, "--json")
-	if res.code != cmdutil.ExitPreflight {
-		t.Fatalf("exit %d, want %d\n%s%s", res.code, cmdutil.ExitPreflight, res.out, res.errOut)
+	if res.code != clierr.ExitPreflight {
+		t.Fatalf("exit %d, want %d\n%s%s", res.code, clierr.ExitPreflight, res.out, res.errOut)
 	}
 	rep := decode(t, res.out)
 	if rep.OK {
@@ -216,7 +217,7 @@ func TestNewAccountReportsEveryProblemThenFixGoesGreen(t *testing.T) {
 
 	// --fix --yes does what the API allows and names the human steps.
 	res = run(t, srv, srv.Token(), dir, docker, false, "--fix", "--yes")
-	if res.code != cmdutil.ExitPreflight {
+	if res.code != clierr.ExitPreflight {
 		t.Fatalf("--fix before the human steps: exit %d\n%s%s", res.code, res.out, res.errOut)
 	}
 	for _, w := range []string{"register the workers.dev subdomain", "create the Zero Trust organization", "These need you", "subscribe to Workers Paid", "enable R2"} {
@@ -271,7 +272,7 @@ func TestTextOutputOnAndOffTTY(t *testing.T) {
 	dir := project(t, false)
 	for _, tty := range []bool{false, true} {
 		res := run(t, srv, srv.Token(), dir, &fakeDocker{}, tty)
-		if res.code != cmdutil.ExitPreflight {
+		if res.code != clierr.ExitPreflight {
 			t.Fatalf("tty=%v: exit %d", tty, res.code)
 		}
 		hasColour := strings.Contains(res.out, "\x1b[")
@@ -288,7 +289,7 @@ func TestTextOutputOnAndOffTTY(t *testing.T) {
 		}
 		// JSON stays pure on stdout whether or not there is a terminal.
 		res = run(t, srv, srv.Token(), dir, &fakeDocker{}, tty, "--json")
-		if rep := decode(t, res.out); res.code != cmdutil.ExitPreflight || rep.OK || strings.Contains(res.out, "\x1b[") {
+		if rep := decode(t, res.out); res.code != clierr.ExitPreflight || rep.OK || strings.Contains(res.out, "\x1b[") {
 			t.Errorf("tty=%v: JSON exit %d ok=%v", tty, res.code, rep.OK)
 		}
 	}
@@ -297,7 +298,7 @@ func TestTextOutputOnAndOffTTY(t *testing.T) {
 func TestNoTokenSkipsAPIChecks(t *testing.T) {
 	srv := newEmulator(t)
 	res := run(t, srv, "", project(t, false), &fakeDocker{up: true}, false, "--json")
-	if res.code != cmdutil.ExitPreflight {
+	if res.code != clierr.ExitPreflight {
 		t.Fatalf("exit %d", res.code)
 	}
 	rep := decode(t, res.out)
@@ -400,7 +401,7 @@ func TestFixAsksFirstAndChangesNothingWhenDeclined(t *testing.T) {
 		Prompter: func() prompt.Prompter { return decline{asked: &asked} },
 		NewEnv:   func() *preflight.Env { return f.PreflightEnv() }}
 	err := doctorRun(context.Background(), opts)
-	if !errors.Is(err, cmdutil.ErrCancelled) || asked != 1 {
+	if !errors.Is(err, clierr.ErrCancelled) || asked != 1 {
 		t.Fatalf("err = %v, asked %d times", err, asked)
 	}
 	if !strings.Contains(errOut.String(), "register the workers.dev subdomain") {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/prompt"
 )
 
@@ -14,14 +15,14 @@ import (
 // flags and the existing manifest), and writes the answers back into a.
 // accountID is the chosen account when the token sees several. Each
 // question's explanation goes to w before it is asked.
-func runForm(p prompt.Prompter, w io.Writer, a *Answers, accounts []Account, accountID *string) error {
+func runForm(p prompt.Prompter, w io.Writer, a *Answers, accounts []cfapi.Account, accountID *string) error {
 	if err := askAll(p, w, a, accounts, accountID); err != nil {
 		return fmt.Errorf("ask the questions: %w", err)
 	}
 	return nil
 }
 
-func askAll(p prompt.Prompter, w io.Writer, a *Answers, accounts []Account, accountID *string) error {
+func askAll(p prompt.Prompter, w io.Writer, a *Answers, accounts []cfapi.Account, accountID *string) error {
 	explain := func(text string) {
 		fmt.Fprintln(w)
 		for _, line := range strings.Split(text, "\n") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/buildinfo"
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/manifest"
@@ -123,10 +124,10 @@ per hour awake; the Workers Paid plan ($5/month) comes on top.
 
 // Result is what init did; `--output json` prints it.
 type Result struct {
-	Manifest string   `json:"manifest"`
-	Action   string   `json:"action"` // created, updated or unchanged
-	Worker   string   `json:"worker"`
-	Account  *Account `json:"account,omitempty"`
+	Manifest string         `json:"manifest"`
+	Action   string         `json:"action"` // created, updated or unchanged
+	Worker   string         `json:"worker"`
+	Account  *cfapi.Account `json:"account,omitempty"`
 	Answers
 	// ContainerMonthlyUSD estimates the container's monthly cost; absent
 	// for a custom sleep duration.
@@ -150,13 +151,13 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 
 	for _, c := range opts.CI {
 		if _, ok := ciFiles[c]; !ok {
-			return cmdutil.Usagef("--ci %q: want github or gitlab", c)
+			return clierr.Usagef("--ci %q: want github or gitlab", c)
 		}
 	}
 
 	cfgPath, err := f.ConfigPath()
 	if err != nil {
-		return &cmdutil.HintError{Err: fmt.Errorf("find the moltworker project: %w", err), Code: cmdutil.ExitCodeOf(err),
+		return &clierr.HintError{Err: fmt.Errorf("find the moltworker project: %w", err), Code: clierr.ExitCodeOf(err),
 			Fix: "run moltctl init inside your moltworker checkout (git clone https://github.com/cloudflare/moltworker), or pass --config path/to/wrangler.jsonc"}
 	}
 	cfg, err := f.Config()
@@ -173,7 +174,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 
 	doc, err := readManifest(manifestPath)
 	if err != nil {
-		return &cmdutil.UsageError{Err: fmt.Errorf("read the existing manifest: %w", err),
+		return &clierr.UsageError{Err: fmt.Errorf("read the existing manifest: %w", err),
 			Fix: "fix the YAML error it names, or move the file away to start afresh"}
 	}
 
@@ -220,7 +221,7 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 		}
 	}
 	if res.Account == nil && accountID != "" {
-		res.Account = &Account{ID: accountID}
+		res.Account = &cfapi.Account{ID: accountID}
 	}
 	if a.Provider == ProviderGateway && a.GatewayAccountID == "" {
 		a.GatewayAccountID = accountID
@@ -304,7 +305,7 @@ func applyFlags(opts *InitOptions, a *Answers) error {
 	if opts.Set["provider"] {
 		p := strings.ToLower(strings.TrimSpace(opts.Provider))
 		if _, ok := providerSecrets[p]; !ok {
-			return cmdutil.Usagef("--provider %q: want %s", opts.Provider, strings.Join(providerNames, ", "))
+			return clierr.Usagef("--provider %q: want %s", opts.Provider, strings.Join(providerNames, ", "))
 		}
 		a.Provider = p
 	}
@@ -317,7 +318,7 @@ func applyFlags(opts *InitOptions, a *Answers) error {
 	if opts.Set["channels"] {
 		ch, err := normalizeChannels(opts.Channels)
 		if err != nil {
-			return &cmdutil.UsageError{Err: fmt.Errorf("--channels: %w", err)}
+			return &clierr.UsageError{Err: fmt.Errorf("--channels: %w", err)}
 		}
 		a.Channels = ch
 	}
@@ -327,14 +328,14 @@ func applyFlags(opts *InitOptions, a *Answers) error {
 	if opts.Set["allow"] {
 		e, d, err := parseAllow(opts.Allow)
 		if err != nil {
-			return &cmdutil.UsageError{Err: fmt.Errorf("--allow: %w", err), Fix: "pass email addresses (me@example.com) or domains (example.com)"}
+			return &clierr.UsageError{Err: fmt.Errorf("--allow: %w", err), Fix: "pass email addresses (me@example.com) or domains (example.com)"}
 		}
 		a.Allow, a.AllowDomains = e, d
 	}
 	if opts.Set["sleep-after"] {
 		s, err := normalizeSleep(opts.SleepAfter)
 		if err != nil {
-			return &cmdutil.UsageError{Err: fmt.Errorf("--sleep-after: %w", err)}
+			return &clierr.UsageError{Err: fmt.Errorf("--sleep-after: %w", err)}
 		}
 		a.SleepAfter = s
 	}
@@ -345,20 +346,20 @@ func applyFlags(opts *InitOptions, a *Answers) error {
 func checkAnswers(a *Answers) error {
 	if a.Provider == ProviderGateway {
 		if err := validateHexID(a.GatewayAccountID); err != nil {
-			return &cmdutil.UsageError{Err: fmt.Errorf("cloudflare AI Gateway needs its account ID: %w", err),
+			return &clierr.UsageError{Err: fmt.Errorf("cloudflare AI Gateway needs its account ID: %w", err),
 				Fix: "pass --ai-gateway-account-id (or set CLOUDFLARE_ACCOUNT_ID / --account to use the deploy account)"}
 		}
 		if a.GatewayID == "" {
-			return &cmdutil.UsageError{Err: errors.New("cloudflare AI Gateway needs its gateway ID"), Fix: "pass --ai-gateway-id"}
+			return &clierr.UsageError{Err: errors.New("cloudflare AI Gateway needs its gateway ID"), Fix: "pass --ai-gateway-id"}
 		}
 	}
 	if len(a.Allow)+len(a.AllowDomains) == 0 {
-		return &cmdutil.UsageError{Err: errors.New("nobody would be allowed through Cloudflare Access"),
+		return &clierr.UsageError{Err: errors.New("nobody would be allowed through Cloudflare Access"),
 			Fix: "pass --allow with your email address or your domain, e.g. --allow me@example.com"}
 	}
 	s, err := normalizeSleep(a.SleepAfter)
 	if err != nil {
-		return &cmdutil.UsageError{Err: err, Fix: "pass --sleep-after never, 1h, 30m or 10m"}
+		return &clierr.UsageError{Err: err, Fix: "pass --sleep-after never, 1h, 30m or 10m"}
 	}
 	a.SleepAfter = s
 	if a.Channels == nil {
@@ -376,7 +377,7 @@ func checkAnswers(a *Answers) error {
 // detectAccounts lists the accounts the token can see and picks the one
 // deploys will use: --account / CLOUDFLARE_ACCOUNT_ID, else the only one.
 // Without a token it says so and carries on.
-func detectAccounts(ctx context.Context, f *cmdutil.Factory) ([]Account, string) {
+func detectAccounts(ctx context.Context, f *cmdutil.Factory) ([]cfapi.Account, string) {
 	io := f.IOStreams
 	accountID := f.AccountID()
 	if f.Getenv("CLOUDFLARE_API_TOKEN") == "" {
@@ -387,7 +388,7 @@ func detectAccounts(ctx context.Context, f *cmdutil.Factory) ([]Account, string)
 	if err != nil {
 		return nil, accountID
 	}
-	accounts, err := listAccounts(ctx, client)
+	accounts, err := client.ListAccounts(ctx)
 	if err != nil {
 		fmt.Fprintf(io.ErrOut, "Could not list the token's accounts (%v); carrying on.\n", err)
 		return nil, accountID

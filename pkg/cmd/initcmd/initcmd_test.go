@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
@@ -116,13 +117,13 @@ func TestInitFlags(t *testing.T) {
 			args: []string{"--provider", "ai-gateway", "--ai-gateway-account-id", strings.Repeat("ab", 16), "--ai-gateway-id", "gw", "--allow", "me@example.com"},
 			want: []string{"CLOUDFLARE_AI_GATEWAY_API_KEY", `CF_AI_GATEWAY_ACCOUNT_ID: "` + strings.Repeat("ab", 16) + `"`, `CF_AI_GATEWAY_GATEWAY_ID: "gw"`},
 		},
-		{name: "ai gateway without its ids", args: []string{"--provider", "ai-gateway", "--allow", "me@example.com"}, wantCode: cmdutil.ExitUsage},
-		{name: "nobody allowed", args: []string{"--provider", "openai"}, wantCode: cmdutil.ExitUsage},
-		{name: "bad allow entry", args: []string{"--allow", "not an address!"}, wantCode: cmdutil.ExitUsage},
-		{name: "bad provider", args: []string{"--provider", "gpt", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
-		{name: "bad sleep", args: []string{"--sleep-after", "soon", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
-		{name: "bad channel", args: []string{"--channels", "irc", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
-		{name: "bad ci", args: []string{"--ci", "jenkins", "--allow", "a@b.co"}, wantCode: cmdutil.ExitUsage},
+		{name: "ai gateway without its ids", args: []string{"--provider", "ai-gateway", "--allow", "me@example.com"}, wantCode: clierr.ExitUsage},
+		{name: "nobody allowed", args: []string{"--provider", "openai"}, wantCode: clierr.ExitUsage},
+		{name: "bad allow entry", args: []string{"--allow", "not an address!"}, wantCode: clierr.ExitUsage},
+		{name: "bad provider", args: []string{"--provider", "gpt", "--allow", "a@b.co"}, wantCode: clierr.ExitUsage},
+		{name: "bad sleep", args: []string{"--sleep-after", "soon", "--allow", "a@b.co"}, wantCode: clierr.ExitUsage},
+		{name: "bad channel", args: []string{"--channels", "irc", "--allow", "a@b.co"}, wantCode: clierr.ExitUsage},
+		{name: "bad ci", args: []string{"--ci", "jenkins", "--allow", "a@b.co"}, wantCode: clierr.ExitUsage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +131,7 @@ func TestInitFlags(t *testing.T) {
 			dir := project(t)
 			f, out, _ := testFactory(dir, nil, true)
 			err := runInit(t, f, tt.args...)
-			if got := cmdutil.ExitCodeOf(err); got != tt.wantCode {
+			if got := clierr.ExitCodeOf(err); got != tt.wantCode {
 				t.Fatalf("exit code %d (%v), want %d", got, err, tt.wantCode)
 			}
 			path := filepath.Join(dir, ManifestName)
@@ -163,8 +164,8 @@ func TestInitNoProject(t *testing.T) {
 	t.Parallel()
 	f, _, _ := testFactory(t.TempDir(), nil, true)
 	err := runInit(t, f, "--allow", "me@example.com")
-	if cmdutil.ExitCodeOf(err) != cmdutil.ExitUsage || !strings.Contains(cmdutil.HintOf(err), "moltworker") {
-		t.Fatalf("err = %v (hint %q)", err, cmdutil.HintOf(err))
+	if clierr.ExitCodeOf(err) != clierr.ExitUsage || !strings.Contains(clierr.HintOf(err), "moltworker") {
+		t.Fatalf("err = %v (hint %q)", err, clierr.HintOf(err))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	deploycmd "github.com/moltctl/moltctl/pkg/cmd/deploy"
 	devicescmd "github.com/moltctl/moltctl/pkg/cmd/devices"
 	doctorcmd "github.com/moltctl/moltctl/pkg/cmd/doctor"
@@ -56,7 +57,7 @@ run it again when they are done.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.Global.JSON() {
-				return cmdutil.Usagef("launch talks to a person; use init, doctor and deploy with --output json in scripts")
+				return clierr.Usagef("launch talks to a person; use init, doctor and deploy with --output json in scripts")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -90,7 +91,7 @@ func launchRun(ctx context.Context, opts *LaunchOptions) error {
 	f = &composed
 	again := func() error {
 		fmt.Fprintf(ios.ErrOut, "\nWhen the steps above are done, run %s again.\n", f.Command("launch"))
-		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+		return &clierr.SilentError{Code: clierr.ExitPreflight}
 	}
 	step := func(n int, what string) {
 		fmt.Fprintf(ios.ErrOut, "\n%s\n", cs.Bold(fmt.Sprintf("%d/5  %s", n, what)))
@@ -132,7 +133,7 @@ func launchRun(ctx context.Context, opts *LaunchOptions) error {
 	}
 	for {
 		err := opts.run(ctx, doctorcmd.NewCmdDoctor(f, nil), args...)
-		if cmdutil.ExitCodeOf(err) != cmdutil.ExitPreflight {
+		if clierr.ExitCodeOf(err) != clierr.ExitPreflight {
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
@@ -26,7 +27,7 @@ func (r *fakeRun) run(_ context.Context, cmd *cobra.Command, args ...string) err
 	r.ran = append(r.ran, strings.TrimSpace(cmd.Name()+" "+strings.Join(args, " ")))
 	if cmd.Name() == "doctor" && r.failDoctor > 0 {
 		r.failDoctor--
-		return &cmdutil.SilentError{Code: cmdutil.ExitPreflight}
+		return &clierr.SilentError{Code: clierr.ExitPreflight}
 	}
 	return nil
 }
@@ -66,8 +67,8 @@ func TestLaunchWithoutATerminal(t *testing.T) {
 	f, errOut := factory(t, false, "")
 	r := &fakeRun{failDoctor: 1}
 	err := launchRun(context.Background(), &LaunchOptions{Factory: f, run: r.run})
-	if cmdutil.ExitCodeOf(err) != cmdutil.ExitPreflight {
-		t.Fatalf("launch: %v, want exit %d", err, cmdutil.ExitPreflight)
+	if clierr.ExitCodeOf(err) != clierr.ExitPreflight {
+		t.Fatalf("launch: %v, want exit %d", err, clierr.ExitPreflight)
 	}
 	if want := []string{"init --skip-doctor", "doctor --fix"}; !reflect.DeepEqual(r.ran, want) {
 		t.Errorf("ran %q, want %q", r.ran, want)
@@ -93,8 +94,8 @@ func TestLaunchNotDoneYetSaysWhatNext(t *testing.T) {
 	f, errOut := factory(t, true, "n\n")
 	r := &fakeRun{failDoctor: 1}
 	err := launchRun(context.Background(), &LaunchOptions{Factory: f, run: r.run})
-	if cmdutil.ExitCodeOf(err) != cmdutil.ExitPreflight {
-		t.Fatalf("launch: %v, want exit %d\n%s", err, cmdutil.ExitPreflight, errOut())
+	if clierr.ExitCodeOf(err) != clierr.ExitPreflight {
+		t.Fatalf("launch: %v, want exit %d\n%s", err, clierr.ExitPreflight, errOut())
 	}
 	if got := strings.Count(errOut(), "run moltctl launch again"); got != 1 {
 		t.Errorf("%d next lines, want 1:\n%s", got, errOut())

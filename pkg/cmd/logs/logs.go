@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -55,11 +56,11 @@ line (the tail's own event message), for piping into jq.`,
 				}
 			}
 			if opts.Format != "pretty" && opts.Format != "json" {
-				return cmdutil.Usagef("--format must be pretty or json, not %q", opts.Format)
+				return clierr.Usagef("--format must be pretty or json, not %q", opts.Format)
 			}
 			for _, s := range opts.Status {
 				if _, err := parseStatus(s); err != nil {
-					return &cmdutil.UsageError{Err: err, Fix: "use ok, error, canceled, an HTTP status like 503 or a class like 5xx"}
+					return &clierr.UsageError{Err: err, Fix: "use ok, error, canceled, an HTTP status like 503 or a class like 5xx"}
 				}
 			}
 			if runF != nil {
@@ -94,7 +95,7 @@ func logsRun(ctx context.Context, opts *LogsOptions) error {
 			return nil
 		}
 		if cfapi.IsStatus(err, http.StatusNotFound) {
-			return cmdutil.WithHint(err, "the Worker is not deployed: run `moltctl deploy`")
+			return clierr.WithHint(err, "the Worker is not deployed: run `moltctl deploy`")
 		}
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 	"github.com/moltctl/moltctl/pkg/remotestate"
@@ -76,13 +77,13 @@ func openRun(ctx context.Context, opts *OpenOptions) error {
 		return err
 	}
 	if t.URL == "" {
-		return &cmdutil.HintError{Err: fmt.Errorf("the URL of Worker %q is unknown", t.Worker), Fix: "run `" + f.Command("deploy") + "` first"}
+		return &clierr.HintError{Err: fmt.Errorf("the URL of Worker %q is unknown", t.Worker), Fix: "run `" + f.Command("deploy") + "` first"}
 	}
 	// A URL is known from the account's subdomain even when nothing is
 	// deployed (after destroy): ask Cloudflare whether the Worker is there.
 	if t.API != nil {
 		if _, err := t.API.DeployedVersion(ctx, t.Worker); cfapi.NotFound(err) || cfapi.HasCode(err, 10007) {
-			return &cmdutil.HintError{Err: fmt.Errorf("worker %q is not deployed", t.Worker), Fix: "run `" + f.Command("deploy") + "` first"}
+			return &clierr.HintError{Err: fmt.Errorf("worker %q is not deployed", t.Worker), Fix: "run `" + f.Command("deploy") + "` first"}
 		}
 	}
 	base := strings.TrimRight(t.URL, "/")

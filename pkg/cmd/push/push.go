@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/image"
@@ -87,14 +88,14 @@ func pushRun(ctx context.Context, opts *PushOptions) error {
 		return err
 	}
 	if f.AccountID() == "" {
-		return &cmdutil.UsageError{Err: fmt.Errorf("no account: the registry repository is <registry>/<account_id>/%s", t.App),
+		return &clierr.UsageError{Err: fmt.Errorf("no account: the registry repository is <registry>/<account_id>/%s", t.App),
 			Fix: "pass --account ACCOUNT_ID or export CLOUDFLARE_ACCOUNT_ID"}
 	}
 	// Learn at once whether the account can use Containers, before any build.
 	me, err := cf.ContainersMe(ctx)
 	if err != nil {
 		if cfapi.ContainersUnavailable(err) {
-			return &cmdutil.HintError{Err: err, Fix: cfapi.ContainersFix, Code: cmdutil.ExitPreflight}
+			return &clierr.HintError{Err: err, Fix: cfapi.ContainersFix, Code: clierr.ExitPreflight}
 		}
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 	dimage "github.com/docker/docker/api/types/image"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/root"
-	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
@@ -141,7 +141,7 @@ func TestPushWithoutContainers(t *testing.T) {
 		"DOCKER_HOST":             "unix:///nonexistent.sock", // never reached
 	}
 	code, _, errOut := run(t, env, project(t), "push")
-	if code != cmdutil.ExitPreflight || !strings.Contains(errOut, "Workers Paid") {
+	if code != clierr.ExitPreflight || !strings.Contains(errOut, "Workers Paid") {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
 }
@@ -149,7 +149,7 @@ func TestPushWithoutContainers(t *testing.T) {
 func TestPushNeedsToken(t *testing.T) {
 	t.Parallel()
 	code, _, errOut := run(t, map[string]string{"CLOUDFLARE_API_TOKEN": ""}, project(t), "push")
-	if code != cmdutil.ExitUsage || !strings.Contains(errOut, "CLOUDFLARE_API_TOKEN") {
+	if code != clierr.ExitUsage || !strings.Contains(errOut, "CLOUDFLARE_API_TOKEN") {
 		t.Fatalf("exit %d, stderr %s", code, errOut)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
@@ -50,7 +51,7 @@ func TestRestartNeedsDeploy(t *testing.T) {
 	fx := opstest.New(t)
 	f, _, _ := fx.Factory()
 	err := restartRun(context.Background(), &RestartOptions{Factory: f, Timeout: time.Minute})
-	if err == nil || !strings.Contains(cmdutil.HintOf(err), "moltctl deploy") {
-		t.Fatalf("err = %v, hint %q", err, cmdutil.HintOf(err))
+	if err == nil || !strings.Contains(clierr.HintOf(err), "moltctl deploy") {
+		t.Fatalf("err = %v, hint %q", err, clierr.HintOf(err))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 	"github.com/moltctl/moltctl/pkg/iostreams"
@@ -56,7 +57,7 @@ func TestSilentAPIFailsWithinTheBound(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Fatalf("still running after 20s (exit %d)", code)
 			}
-			if code == cmdutil.ExitOK || code == cmdutil.ExitInterrupted {
+			if code == clierr.ExitOK || code == clierr.ExitInterrupted {
 				t.Errorf("exit %d, want a failure", code)
 			}
 			out := stdout.String() + stderr.String()
@@ -95,7 +96,7 @@ func TestInterruptIsExit130(t *testing.T) {
 				t.Fatal("did not stop within 20s of the interrupt")
 			}
 			out := stdout.String() + stderr.String()
-			if code != cmdutil.ExitInterrupted {
+			if code != clierr.ExitInterrupted {
 				t.Errorf("exit %d, want 130\n%s", code, out)
 			}
 			if strings.Contains(out, "ready to deploy") || strings.Contains(out, `"ok": true`) || strings.Contains(out, "skipped: context canceled") {
@@ -112,7 +113,7 @@ func TestInterruptAfterCleanStop(t *testing.T) {
 	f, _, stderr := testFactory(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if code := Run(ctx, f, []string{"version"}); code != cmdutil.ExitInterrupted || stderr.Len() != 0 {
+	if code := Run(ctx, f, []string{"version"}); code != clierr.ExitInterrupted || stderr.Len() != 0 {
 		t.Errorf("exit %d, stderr %q; want 130 and nothing", code, stderr)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	buildcmd "github.com/moltctl/moltctl/pkg/cmd/build"
 	cicmd "github.com/moltctl/moltctl/pkg/cmd/ci"
 	deploycmd "github.com/moltctl/moltctl/pkg/cmd/deploy"
@@ -57,7 +58,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if g.Output != cmdutil.OutputText && g.Output != cmdutil.OutputJSON {
-				return cmdutil.Usagef("--output must be %q or %q, not %q", cmdutil.OutputText, cmdutil.OutputJSON, g.Output)
+				return clierr.Usagef("--output must be %q or %q, not %q", cmdutil.OutputText, cmdutil.OutputJSON, g.Output)
 			}
 			if g.Yes {
 				f.IOStreams.SetNeverPrompt(true)
@@ -67,7 +68,7 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 	}
 	cmd.SetVersionTemplate("{{.Version}}\n")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &cmdutil.UsageError{Err: err, Fix: "see --help for the flags this command takes"}
+		return &clierr.UsageError{Err: err, Fix: "see --help for the flags this command takes"}
 	})
 
 	pf := cmd.PersistentFlags()
@@ -160,32 +161,32 @@ func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 		// A signal arrived and the command stopped cleanly (logs streams
 		// until Ctrl-C): nothing to print, but 130 tells scripts it was
 		// stopped rather than done.
-		err = &cmdutil.SilentError{Code: cmdutil.ExitInterrupted}
+		err = &clierr.SilentError{Code: clierr.ExitInterrupted}
 	}
 	if err == nil {
-		return cmdutil.ExitOK
+		return clierr.ExitOK
 	}
-	if !started && cmdutil.ExitCodeOf(err) == cmdutil.ExitError {
+	if !started && clierr.ExitCodeOf(err) == clierr.ExitError {
 		// Cobra rejected the arguments before the command ran: unknown
 		// command, wrong number of arguments.
-		err = &cmdutil.UsageError{Err: err, Fix: "see moltctl --help"}
+		err = &clierr.UsageError{Err: err, Fix: "see moltctl --help"}
 	}
-	if ctx.Err() != nil && cmdutil.ExitCodeOf(err) != cmdutil.ExitInterrupted {
-		err = &cmdutil.InterruptedError{}
+	if ctx.Err() != nil && clierr.ExitCodeOf(err) != clierr.ExitInterrupted {
+		err = &clierr.InterruptedError{}
 	}
 	printError(f.IOStreams, err)
-	return cmdutil.ExitCodeOf(err)
+	return clierr.ExitCodeOf(err)
 }
 
 func printError(io *iostreams.IOStreams, err error) {
-	var silent *cmdutil.SilentError
+	var silent *clierr.SilentError
 	if errors.As(err, &silent) {
 		return
 	}
 	cs := io.ColorScheme()
 	msg := strings.TrimSpace(err.Error())
 	fmt.Fprintf(io.ErrOut, "%s %s\n", cs.Red("Error:"), msg)
-	if hint := cmdutil.HintOf(err); hint != "" {
+	if hint := clierr.HintOf(err); hint != "" {
 		fmt.Fprintf(io.ErrOut, "%s %s\n", cs.Bold("Fix:"), hint)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 )
@@ -27,11 +28,11 @@ func TestExitCodes(t *testing.T) {
 		wantCode   int
 		wantStderr string
 	}{
-		{"version", []string{"version"}, cmdutil.ExitOK, ""},
-		{"bad output", []string{"version", "-o", "yaml"}, cmdutil.ExitUsage, `--output must be "text" or "json"`},
-		{"unknown flag", []string{"version", "--nope"}, cmdutil.ExitUsage, "unknown flag: --nope"},
-		{"unknown command", []string{"nope"}, cmdutil.ExitUsage, `unknown command "nope"`},
-		{"extra argument", []string{"version", "x"}, cmdutil.ExitUsage, "Error:"},
+		{"version", []string{"version"}, clierr.ExitOK, ""},
+		{"bad output", []string{"version", "-o", "yaml"}, clierr.ExitUsage, `--output must be "text" or "json"`},
+		{"unknown flag", []string{"version", "--nope"}, clierr.ExitUsage, "unknown flag: --nope"},
+		{"unknown command", []string{"nope"}, clierr.ExitUsage, `unknown command "nope"`},
+		{"extra argument", []string{"version", "x"}, clierr.ExitUsage, "Error:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +52,7 @@ func TestExitCodes(t *testing.T) {
 func TestErrorPrinterShowsFix(t *testing.T) {
 	t.Parallel()
 	io, _, _, errOut := iostreams.Test()
-	printError(io, cmdutil.WithHint(errString("docker daemon not running"), "start Docker Desktop"))
+	printError(io, clierr.WithHint(errString("docker daemon not running"), "start Docker Desktop"))
 	got := errOut.String()
 	if got != "Error: docker daemon not running\nFix: start Docker Desktop\n" {
 		t.Errorf("printed %q", got)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -124,10 +125,10 @@ func (e *env) run(stdin string, args ...string) (int, string, string) {
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	err := cmd.ExecuteContext(context.Background())
 	if err != nil {
-		var silent *cmdutil.SilentError
+		var silent *clierr.SilentError
 		if !asSilent(err, &silent) {
 			fmt.Fprintf(errOut, "Error: %s\n", err)
-			if h := cmdutil.HintOf(err); h != "" {
+			if h := clierr.HintOf(err); h != "" {
 				fmt.Fprintf(errOut, "Fix: %s\n", h)
 			}
 		}
@@ -135,11 +136,11 @@ func (e *env) run(stdin string, args ...string) (int, string, string) {
 	e.mu.Lock()
 	e.output = append(e.output, out.String(), errOut.String())
 	e.mu.Unlock()
-	return cmdutil.ExitCodeOf(err), out.String(), errOut.String()
+	return clierr.ExitCodeOf(err), out.String(), errOut.String()
 }
 
-func asSilent(err error, target **cmdutil.SilentError) bool {
-	s, ok := err.(*cmdutil.SilentError)
+func asSilent(err error, target **clierr.SilentError) bool {
+	s, ok := err.(*clierr.SilentError)
 	if ok {
 		*target = s
 	}
@@ -235,7 +236,7 @@ func TestSetListUnsetFlow(t *testing.T) {
 	}
 
 	// unset needs --yes when not interactive.
-	if code, _, errOut := e.run("", "unset", "LEFTOVER"); code != cmdutil.ExitUsage || !strings.Contains(errOut, "--yes") {
+	if code, _, errOut := e.run("", "unset", "LEFTOVER"); code != clierr.ExitUsage || !strings.Contains(errOut, "--yes") {
 		t.Fatalf("unset without --yes: %d %s", code, errOut)
 	}
 	if code, _, errOut := e.run("", "unset", "LEFTOVER", "TELEGRAM_BOT_TOKEN", "--yes"); code != 0 || !strings.Contains(errOut, "still in moltctl.yaml") {

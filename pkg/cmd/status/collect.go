@@ -14,6 +14,7 @@ import (
 	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/assistant/target"
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/secrets"
@@ -356,7 +357,7 @@ func gatewayStatus(ctx context.Context, c *assistant.Client, wait time.Duration)
 	if err != nil {
 		gs.OK = false
 		gs.Error = err.Error()
-		gs.fix = cmdutil.HintOf(err)
+		gs.fix = clierr.HintOf(err)
 	}
 	return gs
 }
@@ -385,12 +386,12 @@ func backupStatus(ctx context.Context, t *target.Target, c *assistant.Client, ma
 		return bs
 	}
 	if err := t.RequireAdmin(); err != nil {
-		bs.Error, bs.fix = err.Error(), cmdutil.HintOf(err)
+		bs.Error, bs.fix = err.Error(), clierr.HintOf(err)
 		return bs
 	}
 	s, err := c.Storage(ctx)
 	if err != nil {
-		bs.Error, bs.fix = err.Error(), cmdutil.HintOf(err)
+		bs.Error, bs.fix = err.Error(), clierr.HintOf(err)
 		return bs
 	}
 	bs.Configured, bs.LastSync, bs.Missing = s.Configured, s.LastSync, s.Missing

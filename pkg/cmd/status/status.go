@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -76,7 +77,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		render(f, rep)
 	}
 	if !rep.Healthy {
-		return &cmdutil.SilentError{Code: cmdutil.ExitUnhealthy}
+		return &clierr.SilentError{Code: clierr.ExitUnhealthy}
 	}
 	return nil
 }
@@ -92,11 +93,11 @@ func checkToken(ctx context.Context, f *cmdutil.Factory) error {
 	tok, err := api.VerifyToken(ctx)
 	switch {
 	case cfapi.HasCode(err, cfapi.CodeInvalidToken) || cfapi.IsStatus(err, http.StatusUnauthorized) || cfapi.IsStatus(err, http.StatusForbidden):
-		return &cmdutil.UsageError{Err: fmt.Errorf("cloudflare does not accept the API token: %w", err), Fix: fix}
+		return &clierr.UsageError{Err: fmt.Errorf("cloudflare does not accept the API token: %w", err), Fix: fix}
 	case err != nil:
 		return fmt.Errorf("verify the API token: %w", err)
 	case !tok.Active(f.Now()):
-		return &cmdutil.UsageError{Err: fmt.Errorf("the API token is %s", tokenState(tok, f.Now())), Fix: fix}
+		return &clierr.UsageError{Err: fmt.Errorf("the API token is %s", tokenState(tok, f.Now())), Fix: fix}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/internal/opstest"
 	setcmd "github.com/moltctl/moltctl/pkg/cmd/secrets/set"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -98,9 +99,9 @@ func TestStatusUnhealthy(t *testing.T) {
 				args = append(args, "--wait", "1m")
 			}
 			out, _, err := run(t, fx, false, args...)
-			var se *cmdutil.SilentError
-			if !errors.As(err, &se) || se.Code != cmdutil.ExitUnhealthy {
-				t.Fatalf("err = %v, want exit %d\n%s", err, cmdutil.ExitUnhealthy, out)
+			var se *clierr.SilentError
+			if !errors.As(err, &se) || se.Code != clierr.ExitUnhealthy {
+				t.Fatalf("err = %v, want exit %d\n%s", err, clierr.ExitUnhealthy, out)
 			}
 			var rep Report
 			if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -127,8 +128,8 @@ func TestStatusBadTokenIsOneError(t *testing.T) {
 	fx.Deploy(t)
 	fx.Env["CLOUDFLARE_API_TOKEN"] = "not-a-token"
 	out, _, err := run(t, fx, false)
-	if cmdutil.ExitCodeOf(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "does not accept the API token") {
-		t.Fatalf("err = %v (exit %d), want the token refused, exit %d", err, cmdutil.ExitCodeOf(err), cmdutil.ExitUsage)
+	if clierr.ExitCodeOf(err) != clierr.ExitUsage || !strings.Contains(err.Error(), "does not accept the API token") {
+		t.Fatalf("err = %v (exit %d), want the token refused, exit %d", err, clierr.ExitCodeOf(err), clierr.ExitUsage)
 	}
 	if out != "" {
 		t.Errorf("printed a report with a bad token:\n%s", out)
@@ -299,9 +300,9 @@ func TestStatusWaitNamesTheCauseFromTheLogs(t *testing.T) {
 	fx.Deploy(t)
 	fx.Srv.SetGatewayFault(opstest.Worker, "Gateway failed to start: lock timeout after 5000ms (key sk-secret-in-log)")
 	out, _, err := run(t, fx, false, "--output=json", "--wait", "1s")
-	var se *cmdutil.SilentError
-	if !errors.As(err, &se) || se.Code != cmdutil.ExitUnhealthy {
-		t.Fatalf("err = %v, want exit %d\n%s", err, cmdutil.ExitUnhealthy, out)
+	var se *clierr.SilentError
+	if !errors.As(err, &se) || se.Code != clierr.ExitUnhealthy {
+		t.Fatalf("err = %v, want exit %d\n%s", err, clierr.ExitUnhealthy, out)
 	}
 	var rep Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {

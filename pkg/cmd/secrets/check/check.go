@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
@@ -164,7 +165,7 @@ func checkRun(ctx context.Context, opts *CheckOptions) error {
 		}
 	}
 	if !res.OK {
-		return &cmdutil.SilentError{Code: cmdutil.ExitUsage}
+		return &clierr.SilentError{Code: clierr.ExitUsage}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
@@ -100,10 +101,10 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	}
 	b, err := bounded.ReadFile(src, manifest.MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &cmdutil.UsageError{Err: fmt.Errorf("%s does not exist", opts.File), Fix: "pass the path of a .dev.vars or .env file"}
+		return &clierr.UsageError{Err: fmt.Errorf("%s does not exist", opts.File), Fix: "pass the path of a .dev.vars or .env file"}
 	}
 	if errors.Is(err, bounded.ErrTooLarge) {
-		return &cmdutil.UsageError{Err: fmt.Errorf("%s is larger than %d KiB", opts.File, manifest.MaxFileSize>>10), Fix: "pass the path of a .dev.vars or .env file"}
+		return &clierr.UsageError{Err: fmt.Errorf("%s is larger than %d KiB", opts.File, manifest.MaxFileSize>>10), Fix: "pass the path of a .dev.vars or .env file"}
 	}
 	if err != nil {
 		return err
@@ -147,10 +148,10 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		shared.PrintProblems(io, report.Problems)
 	}
 	if err := report.Err(); err != nil {
-		return &cmdutil.HintError{Err: fmt.Errorf("nothing imported: %w", err), Fix: "correct the values in " + opts.File + " and run the import again", Code: cmdutil.ExitUsage}
+		return &clierr.HintError{Err: fmt.Errorf("nothing imported: %w", err), Fix: "correct the values in " + opts.File + " and run the import again", Code: clierr.ExitUsage}
 	}
 	if values.Len()+len(vars) == 0 {
-		return &cmdutil.UsageError{Err: fmt.Errorf("nothing to import from %s", opts.File)}
+		return &clierr.UsageError{Err: fmt.Errorf("nothing to import from %s", opts.File)}
 	}
 
 	valuesPath := opts.ValuesFile

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/manifest"
@@ -131,7 +132,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	// An interrupted resolution reads as "unresolved": print nothing
 	// rather than a list that looks complete.
 	if ctx.Err() != nil {
-		return &cmdutil.InterruptedError{}
+		return &clierr.InterruptedError{}
 	}
 
 	if f.Global.JSON() {

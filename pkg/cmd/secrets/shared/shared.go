@@ -5,13 +5,12 @@ package shared
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"sync"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/lease"
@@ -38,7 +37,7 @@ func LoadProject(f *cmdutil.Factory) (*Project, error) {
 		return nil, err
 	}
 	if cfg.Name == "" {
-		return nil, &cmdutil.UsageError{Err: fmt.Errorf("%s has no name", cfg.Path), Fix: "set \"name\" in wrangler.jsonc"}
+		return nil, &clierr.UsageError{Err: fmt.Errorf("%s has no name", cfg.Path), Fix: "set \"name\" in wrangler.jsonc"}
 	}
 	store, err := state.Open(cfg.ProjectDir(), cfg.Name)
 	if err != nil {
@@ -105,28 +104,18 @@ func Client(ctx context.Context, f *cmdutil.Factory, p *Project) (*cfapi.Client,
 		c.SetAccountID(d.AccountID)
 		return c, nil
 	}
-	var accounts []struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
-	if err := c.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: "accounts"}, &accounts); err != nil {
+	a, err := c.OnlyAccount(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("list accounts: %w", err)
 	}
-	switch len(accounts) {
-	case 1:
-		c.SetAccountID(accounts[0].ID)
-		return c, nil
-	case 0:
-		return nil, cmdutil.WithHint(errors.New("the API token can see no account"), "give the token access to your account, or pass --account")
-	}
-	return nil, &cmdutil.UsageError{Err: fmt.Errorf("the API token can see %d accounts", len(accounts)),
-		Fix: "pass --account <id> or set CLOUDFLARE_ACCOUNT_ID"}
+	c.SetAccountID(a.ID)
+	return c, nil
 }
 
 // WorkerMissing turns a 404 about the Worker into an error with the fix.
 func WorkerMissing(err error, worker string) error {
 	if err != nil && (cfapi.NotFound(err) || cfapi.HasCode(err, 10007)) {
-		return cmdutil.WithHint(fmt.Errorf("worker %q does not exist yet on Cloudflare", worker),
+		return clierr.WithHint(fmt.Errorf("worker %q does not exist yet on Cloudflare", worker),
 			"run moltctl deploy: it creates the Worker and sends its secrets")
 	}
 	return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmd/secrets/shared"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/secrets"
@@ -44,7 +45,7 @@ moltctl.yaml is sent again by the next secrets set or deploy: remove it there to
 			for i, n := range args {
 				if !secrets.ValidName(n) {
 					// Not repeated: it may be a value typed in the wrong place.
-					return cmdutil.Usagef("argument %d is not a secret name (not shown: it may be a value)", i+1)
+					return clierr.Usagef("argument %d is not a secret name (not shown: it may be a value)", i+1)
 				}
 			}
 			if runF != nil {
@@ -89,7 +90,7 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 		}
 	}
 	if len(res.Deleted) == 0 {
-		return cmdutil.WithHint(fmt.Errorf("%s not set on worker %q", strings.Join(res.NotFound, ", "), p.Worker),
+		return clierr.WithHint(fmt.Errorf("%s not set on worker %q", strings.Join(res.NotFound, ", "), p.Worker),
 			"run moltctl secrets list to see the Worker's secrets")
 	}
 	if !f.Global.Yes {
@@ -98,7 +99,7 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 			return err
 		}
 		if !ok {
-			return cmdutil.ErrCancelled
+			return clierr.ErrCancelled
 		}
 	}
 	if err := c.BulkSecrets(ctx, p.Worker, nil, res.Deleted); err != nil {
