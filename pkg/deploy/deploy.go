@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/image"
 	"github.com/moltctl/moltctl/pkg/manifest"
 	"github.com/moltctl/moltctl/pkg/remotestate"
 	"github.com/moltctl/moltctl/pkg/secrets"
@@ -53,28 +54,9 @@ type Options struct {
 // ImageBuilder builds the container image and pushes it to Cloudflare's
 // registry, skipping both when the registry already holds the content tag.
 type ImageBuilder interface {
-	BuildAndPush(ctx context.Context, req ImageRequest) (*ImageResult, error)
-}
-
-// ImageRequest says what to build and where to push it.
-type ImageRequest struct {
-	ContextDir, Dockerfile string
-	BuildArgs              map[string]string
-	// Exclude are files left out of the build context (moltctl.yaml's secret files).
-	Exclude []string
-	// Repository is "<registry>/<account>/<name>".
-	Repository string
-	// Progress receives build and push progress lines (may be nil).
-	Progress io.Writer
-}
-
-// ImageResult is what was pushed.
-type ImageResult struct {
-	Ref, Digest, Tag string
-	Skipped          bool
-	BytesPushed      int64
-	LayersPushed     int
-	LayersSkipped    int
+	// BuildAndPush fills in what only it knows (the registry's
+	// credentials, the Docker connection) and leaves the rest of req.
+	BuildAndPush(ctx context.Context, req image.Request) (*image.Result, error)
 }
 
 // SecretsAPI sets a Worker's secrets.

@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"io"
 
 	"github.com/docker/docker/client"
 
@@ -24,7 +23,7 @@ type DockerImages struct {
 }
 
 // BuildAndPush implements ImageBuilder.
-func (d *DockerImages) BuildAndPush(ctx context.Context, req ImageRequest) (*ImageResult, error) {
+func (d *DockerImages) BuildAndPush(ctx context.Context, req image.Request) (*image.Result, error) {
 	auth, err := image.Login(ctx, d.API, d.RegistryHost)
 	if err != nil {
 		return nil, err
@@ -36,27 +35,6 @@ func (d *DockerImages) BuildAndPush(ctx context.Context, req ImageRequest) (*Ima
 			eng = c
 		}
 	}
-	w := req.Progress
-	if w == nil {
-		w = io.Discard
-	}
-	res, err := image.BuildAndPush(ctx, eng, image.Request{
-		Spec:       spec(req),
-		Repository: req.Repository, Auth: auth, Progress: image.TextProgress(w, false),
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &ImageResult{Ref: res.DigestRef(), Digest: res.Digest, Tag: res.Tag, Skipped: res.Skipped,
-		BytesPushed: res.BytesPushed, LayersPushed: res.LayersPushed, LayersSkipped: res.LayersSkipped}, nil
-}
-
-// ContentTag implements ContentTagger: the tag BuildAndPush would push,
-// from the sources alone.
-func (d *DockerImages) ContentTag(req ImageRequest) (string, error) {
-	return image.ContentTag(spec(req))
-}
-
-func spec(req ImageRequest) image.Spec {
-	return image.Spec{ContextDir: req.ContextDir, Dockerfile: req.Dockerfile, BuildArgs: req.BuildArgs, Platform: image.DefaultPlatform, Exclude: req.Exclude}
+	req.Auth = auth
+	return image.BuildAndPush(ctx, eng, req)
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/moltctl/moltctl/pkg/clierr"
+	"github.com/moltctl/moltctl/pkg/image"
 )
 
 // imageStep builds the container image and pushes it to Cloudflare's
@@ -22,12 +24,6 @@ func (*imageStep) String() string {
 	return "build and push the container image (skipped when unchanged)"
 }
 
-// ContentTagger is an ImageBuilder that can name, without the registry or
-// the Docker daemon, the content tag the request's sources hash to.
-type ContentTagger interface {
-	ContentTag(req ImageRequest) (string, error)
-}
-
 // isDockerfile reports whether a container's image is a Dockerfile path
 // rather than a registry reference.
 func isDockerfile(image string) bool {
@@ -35,7 +31,7 @@ func isDockerfile(image string) bool {
 }
 
 // request is what to build and where to push it.
-func (*imageStep) request(st *State) ImageRequest {
+func (*imageStep) request(st *State) image.Request {
 	ct, _ := st.In.container()
 	cfg := st.In.Config
 	dockerfile := cfg.Resolve(ct.Image)
@@ -47,8 +43,15 @@ func (*imageStep) request(st *State) ImageRequest {
 	if st.In.Manifest != nil {
 		exclude = st.In.Manifest.SecretFiles()
 	}
-	return ImageRequest{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Exclude: exclude,
-		Repository: st.Deps.RegistryHost + "/" + st.In.AccountID + "/" + cfg.ContainerAppName(ct), Progress: st.Deps.Log}
+	log := st.Deps.Log
+	if log == nil {
+		log = io.Discard
+	}
+	return image.Request{
+		Spec:       image.Spec{ContextDir: ctxDir, Dockerfile: dockerfile, BuildArgs: ct.ImageVars, Platform: image.DefaultPlatform, Exclude: exclude},
+		Repository: st.Deps.RegistryHost + "/" + st.In.AccountID + "/" + cfg.ContainerAppName(ct),
+		Progress:   image.TextProgress(log, false),
+	}
 }
 
 func (s *imageStep) Skip(ctx context.Context, st *State) (bool, string) {
@@ -72,11 +75,10 @@ func (s *imageStep) Skip(ctx context.Context, st *State) (bool, string) {
 // last deploy pushed and the sources still hash to its content tag.
 func (s *imageStep) deployed(ctx context.Context, st *State) bool {
 	img := st.Saved.Dep.Image
-	tagger, ok := st.Deps.Image.(ContentTagger)
-	if !ok || img.Ref == "" || img.Tag == "" {
+	if st.Deps.Image == nil || img.Ref == "" || img.Tag == "" {
 		return false
 	}
-	tag, err := tagger.ContentTag(s.request(st))
+	tag, err := image.ContentTag(s.request(st).Spec)
 	if err != nil || tag != img.Tag {
 		return false
 	}
@@ -99,12 +101,13 @@ func (s *imageStep) Run(ctx context.Context, st *State) error {
 		}
 		return err
 	}
-	st.Learned.ImageRef, st.Learned.ImageDigest = res.Ref, res.Digest
-	st.Saved.Dep.Image.Ref, st.Saved.Dep.Image.Digest, st.Saved.Dep.Image.Tag = res.Ref, res.Digest, res.Tag
+	ref := res.DigestRef()
+	st.Learned.ImageRef, st.Learned.ImageDigest = ref, res.Digest
+	st.Saved.Dep.Image.Ref, st.Saved.Dep.Image.Digest, st.Saved.Dep.Image.Tag = ref, res.Digest, res.Tag
 	if res.Skipped {
-		st.Learned.Details["image"] = res.Ref + " is already in the registry"
+		st.Learned.Details["image"] = ref + " is already in the registry"
 		return nil
 	}
-	st.Learned.Details["image"] = fmt.Sprintf("pushed %s (%d layer(s) sent, %d already there)", res.Ref, res.LayersPushed, res.LayersSkipped)
+	st.Learned.Details["image"] = fmt.Sprintf("pushed %s (%d layer(s) sent, %d already there)", ref, res.LayersPushed, res.LayersSkipped)
 	return nil
 }

@@ -6,9 +6,10 @@ import (
 
 	"context"
 	"fmt"
-	"github.com/moltctl/moltctl/pkg/cfapi"
 	"sort"
 	"strings"
+
+	"github.com/moltctl/moltctl/pkg/cfapi"
 
 	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/secrets"
