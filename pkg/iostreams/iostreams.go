@@ -35,13 +35,19 @@ type IOStreams struct {
 // System returns streams bound to the process's stdin, stdout and stderr.
 // getenv decides colour (NO_COLOR, TERM=dumb) and CI mode.
 func System(getenv func(string) string) *IOStreams {
+	return fromFiles(os.Stdin, os.Stdout, os.Stderr, getenv)
+}
+
+// fromFiles is System for any three files, so tests can hand it terminals
+// and plain files.
+func fromFiles(in, out, errOut *os.File, getenv func(string) string) *IOStreams {
 	s := &IOStreams{
-		In:        os.Stdin,
-		Out:       os.Stdout,
-		ErrOut:    os.Stderr,
-		stdinTTY:  isTerminal(os.Stdin),
-		stdoutTTY: isTerminal(os.Stdout),
-		stderrTTY: isTerminal(os.Stderr),
+		In:        in,
+		Out:       out,
+		ErrOut:    errOut,
+		stdinTTY:  isTerminal(in),
+		stdoutTTY: isTerminal(out),
+		stderrTTY: isTerminal(errOut),
 	}
 	s.color = s.stdoutTTY && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 	if v := getenv("CI"); v != "" && v != "false" && v != "0" {
