@@ -115,7 +115,31 @@ Access and R2 persistence in one converging run (moltctl deploy).`,
 		cmd.AddCommand(c)
 	}
 	cmd.AddCommand(versioncmd.NewCmdVersion(f))
+	strictCompletion(cmd)
 	return cmd
+}
+
+// completionShells are the shells cobra's completion command writes for.
+var completionShells = []string{"bash", "zsh", "fish", "powershell"}
+
+// strictCompletion makes `completion` with no shell or an unknown one a
+// usage error: cobra's own command, having subcommands and no Run, prints
+// its help and exits 0, so a typo in a dotfile would pass unnoticed.
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(_ *cobra.Command, args []string) error {
+			fix := "one of " + strings.Join(completionShells, ", ") + ", e.g. moltctl completion bash"
+			if len(args) == 0 {
+				return &clierr.UsageError{Err: errors.New("no shell given"), Fix: fix}
+			}
+			return &clierr.UsageError{Err: fmt.Errorf("unknown shell %s", args[0]), Fix: fix}
+		}
+	}
 }
 
 // NewFactory returns the Factory for a real process.
