@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moltctl/moltctl/pkg/assistant"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
 
@@ -42,6 +43,14 @@ gateway only when its process starts, so run this after changing secrets
   moltctl restart --no-wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Checked before anything happens: a bad --timeout must not
+			// restart the gateway and then fail.
+			if opts.Timeout <= 0 && !opts.NoWait {
+				return &clierr.UsageError{
+					Err: fmt.Errorf("--timeout must be positive, not %s", opts.Timeout),
+					Fix: "pass a duration such as --timeout 5m, or --no-wait to return once the restart is requested",
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
