@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/internal/atomicfile"
 )
 
@@ -52,7 +53,11 @@ func LoadKey(getenv func(string) string) (*Key, error) {
 	if v := strings.TrimSpace(getenv(EnvKey)); v != "" {
 		id, err := age.ParseX25519Identity(v)
 		if err != nil {
-			return nil, fmt.Errorf("$%s is not an age key (AGE-SECRET-KEY-1…)", EnvKey)
+			// The value is a secret (or a mistyped one): never echo it.
+			return nil, &clierr.UsageError{
+				Err: fmt.Errorf("$%s is not an age key (AGE-SECRET-KEY-1…)", EnvKey),
+				Fix: fmt.Sprintf("set $%s to the whole AGE-SECRET-KEY-1… line (the one `moltctl ci setup` printed, or the last line of the key file), or unset it to use the key file; if the key is lost, see docs/state.md, \"When the key is lost\"", EnvKey),
+			}
 		}
 		return &Key{Identity: id, Source: "$" + EnvKey}, nil
 	}
