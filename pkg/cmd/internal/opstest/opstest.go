@@ -21,6 +21,7 @@ import (
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cfemu"
+	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/iostreams"
 	"github.com/moltctl/moltctl/pkg/state"
@@ -213,4 +214,51 @@ func pushImage(t testing.TB, fx *Fixture) string {
 		t.Fatalf("push: %v", err)
 	}
 	return ref
+}
+
+// AddWorker creates the project's Worker in the emulator with these
+// secrets and nothing else: enough for the secrets commands.
+func (fx *Fixture) AddWorker(secrets map[string]string) {
+	s := map[string]string{}
+	for k, v := range secrets {
+		s[k] = v
+	}
+	fx.Srv.Update(func(st *cfemu.State) { st.Scripts[Worker] = &cfemu.Script{Name: Worker, ID: "tag-molt", Secrets: s} })
+}
+
+// WorkerSecrets returns the Worker's secrets in the emulator (nil when
+// there is no Worker).
+func (fx *Fixture) WorkerSecrets() map[string]string {
+	var out map[string]string
+	fx.Srv.View(func(st *cfemu.State) {
+		if sc := st.Scripts[Worker]; sc != nil {
+			out = map[string]string{}
+			for k, v := range sc.Secrets {
+				out[k] = v
+			}
+		}
+	})
+	return out
+}
+
+// WriteFile writes a file of the project (relative to its directory).
+func (fx *Fixture) WriteFile(t testing.TB, name, content string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(fx.Dir, name), []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// NoLeak fails t when value appears in an error's text or fix, or in any
+// of the outputs: secret values are never shown.
+func NoLeak(t testing.TB, value string, err error, outputs ...string) {
+	t.Helper()
+	if err != nil {
+		outputs = append(outputs, err.Error(), clierr.HintOf(err))
+	}
+	for _, o := range outputs {
+		if strings.Contains(o, value) {
+			t.Fatalf("a secret value was shown:\n%s", o)
+		}
+	}
 }
