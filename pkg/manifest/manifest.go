@@ -192,9 +192,10 @@ func (e *notFoundError) ExitCode() int { return 2 }
 
 var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
-// Parse parses manifest content; path is used in errors.
-func Parse(path string, content []byte) (*Manifest, error) {
-	m := &Manifest{Path: path, Vars: map[string]string{}}
+// ParseDocument parses manifest content into a YAML node tree, checking
+// only the syntax and the bounds, for callers that edit the file (init).
+// Errors are an ErrorList at file:line:column with the fix (exit code 2).
+func ParseDocument(path string, content []byte) (*yaml.Node, error) {
 	if len(content) > MaxFileSize {
 		return nil, ErrorList{tooLarge(path)}
 	}
@@ -209,6 +210,7 @@ func Parse(path string, content []byte) (*Manifest, error) {
 		e := &Error{Path: path, Msg: strings.TrimPrefix(err.Error(), "yaml: "), Fix: "fix the YAML syntax; see docs/manifest.md"}
 		if sm := yamlLineRE().FindStringSubmatch(err.Error()); sm != nil {
 			e.Line, _ = strconv.Atoi(sm[1])
+			e.Col = lineStart(content, e.Line)
 			e.Msg = sm[2]
 		}
 		return nil, ErrorList{e}
@@ -216,6 +218,32 @@ func Parse(path string, content []byte) (*Manifest, error) {
 	if e := checkTreeDepth(path, &doc); e != nil {
 		return nil, ErrorList{e}
 	}
+	return &doc, nil
+}
+
+// lineStart is the column (1-based) of the first non-blank character of
+// line n, or 0. yaml.v3 reports a syntax error's line but not its column;
+// the line's start is where the entry it could not place begins.
+func lineStart(content []byte, n int) int {
+	lines := strings.Split(string(content), "\n")
+	if n < 1 || n > len(lines) {
+		return 0
+	}
+	l := strings.TrimRight(lines[n-1], "\r")
+	if i := strings.IndexFunc(l, func(r rune) bool { return r != ' ' && r != '\t' }); i >= 0 {
+		return i + 1
+	}
+	return 0
+}
+
+// Parse parses manifest content; path is used in errors.
+func Parse(path string, content []byte) (*Manifest, error) {
+	m := &Manifest{Path: path, Vars: map[string]string{}}
+	d, err := ParseDocument(path, content)
+	if err != nil {
+		return nil, err
+	}
+	doc := *d
 	p := &parser{path: path}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return m, nil // an empty file is an empty manifest

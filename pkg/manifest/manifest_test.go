@@ -63,7 +63,8 @@ func TestParseErrorsHaveLineAndColumn(t *testing.T) {
 	tests := []struct {
 		name, yaml, want string
 	}{
-		{"syntax", "secrets:\n  A: {env: B\n", "m.yaml:1: did not find expected"},
+		{"syntax", "secrets:\n  A: {env: B\n", "m.yaml:1:1: did not find expected"},
+		{"misplaced key", "secrets:\n  A: env\n   B: {generate: hex32}\n", "m.yaml:3:4: mapping values are not allowed in this context"},
 		{"unknown top key", "secret:\n  A: env\n", "m.yaml:1:1: unknown key \"secret\""},
 		{"value pasted", "secrets:\n  ANTHROPIC_API_KEY: " + pasted + "\n", "m.yaml:2:22: secrets.ANTHROPIC_API_KEY: not a source"},
 		{"two sources", "secrets:\n  A: {env: A, file: x}\n", "m.yaml:2:6: secrets.A: one source only"},

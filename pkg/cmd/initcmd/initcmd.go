@@ -174,8 +174,8 @@ func initRun(ctx context.Context, opts *InitOptions) error {
 
 	doc, err := readManifest(manifestPath)
 	if err != nil {
-		return &clierr.UsageError{Err: fmt.Errorf("read the existing manifest: %w", err),
-			Fix: "fix the YAML error it names, or move the file away to start afresh"}
+		// The manifest's own error: file:line:column and its fix, exit 2.
+		return fmt.Errorf("read the existing manifest: %w", err)
 	}
 
 	// Start from defaults, then the existing manifest, then the flags.

@@ -125,17 +125,22 @@ func readManifest(path string) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	doc, err := manifest.ParseDocument(path, b)
+	if err != nil {
+		return nil, err
 	}
 	if doc.Kind == 0 { // empty file
 		return nil, nil
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: the top level must be a mapping", path)
+		line, col := 0, 0
+		if len(doc.Content) > 0 {
+			line, col = doc.Content[0].Line, doc.Content[0].Column
+		}
+		return nil, manifest.ErrorList{{Path: path, Line: line, Col: col,
+			Msg: "the top level must be a mapping with secrets, vars, access and persistence", Fix: "see docs/manifest.md"}}
 	}
-	return &doc, nil
+	return doc, nil
 }
 
 // lookup returns the value node of key in mapping m, or nil.
