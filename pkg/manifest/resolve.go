@@ -413,12 +413,20 @@ func readStdin(r io.Reader, names []Secret, out *secrets.Values) error {
 // unset variable, a missing file or dotenv key, a command whose executable
 // is not found), without running a command, prompting or generating.
 func (m *Manifest) Unavailable(ctx context.Context, getenv func(string) string) ResolveErrors {
-	_, err := m.Resolve(ctx, ResolveOptions{Getenv: getenv, Probe: true})
+	_, errs := m.Probe(ctx, getenv)
+	return errs
+}
+
+// Probe resolves what can be read without effects (environment variables,
+// files, dotenv keys; no command is run, nothing prompted or generated) and
+// reports every secret whose value could not be obtained, as Unavailable.
+func (m *Manifest) Probe(ctx context.Context, getenv func(string) string) (secrets.Values, ResolveErrors) {
+	values, err := m.Resolve(ctx, ResolveOptions{Getenv: getenv, Probe: true})
 	var errs ResolveErrors
 	if errors.As(err, &errs) {
-		return errs
+		return values, errs
 	}
-	return nil
+	return values, nil
 }
 
 // AskMissing asks p for each secret whose environment variable is unset,

@@ -109,12 +109,28 @@ func checkSecretsManifest(ctx context.Context, e *Env) Result {
 	// missing file or key, a command not installed) fails the deploy as
 	// surely as no source at all.
 	if e.Getenv != nil {
-		if errs := m.Unavailable(ctx, e.Getenv); len(errs) > 0 {
+		values, errs := m.Probe(ctx, e.Getenv)
+		if len(errs) > 0 {
 			var what []string
 			for _, err := range errs {
 				what = append(what, fmt.Sprintf("%s (%v)", err.Name, err.Err))
 			}
 			return Fail(errs.Hint(), "no value for %s", strings.Join(what, "; "))
+		}
+		// A value moltworker would reject fails the deploy's secrets step,
+		// after the resources before it were made: the same checks (formats,
+		// swapped values) stop it here, before any change. Problems name
+		// the secret, never its value.
+		if probs := secrets.Validate(secrets.Input{Secrets: values, Partial: true}).Errors(); len(probs) > 0 {
+			var what []string
+			for _, p := range probs {
+				what = append(what, p.Message)
+			}
+			fix := probs[0].Fix
+			if src, ok := m.Secret(probs[0].Name); ok && probs[0].Code == secrets.CodeFormat {
+				fix = fmt.Sprintf("correct the value of %s where its source reads it (%s, %s:%d)", src.Name, src.Source, rel, src.Line)
+			}
+			return Fail(fix, "%s", strings.Join(what, "; "))
 		}
 	}
 	switch {
