@@ -318,6 +318,43 @@ func TestApplyKeepsComments(t *testing.T) {
 	}
 }
 
+func TestApplyKeepsAlignment(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), FileName)
+	orig := "# notes\n" +
+		"secrets:\n" +
+		"  ANTHROPIC_API_KEY: env                  # export it\n" +
+		"  MOLTBOT_GATEWAY_TOKEN: {generate: hex32} # made once\n" +
+		"  CF_ACCESS_AUD: deploy                   # from Access\n" +
+		"vars:\n" +
+		"  SANDBOX_SLEEP_AFTER: 10m   # idle time\n" +
+		"access:\n" +
+		"  allow: [you@example.com]\n"
+	os.WriteFile(p, []byte(orig), 0o644)
+	err := Apply(p, Edit{
+		Secrets: []Secret{{Name: "ANTHROPIC_API_KEY", Source: Source{Kind: SourceDotenv, File: ".moltctl/secrets.env"}},
+			{Name: "TELEGRAM_BOT_TOKEN", Source: Source{Kind: SourceEnv, Env: "TG"}}},
+		Vars: [][2]string{{"SANDBOX_SLEEP_AFTER", "1h"}, {"DEBUG_ROUTES", "true"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# notes\n" +
+		"secrets:\n" +
+		"  ANTHROPIC_API_KEY: {dotenv: .moltctl/secrets.env} # export it\n" +
+		"  MOLTBOT_GATEWAY_TOKEN: {generate: hex32} # made once\n" +
+		"  CF_ACCESS_AUD: deploy                   # from Access\n" +
+		"  TELEGRAM_BOT_TOKEN: {env: TG}\n" +
+		"vars:\n" +
+		"  SANDBOX_SLEEP_AFTER: \"1h\"  # idle time\n" +
+		"  DEBUG_ROUTES: \"true\"\n" +
+		"access:\n" +
+		"  allow: [you@example.com]\n"
+	if b, _ := os.ReadFile(p); string(b) != want {
+		t.Errorf("got\n%s\nwant\n%s", b, want)
+	}
+}
+
 func TestSplitArgs(t *testing.T) {
 	t.Parallel()
 	tests := map[string][]string{
