@@ -73,12 +73,12 @@ func TestUnsetRun(t *testing.T) {
 			if want := "✓ Deleted TELEGRAM_BOT_TOKEN, SLACK_BOT_TOKEN from molt\n"; out != want {
 				t.Errorf("stdout %q, want %q", out, want)
 			}
-			for _, w := range []string{"not set on molt: NOT_THERE", "SLACK_BOT_TOKEN still in moltctl.yaml"} {
+			for _, w := range []string{"! not set on molt: NOT_THERE\n", "! SLACK_BOT_TOKEN still in moltctl.yaml"} {
 				if !strings.Contains(errOut, w) {
 					t.Errorf("stderr lacks %q:\n%s", w, errOut)
 				}
 			}
-			if strings.Contains(errOut, "TELEGRAM_BOT_TOKEN still") {
+			if strings.Contains(errOut, "TELEGRAM_BOT_TOKEN") {
 				t.Errorf("a name not in moltctl.yaml reported as still there:\n%s", errOut)
 			}
 		})
