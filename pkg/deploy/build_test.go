@@ -11,6 +11,7 @@ import (
 )
 
 func TestModuleTypeFollowsRules(t *testing.T) {
+	t.Parallel()
 	own := &wrangler.Config{Rules: []wrangler.Rule{
 		{Type: "Text", Globs: []string{"**/*.html"}},
 		{Type: "Data", Globs: []string{"**/*.png"}},
@@ -37,6 +38,7 @@ func TestModuleTypeFollowsRules(t *testing.T) {
 }
 
 func TestSourcesHashIsContentNotMtime(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	mk := func(rel, body string) string {
 		p := filepath.Join(dir, rel)
@@ -78,6 +80,7 @@ func TestSourcesHashIsContentNotMtime(t *testing.T) {
 }
 
 func TestInstallNeeded(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if why := installNeeded(dir); why != "" {
 		t.Errorf("no package.json: %q", why)
@@ -102,6 +105,7 @@ func TestInstallNeeded(t *testing.T) {
 }
 
 func TestLockfileRefused(t *testing.T) {
+	t.Parallel()
 	out := "npm error code EUSAGE\nnpm error\nnpm error `npm ci` can only install packages when your package.json and package-lock.json or npm-shrinkwrap.json are in sync.\nnpm error\nnpm error Missing: @img/sharp-darwin-x64@0.34.5 from lock file\n"
 	if got := lockfileRefused(out); got != "Missing: @img/sharp-darwin-x64@0.34.5 from lock file" {
 		t.Errorf("lockfileRefused = %q", got)
@@ -112,6 +116,7 @@ func TestLockfileRefused(t *testing.T) {
 }
 
 func TestWorkerURLFromTheDeploy(t *testing.T) {
+	t.Parallel()
 	st := &State{Learned: Learned{URL: "https://moltbot-sandbox.example.workers.dev"}}
 	st.Learned.Values = secrets.NewValues(map[string]string{"CDP_SECRET": "cdp-shared-secret-0123456789"})
 	if got := (&secretsStep{}).desiredSecrets(st)["WORKER_URL"]; got != st.Learned.URL {
@@ -130,6 +135,7 @@ func TestWorkerURLFromTheDeploy(t *testing.T) {
 // A custom instance type goes to the Containers API as its resources, and
 // the application the API answers with (numbers as JSON floats) is current.
 func TestCustomInstanceType(t *testing.T) {
+	t.Parallel()
 	it := wrangler.InstanceType{VCPU: 1, MemoryMiB: 6144, DiskMB: 12000}
 	st := &State{In: Inputs{Config: &wrangler.Config{Name: "w", Containers: []wrangler.Container{{ClassName: "Sandbox", InstanceType: it}}}}}
 	want := (&containerStep{}).wantApp(st)

@@ -17,6 +17,7 @@ import (
 )
 
 func TestEstimateCostMatchesMoltworkerReadme(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		it, sleep string
 		lo, hi    float64
@@ -46,6 +47,7 @@ func TestEstimateCostMatchesMoltworkerReadme(t *testing.T) {
 }
 
 func TestMigrationsFromDeployedTag(t *testing.T) {
+	t.Parallel()
 	st := &State{In: Inputs{Config: &wrangler.Config{Migrations: []wrangler.Migration{
 		{Tag: "v1", NewSqliteClasses: []string{"Sandbox"}},
 		{Tag: "v2", NewSqliteClasses: []string{"Other"}},
@@ -70,6 +72,7 @@ func TestMigrationsFromDeployedTag(t *testing.T) {
 }
 
 func TestAssetHashIsWranglers(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ path, body string }{{"index.html", "<h1>hi</h1>"}, {"_admin/app.js", "x"}, {"noext", ""}} {
 		if got, want := cfapi.AssetHash(c.path, []byte(c.body)), cfemu.AssetHash(c.path, []byte(c.body)); got != want {
 			t.Errorf("AssetHash(%q) = %s, emulator (wrangler's) %s", c.path, got, want)
@@ -113,6 +116,7 @@ func testState(t *testing.T) *State {
 }
 
 func TestRunnerRetriesTransientFailuresOnly(t *testing.T) {
+	t.Parallel()
 	transient := &cfapi.APIError{StatusCode: 503}
 	flaky := &fakeStep{name: "flaky", errs: []error{transient, transient}}
 	r := &Runner{Steps: []Step{flaky}, Backoff: 1}
@@ -129,6 +133,7 @@ func TestRunnerRetriesTransientFailuresOnly(t *testing.T) {
 }
 
 func TestRunnerStopsWhenInterrupted(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &fakeStep{name: "a", onRun: cancel}
 	b := &fakeStep{name: "b"}

@@ -39,6 +39,7 @@ func apiFor(srv *cfemu.Server, token string) *cfapi.Client {
 }
 
 func TestTokenCheck(t *testing.T) {
+	t.Parallel()
 	srv := emulator(t, cfemu.Options{})
 	tests := []struct {
 		name, token string
@@ -52,6 +53,7 @@ func TestTokenCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := runCheck(t, IDToken, &Env{API: apiFor(srv, tt.token)})
 			if got.Status != tt.want || !strings.Contains(got.Message, tt.msg) {
 				t.Errorf("got %s %q, want %s containing %q", got.Status, got.Message, tt.want, tt.msg)
@@ -69,6 +71,7 @@ func TestTokenCheck(t *testing.T) {
 }
 
 func TestAccountCandidatesListed(t *testing.T) {
+	t.Parallel()
 	// A stub: the emulator has one account; this answers two and fails on anything else.
 	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/client/v4/accounts" {
@@ -88,6 +91,7 @@ func TestAccountCandidatesListed(t *testing.T) {
 }
 
 func TestCopiedSources(t *testing.T) {
+	t.Parallel()
 	df := "FROM x AS build\n# COPY ignored.sh /\nCOPY --chmod=755 start.sh /usr/local/bin/\nCOPY --from=build /out /out\n" +
 		"ADD https://example.com/x.tgz /x\nCOPY a.sh \\\n  b.sh /dst/\nCOPY [\"c d.sh\", \"/e\"]\nRUN echo\n"
 	got := copiedSources([]byte(df))
@@ -117,6 +121,7 @@ func writeProject(t *testing.T, files map[string]string) *wrangler.Config {
 }
 
 func TestLineEndings(t *testing.T) {
+	t.Parallel()
 	base := map[string]string{
 		"wrangler.jsonc": `{"name": "w", "main": "i.js", "containers": [{"class_name": "S", "image": "./Dockerfile"}]}`,
 		"Dockerfile":     "FROM scratch\nCOPY start.sh /\nCOPY skills/ /skills/\n",
@@ -136,6 +141,7 @@ func TestLineEndings(t *testing.T) {
 }
 
 func TestConfigErrorPosition(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "wrangler.jsonc")
 	_ = os.WriteFile(p, []byte("{\n  \"name\": 3\n}\n"), 0o644)
@@ -150,6 +156,7 @@ func TestConfigErrorPosition(t *testing.T) {
 }
 
 func TestSecretsManifestAndSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		m       *manifest.Manifest
@@ -171,6 +178,7 @@ func TestSecretsManifestAndSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got := runCheck(t, tt.id, &Env{Manifest: tt.m})
 			if got.Status != tt.want || !strings.Contains(got.Message, tt.contain) {
 				t.Errorf("got %s %q, want %s containing %q", got.Status, got.Message, tt.want, tt.contain)
@@ -180,6 +188,7 @@ func TestSecretsManifestAndSettings(t *testing.T) {
 }
 
 func TestAccessAppWiring(t *testing.T) {
+	t.Parallel()
 	const worker = "moltbot-sandbox"
 	cfg := writeProject(t, map[string]string{"wrangler.jsonc": `{"name": "moltbot-sandbox", "main": "i.js"}`})
 	srv := emulator(t, cfemu.Options{})
@@ -230,6 +239,7 @@ func TestAccessAppWiring(t *testing.T) {
 }
 
 func TestWrongAccount(t *testing.T) {
+	t.Parallel()
 	srv := emulator(t, cfemu.Options{})
 	env := &Env{API: apiFor(srv, srv.Token()), AccountID: "0123456789abcdef0123456789abcdef"}
 	rep := Run(context.Background(), Select(Standard(), IDAccount, IDSubdomain), env)
@@ -244,6 +254,7 @@ func TestWrongAccount(t *testing.T) {
 }
 
 func TestTokenThatCannotReadItselfWarns(t *testing.T) {
+	t.Parallel()
 	// Real Cloudflare refuses GET /user/tokens/{id} without "API Tokens Read"; the emulator allows self-reads, so a stub.
 	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

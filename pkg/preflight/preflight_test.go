@@ -8,6 +8,7 @@ import (
 )
 
 func TestRunKeepsOrderAndSharesValues(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	gate := make(chan struct{})
 	shared := func(env *Env) (string, error) {
@@ -43,6 +44,7 @@ func TestRunKeepsOrderAndSharesValues(t *testing.T) {
 }
 
 func TestRunStatuses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		run    func(context.Context, *Env) Result
@@ -58,6 +60,7 @@ func TestRunStatuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := Run(context.Background(), []Check{{ID: "x", Title: "x", Run: tt.run}}, nil)
 			if got := r.Checks[0].Status; got != tt.want {
 				t.Errorf("status = %s, want %s", got, tt.want)
@@ -70,6 +73,7 @@ func TestRunStatuses(t *testing.T) {
 }
 
 func TestSharedRemembersErrorsUntilForget(t *testing.T) {
+	t.Parallel()
 	env := &Env{}
 	n := 0
 	f := func() (int, error) { n++; return n, errors.New("down") }

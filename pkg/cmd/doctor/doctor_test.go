@@ -161,6 +161,7 @@ func newEmulator(t *testing.T) *cfemu.Server {
 }
 
 func TestNewAccountReportsEveryProblemThenFixGoesGreen(t *testing.T) {
+	t.Parallel()
 	srv := newEmulator(t)
 	dir := project(t, true)
 	docker := &fakeDocker{up: false}
@@ -268,6 +269,7 @@ func find(r jsonReport, id string) struct{ ID, Title, Status, Message, Fix strin
 }
 
 func TestTextOutputOnAndOffTTY(t *testing.T) {
+	t.Parallel()
 	srv := newEmulator(t)
 	dir := project(t, false)
 	for _, tty := range []bool{false, true} {
@@ -296,6 +298,7 @@ func TestTextOutputOnAndOffTTY(t *testing.T) {
 }
 
 func TestNoTokenSkipsAPIChecks(t *testing.T) {
+	t.Parallel()
 	srv := newEmulator(t)
 	res := run(t, srv, "", project(t, false), &fakeDocker{up: true}, false, "--json")
 	if res.code != clierr.ExitPreflight {
@@ -314,6 +317,7 @@ func TestNoTokenSkipsAPIChecks(t *testing.T) {
 }
 
 func TestUnderScopedTokenNamesMissingPermissions(t *testing.T) {
+	t.Parallel()
 	srv := cfemu.New(cfemu.Options{}).Start()
 	t.Cleanup(srv.Close)
 	srv.Update(func(s *cfemu.State) {
@@ -394,6 +398,7 @@ type decline struct {
 func (d decline) Confirm(string, bool) (bool, error) { *d.asked++; return false, nil }
 
 func TestFixAsksFirstAndChangesNothingWhenDeclined(t *testing.T) {
+	t.Parallel()
 	srv, f, errOut := fixSetup(t)
 	io := f.IOStreams
 	asked := 0
@@ -418,6 +423,7 @@ func TestFixAsksFirstAndChangesNothingWhenDeclined(t *testing.T) {
 // and leaves the permanent workers.dev name alone, naming it; --subdomain
 // chooses the name that --yes then registers.
 func TestFixWithoutTerminalNeedsYesForTheWorkersDevName(t *testing.T) {
+	t.Parallel()
 	srv, f, errOut := fixSetup(t)
 	io := f.IOStreams
 	newEnv := func(sub string) func() *preflight.Env {
