@@ -392,3 +392,18 @@ func snippet(b []byte) string {
 	}
 	return s
 }
+
+// TokenMask stands for the gateway token in a URL printed without
+// --show-token. It hides all of the token, not a prefix: a printed URL
+// ends up in scrollback and pasted logs.
+const TokenMask = "********"
+
+// ControlUIURL is the address of the Control UI at base (the Worker's URL)
+// with the gateway token, masked unless show.
+func ControlUIURL(base, token string, show bool) string {
+	shown := TokenMask
+	if show {
+		shown = url.QueryEscape(token)
+	}
+	return strings.TrimRight(base, "/") + "/?token=" + shown
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os/exec"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 	"github.com/moltctl/moltctl/pkg/deploy"
@@ -355,8 +355,6 @@ func report(o *DeployOptions, res *Result, runErr error) error {
 	return nil
 }
 
-const tokenMask = "********"
-
 func buildResult(st *deploy.State, results []deploy.StepResult, showToken bool) *Result {
 	res := &Result{URL: st.Learned.URL, Worker: st.WorkerName(), Env: st.In.Config.EnvName, AccountID: st.In.AccountID,
 		Image: st.Learned.ImageRef, Running: st.Learned.Running, Restarted: st.Learned.Restarted, Steps: results}
@@ -366,11 +364,7 @@ func buildResult(st *deploy.State, results []deploy.StepResult, showToken bool) 
 	if st.Learned.URL != "" {
 		res.AdminURL = strings.TrimRight(st.Learned.URL, "/") + "/_admin/"
 		if tok, ok := st.Learned.Values.Get("MOLTBOT_GATEWAY_TOKEN"); ok && tok != "" {
-			shown := tokenMask
-			if showToken {
-				shown = url.QueryEscape(tok)
-			}
-			res.ControlUIURL = strings.TrimRight(st.Learned.URL, "/") + "/?token=" + shown
+			res.ControlUIURL = assistant.ControlUIURL(st.Learned.URL, tok, showToken)
 		}
 	}
 	res.Versions = map[string]any{"worker": st.Saved.Dep.Worker.VersionID, "container_app": st.Saved.Dep.ContainerApp.Version}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/moltctl/moltctl/pkg/assistant"
 	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
@@ -92,12 +93,8 @@ func openRun(ctx context.Context, opts *OpenOptions) error {
 	if opts.Admin {
 		real, shown = base+"/_admin/", base+"/_admin/"
 	} else if tok := t.Credentials.Generated[tokenName]; tok != "" {
-		q := "?token=" + url.QueryEscape(tok)
-		real = base + "/" + q
-		shown = real
-		if !opts.ShowToken {
-			shown = base + "/?token=" + mask(tok)
-		}
+		real = assistant.ControlUIURL(base, tok, true)
+		shown = assistant.ControlUIURL(base, tok, opts.ShowToken)
 		res.TokenIncluded = true
 	} else if t.Keeper != nil && t.Keeper.Locked {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s %s is sealed in the account to a key this machine lacks, so it is not in the URL: copy moltctl's key file here or set $%s (docs/state.md)\n",
@@ -152,13 +149,6 @@ func canBrowse(f *cmdutil.Factory) bool {
 		return false
 	}
 	return true
-}
-
-func mask(tok string) string {
-	if len(tok) <= 8 {
-		return "****"
-	}
-	return tok[:4] + strings.Repeat("*", 8)
 }
 
 // openURL opens u in the browser. A URL carrying the token never goes on a

@@ -26,11 +26,11 @@ func TestOpen(t *testing.T) {
 		wantOpen  bool
 		showToken bool
 	}{
-		{"piped: print masked, never open", OpenOptions{}, false, nil, fx.URL() + "/?token=0123********", false, false, false},
+		{"piped: print masked, never open", OpenOptions{}, false, nil, fx.URL() + "/?token=********", false, false, false},
 		{"show token", OpenOptions{ShowToken: true}, false, nil, fx.URL() + "/?token=" + opstest.GatewayToken, false, false, true},
 		{"admin", OpenOptions{Admin: true}, false, nil, fx.URL() + "/_admin/", true, false, false},
-		{"desktop opens", OpenOptions{}, true, map[string]string{"DISPLAY": ":0"}, fx.URL() + "/?token=0123********", false, true, false},
-		{"CI never opens", OpenOptions{}, true, map[string]string{"DISPLAY": ":0", "CI": "true"}, fx.URL() + "/?token=0123********", false, false, false},
+		{"desktop opens", OpenOptions{}, true, map[string]string{"DISPLAY": ":0"}, fx.URL() + "/?token=********", false, true, false},
+		{"CI never opens", OpenOptions{}, true, map[string]string{"DISPLAY": ":0", "CI": "true"}, fx.URL() + "/?token=********", false, false, false},
 	}
 	for _, tt := range tests {
 		// Not parallel: the cases share one deployed fixture and change its
