@@ -141,7 +141,6 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 		if !opts.JSON && (len(report.Actions()) > 0 || len(report.HumanSteps()) > 0) {
 			// The counts and the advice come once, at the end.
 			preflight.RenderList(opts.IO.Out, opts.IO.ColorScheme(), report)
-			fmt.Fprintln(opts.IO.Out)
 			listed = true
 		}
 		changed, err := applyFixes(ctx, opts, env, report)
@@ -149,6 +148,12 @@ func doctorRun(ctx context.Context, opts *DoctorOptions) error {
 			return err
 		}
 		if changed {
+			if listed {
+				// A blank line between the list before the fixes and
+				// the one after; when nothing changed, the summary
+				// follows the list with its own.
+				fmt.Fprintln(opts.IO.Out)
+			}
 			// The same inputs, checked again: only what the checks
 			// learned from the API was dropped by the fixes.
 			listed = false
