@@ -405,5 +405,5 @@ func (p *Prepared) hold(ctx context.Context) error {
 // changed.
 func PreflightError(blockers []string) error {
 	return &clierr.HintError{Err: fmt.Errorf("preflight checks failed (%s); nothing was changed", strings.Join(blockers, ", ")),
-		Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: clierr.ExitPreflight}
+		Fix: "fix what the checks above name (moltctl doctor shows each fix), then run the same command again", Code: preflight.ExitCode(blockers)}
 }

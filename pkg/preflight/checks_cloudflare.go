@@ -7,11 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/moltctl/moltctl/pkg/cfapi"
+	"github.com/moltctl/moltctl/pkg/clierr"
 )
 
 // Check IDs of the Cloudflare account checks.
@@ -593,4 +595,15 @@ func fixAccessOrg(ctx context.Context, e *Env, team string) error {
 		}
 	}
 	return fmt.Errorf("create Zero Trust organization %s.cloudflareaccess.com (and 9 team names near it): %w; choose a team name at %s", team, first, zeroTrustLink())
+}
+
+// ExitCode is the exit code of a command the checks with IDs failed
+// stop: 2 (usage) when the token check is among them, since a token
+// Cloudflare refuses is bad input for every command (docs/exit-codes.md,
+// as status exits), else 3 (preflight).
+func ExitCode(failed []string) int {
+	if slices.Contains(failed, IDToken) {
+		return clierr.ExitUsage
+	}
+	return clierr.ExitPreflight
 }

@@ -329,7 +329,7 @@ func dryRun(ctx context.Context, o *DeployOptions, st *deploy.State, steps []dep
 	case len(v.Blockers) == 0:
 		return nil
 	case f.Global.JSON():
-		return &clierr.SilentError{Code: clierr.ExitPreflight}
+		return &clierr.SilentError{Code: preflight.ExitCode(v.Blockers)}
 	}
 	return deploy.PreflightError(v.Blockers)
 }

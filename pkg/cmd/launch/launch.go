@@ -97,6 +97,16 @@ func launchRun(ctx context.Context, opts *LaunchOptions) error {
 		fmt.Fprintf(ios.ErrOut, "\n%s\n", cs.Bold(fmt.Sprintf("%d/5  %s", n, what)))
 	}
 
+	// A token Cloudflare refuses would make init guess (nobody to allow
+	// through Access) and doctor fail every check: one clear error first,
+	// exit 2 as status and deploy give. No token at all is a step left
+	// for the person: doctor's token check names it.
+	if api, err := f.Cloudflare(); err == nil {
+		if err := api.CheckToken(ctx, f.Now()); err != nil {
+			return err
+		}
+	}
+
 	// 1. The manifest.
 	step(1, "moltctl.yaml")
 	cfgPath, err := f.ConfigPath()

@@ -6,12 +6,10 @@ package status
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/clierr"
 	"github.com/moltctl/moltctl/pkg/cmdutil"
 )
@@ -56,7 +54,11 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	f := opts.Factory
 	// A bad token would make every line below a guess (a Worker "not
 	// deployed", a container "missing"): check it first, once.
-	if err := checkToken(ctx, f); err != nil {
+	api, err := f.Cloudflare()
+	if err != nil {
+		return err
+	}
+	if err := api.CheckToken(ctx, f.Now()); err != nil {
 		return err
 	}
 	t, err := f.Target(ctx, true)
@@ -80,36 +82,6 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return &clierr.SilentError{Code: clierr.ExitUnhealthy}
 	}
 	return nil
-}
-
-// checkToken verifies the API token and fails with one clear error (exit 2)
-// when Cloudflare refuses it.
-func checkToken(ctx context.Context, f *cmdutil.Factory) error {
-	api, err := f.Cloudflare()
-	if err != nil {
-		return err
-	}
-	fix := "create a token with the permissions in docs/token-permissions.md and export it as CLOUDFLARE_API_TOKEN (moltctl doctor --check token says more)"
-	tok, err := api.VerifyToken(ctx)
-	switch {
-	case cfapi.HasCode(err, cfapi.CodeInvalidToken) || cfapi.IsStatus(err, http.StatusUnauthorized) || cfapi.IsStatus(err, http.StatusForbidden):
-		return &clierr.UsageError{Err: fmt.Errorf("cloudflare does not accept the API token: %w", err), Fix: fix}
-	case err != nil:
-		return fmt.Errorf("verify the API token: %w", err)
-	case !tok.Active(f.Now()):
-		return &clierr.UsageError{Err: fmt.Errorf("the API token is %s", tokenState(tok, f.Now())), Fix: fix}
-	}
-	return nil
-}
-
-func tokenState(tok *cfapi.TokenStatus, now time.Time) string {
-	if tok.Status == "active" && tok.ExpiresOn != nil && !now.Before(*tok.ExpiresOn) {
-		return "expired"
-	}
-	if tok.Status == "active" {
-		return "not valid yet"
-	}
-	return tok.Status
 }
 
 func ago(now, t time.Time) string {
