@@ -245,7 +245,7 @@ func TestSetListUnsetFlow(t *testing.T) {
 	if r := e.remote(); r["LEFTOVER"] != "" || r["TELEGRAM_BOT_TOKEN"] != "" {
 		t.Fatal("not deleted")
 	}
-	if code, _, _ := e.run("", "unset", "NOPE", "--yes"); code != 1 {
+	if code, _, _ := e.run("", "unset", "NOPE", "--yes"); code != 2 {
 		t.Fatalf("unset of a missing secret: %d", code)
 	}
 }

@@ -90,8 +90,10 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 		}
 	}
 	if len(res.Deleted) == 0 {
-		return clierr.WithHint(fmt.Errorf("%s not set on worker %q", strings.Join(res.NotFound, ", "), p.Worker),
-			"run moltctl secrets list to see the Worker's secrets")
+		// A name the Worker does not have is a bad argument (exit 2), as
+		// an unknown name is for devices approve.
+		return &clierr.UsageError{Err: fmt.Errorf("%s not set on worker %q", strings.Join(res.NotFound, ", "), p.Worker),
+			Fix: "run moltctl secrets list to see the Worker's secrets"}
 	}
 	if !f.Global.Yes {
 		ok, err := f.Prompter().Confirm(fmt.Sprintf("Delete %s from %s?", strings.Join(res.Deleted, ", "), p.Worker), false)
