@@ -96,7 +96,7 @@ func TestUnsetErrors(t *testing.T) {
 		want    string
 		fix     string
 	}{
-		{name: "none of them set", names: []string{"NOT_THERE"}, yes: true, code: clierr.ExitError,
+		{name: "none of them set", names: []string{"NOT_THERE"}, yes: true, code: clierr.ExitUsage,
 			want: `NOT_THERE not set on worker "molt"`, fix: "moltctl secrets list"},
 		{name: "no terminal, no --yes", names: []string{"KEEP"}, code: clierr.ExitUsage, want: "not running interactively", fix: "--yes"},
 		{name: "no token", names: []string{"KEEP"}, yes: true, noToken: true, code: clierr.ExitUsage, want: "CLOUDFLARE_API_TOKEN"},
