@@ -42,6 +42,17 @@ type Target struct {
 	httpClient *http.Client
 }
 
+// WorkersDevHost is the Worker's workers.dev host name, the domain its
+// Access application protects ("" while the subdomain is unknown). URL's
+// host can differ: MOLTCTL_WORKERS_DEV_URL serves the Worker elsewhere
+// (the emulator's <name>.<subdomain>.workers.dev.localhost).
+func (t *Target) WorkersDevHost() string {
+	if t.Subdomain == "" {
+		return ""
+	}
+	return t.Worker + "." + t.Subdomain + ".workers.dev"
+}
+
 // Inputs are what Resolve reads; commands fill them from their Factory.
 type Inputs struct {
 	// Config is the project's loaded wrangler configuration.

@@ -127,8 +127,14 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		return err
 	}
 	res := &Result{Worker: t.Worker, DryRun: opts.DryRun, Items: items}
+	nothing := true
+	for _, it := range items {
+		if it.State == StateFound {
+			nothing = false
+		}
+	}
 	if !f.Global.JSON() || opts.DryRun {
-		printPlan(f, res)
+		printPlan(f, res, opts.DeleteData, nothing)
 	}
 	if opts.DryRun {
 		if f.Global.JSON() {
@@ -140,7 +146,7 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		return err
 	}
 
-	failed := 0
+	failed, hadLocal := 0, false
 	for _, it := range items {
 		if it.State != StateFound {
 			continue
@@ -180,10 +186,13 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 				return err
 			}
 		}
-		if err := clearState(t); err != nil {
+		cleared, err := clearState(t)
+		if err != nil {
 			return fmt.Errorf("clear local state: %w", err)
 		}
 		res.StateCleared = true
+		// With nothing deployed, clearing files that were not there is not news.
+		hadLocal = cleared
 	}
 	if f.Global.JSON() {
 		if err := cmdutil.WriteJSON(f.IOStreams.Out, res); err != nil {
@@ -191,7 +200,9 @@ func destroyRun(ctx context.Context, opts *DestroyOptions) error {
 		}
 	} else if res.StateCleared && opts.LogFormat == cmdutil.LogKV {
 		cmdutil.WriteKV(f.IOStreams.ErrOut, "clear-state", "done", 0, ".moltctl/"+t.Worker)
-	} else if res.StateCleared {
+	} else if nothing && hadLocal {
+		fmt.Fprintf(f.IOStreams.ErrOut, "%s Cleared the local state in .moltctl/%s.\n", f.IOStreams.ColorScheme().SuccessIcon(), t.Worker)
+	} else if res.StateCleared && !nothing {
 		fmt.Fprintf(f.IOStreams.ErrOut, "%s Destroyed %s and cleared its local state.\n", f.IOStreams.ColorScheme().SuccessIcon(), t.Worker)
 	}
 	if failed > 0 {
@@ -215,14 +226,20 @@ func (it *Item) label() string {
 	}
 }
 
-// clearState removes moltctl's files for this Worker (state, credentials, lock).
-func clearState(t *target.Target) error {
+// clearState removes moltctl's files for this Worker (state, credentials,
+// the open page) and reports whether there were any.
+func clearState(t *target.Target) (bool, error) {
+	removed := false
 	for _, name := range []string{"state.json", "credentials.json", "open.html"} {
-		if err := os.Remove(t.Store.Dir + string(os.PathSeparator) + name); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+		err := os.Remove(t.Store.Dir + string(os.PathSeparator) + name)
+		switch {
+		case err == nil:
+			removed = true
+		case !errors.Is(err, os.ErrNotExist):
+			return removed, err
 		}
 	}
-	return nil
+	return removed, nil
 }
 
 // plan finds what exists, in the order it is removed: the Worker first so
@@ -271,34 +288,35 @@ func plan(ctx context.Context, t *target.Target, deleteData bool) ([]*Item, erro
 		}
 	}
 
-	// Access application and its policies.
-	var appIDs []string
+	// Access application and its policies, named by the domain they
+	// protect as Cloudflare holds it (status names it the same way).
+	var accessApps []cfapi.AccessAppRef
 	if st.Access.AppID != "" {
-		ok, err := exists(api.AccountPath("access/apps/%s", url.PathEscape(st.Access.AppID)))
-		if err != nil {
+		var app cfapi.AccessAppRef
+		err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("access/apps/%s", url.PathEscape(st.Access.AppID))}, &app)
+		switch {
+		case err == nil:
+			app.ID = st.Access.AppID
+			accessApps = append(accessApps, app)
+		case cfapi.IsStatus(err, http.StatusNotFound):
+			add(&Item{Kind: "Access application", ID: st.Access.AppID}, false)
+		default:
 			return nil, fmt.Errorf("look up Access application: %w", err)
 		}
-		if ok {
-			appIDs = append(appIDs, st.Access.AppID)
-		} else {
-			add(&Item{Kind: "Access application", ID: st.Access.AppID}, false)
-		}
-	} else if host := hostOf(t.URL); host != "" {
+	} else if host := accessHost(t); host != "" {
 		apps, err := api.FindAccessAppsByDomain(ctx, host)
 		if err != nil {
 			return nil, fmt.Errorf("look up Access applications for %s: %w", host, err)
 		}
-		for _, a := range apps {
-			appIDs = append(appIDs, a.ID)
-		}
+		accessApps = apps
 	}
-	for _, id := range appIDs {
-		id := id
+	for _, a := range accessApps {
+		id := a.ID
 		policies := st.Access.PolicyIDs
 		if id != st.Access.AppID {
 			policies = nil
 		}
-		add(&Item{Kind: "Access application", ID: id, Name: hostOf(t.URL), del: func(ctx context.Context) (bool, error) {
+		add(&Item{Kind: "Access application", ID: id, Name: a.Domain, del: func(ctx context.Context) (bool, error) {
 			return deleteAccessApp(ctx, api, id, policies)
 		}}, true)
 	}
@@ -387,6 +405,14 @@ func bucketName(t *target.Target) string {
 	return ""
 }
 
+// accessHost is the domain the Worker's Access application protects.
+func accessHost(t *target.Target) string {
+	if h := t.WorkersDevHost(); h != "" {
+		return h
+	}
+	return hostOf(t.URL)
+}
+
 func hostOf(u string) string {
 	p, err := url.Parse(u)
 	if err != nil {
@@ -395,26 +421,37 @@ func hostOf(u string) string {
 	return p.Hostname()
 }
 
-func printPlan(f *cmdutil.Factory, res *Result) {
+// printPlan lists what destroy removes; with nothing to remove (nothing),
+// one line says so, and only a kept bucket is listed.
+func printPlan(f *cmdutil.Factory, res *Result, deleteData, nothing bool) {
 	w := f.IOStreams.ErrOut
 	cs := f.IOStreams.ColorScheme()
 	if res.DryRun && !f.Global.JSON() {
 		w = f.IOStreams.Out
 	}
-	fmt.Fprintf(w, "moltctl destroy %s will:\n", res.Worker)
+	if nothing {
+		fmt.Fprintf(w, "Nothing to destroy: %s is not deployed in this account.\n", res.Worker)
+	} else {
+		fmt.Fprintf(w, "moltctl destroy %s will:\n", res.Worker)
+	}
 	for _, it := range res.Items {
-		switch it.State {
-		case StateFound:
-			fmt.Fprintf(w, "  %s delete %s %s\n", cs.Red("-"), it.Kind, it.label())
-		case StateKept:
+		switch {
+		case it.State == StateKept:
 			fmt.Fprintf(w, "  %s keep %s %s and its data (pass --delete-data to delete it)\n", cs.Gray("="), it.Kind, it.label())
-		case StateGone:
-			if it.label() != "" {
+		case nothing:
+		case it.State == StateFound:
+			fmt.Fprintf(w, "  %s delete %s %s\n", cs.Red("-"), it.Kind, it.label())
+		case it.State == StateGone && it.label() != "":
+			// A bucket is deleted only with --delete-data: without it,
+			// one already gone is not news.
+			if it.Kind != "R2 bucket" || deleteData {
 				fmt.Fprintf(w, "  %s skip %s %s (already gone)\n", cs.Gray("·"), it.Kind, it.label())
 			}
 		}
 	}
-	fmt.Fprintf(w, "  %s clear local state in %s\n", cs.Red("-"), ".moltctl/"+res.Worker)
+	if !nothing {
+		fmt.Fprintf(w, "  %s clear local state in %s\n", cs.Red("-"), ".moltctl/"+res.Worker)
+	}
 }
 
 func printItem(f *cmdutil.Factory, it *Item) {

@@ -139,7 +139,7 @@ func TestDestroyLogFormat(t *testing.T) {
 		t.Errorf("kv output has the people's lines too:\n%s", errOut)
 	}
 	code, _, errOut = moltctl(t, fx, "destroy", "--yes")
-	if code != 0 || strings.Contains(errOut, "step=") || !strings.Contains(errOut, "already gone") {
+	if code != 0 || strings.Contains(errOut, "step=") || !strings.Contains(errOut, "Nothing to destroy") {
 		t.Errorf("text: exit %d\n%s", code, errOut)
 	}
 }

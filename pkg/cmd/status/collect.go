@@ -310,7 +310,10 @@ func workerHost(u string) string {
 func accessStatus(ctx context.Context, t *target.Target) AccessStatus {
 	as := AccessStatus{ServiceToken: t.ServiceToken().ClientID != "" && t.ServiceToken().ClientSecret != ""}
 	api := t.API
-	host := workerHost(t.URL)
+	host := t.WorkersDevHost()
+	if host == "" {
+		host = workerHost(t.URL)
+	}
 	if t.State.Access.AppID != "" {
 		var app cfapi.AccessAppRef
 		err := api.Do(ctx, cfapi.Request{Method: http.MethodGet, Path: api.AccountPath("access/apps/%s", url.PathEscape(t.State.Access.AppID))}, &app)
