@@ -110,6 +110,12 @@ func unsetRun(ctx context.Context, opts *UnsetOptions) error {
 	for _, n := range res.Deleted {
 		delete(rs.Deployment.Secrets, n)
 	}
+	// The deletion made a new version: record it as moltctl's own, as
+	// secrets set does, so status does not take it for a deploy made
+	// another way.
+	if version, err := c.DeployedVersion(ctx, p.Worker); err == nil && version != "" {
+		rs.Deployment.Worker.VersionID = version
+	}
 	if err := rs.Save(ctx); err != nil {
 		return fmt.Errorf("record the deletion: %w", err)
 	}
