@@ -216,6 +216,20 @@ func TestWaitRunningStopsOnFatal(t *testing.T) {
 	}
 }
 
+// moltworker lists the AI providers as one entry of alternatives: the fix
+// is one command that runs as written, the others said in prose.
+func TestConfigErrorHintIsOneRunnableCommand(t *testing.T) {
+	t.Parallel()
+	e := &ConfigError{Missing: []string{"ANTHROPIC_API_KEY, OPENAI_API_KEY, or CLOUDFLARE_AI_GATEWAY_API_KEY + CF_AI_GATEWAY_ACCOUNT_ID + CF_AI_GATEWAY_GATEWAY_ID"}}
+	h := e.Hint()
+	if !strings.Contains(h, "`moltctl secrets set ANTHROPIC_API_KEY`") {
+		t.Errorf("hint %q: want the command `moltctl secrets set ANTHROPIC_API_KEY`", h)
+	}
+	if !strings.Contains(h, "OPENAI_API_KEY") {
+		t.Errorf("hint %q: want the alternatives named", h)
+	}
+}
+
 func TestWaitRunningTimesOut(t *testing.T) {
 	t.Parallel()
 	_, srv := newFake(t, map[string]http.HandlerFunc{

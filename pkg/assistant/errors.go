@@ -3,6 +3,8 @@ package assistant
 import (
 	"fmt"
 	"strings"
+
+	"github.com/moltctl/moltctl/pkg/secrets"
 )
 
 // AccessError means Cloudflare Access did not let the request through: it
@@ -49,13 +51,23 @@ func (e *ConfigError) Error() string {
 	return "the Worker is missing required secrets: " + strings.Join(e.Missing, ", ")
 }
 
-// Hint says how to fix it.
+// Hint says how to fix it: one command that runs as written, where
+// moltworker lists alternatives (any one AI provider) the first of them,
+// the others in prose.
 func (e *ConfigError) Hint() string {
-	name := "NAME"
-	if len(e.Missing) > 0 {
-		name = e.Missing[0]
+	cmd, alts := secrets.SetCommand(e.Missing)
+	if cmd == "" {
+		cmd = "moltctl secrets set NAME"
 	}
-	return fmt.Sprintf("set them with `moltctl secrets set %s` (or add them to moltctl.yaml) and run `moltctl deploy`", name)
+	them := "them"
+	if len(e.Missing) == 1 {
+		them = "it"
+	}
+	fix := fmt.Sprintf("set %s with `%s` (or add %s to moltctl.yaml) and run `moltctl deploy`", them, cmd, them)
+	for _, a := range alts {
+		fix += fmt.Sprintf("; any one of %s will do", a)
+	}
+	return fix
 }
 
 // UnauthorizedError is a 401 from the Worker's own check of the Access

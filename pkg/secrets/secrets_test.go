@@ -396,3 +396,26 @@ func TestSpanMatchesItsRegexp(t *testing.T) {
 		}
 	}
 }
+
+func TestSetCommandNamesOneRunnableCommand(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in   []string
+		cmd  string
+		alts int
+	}{
+		{[]string{"ANTHROPIC_API_KEY, OPENAI_API_KEY, or CLOUDFLARE_AI_GATEWAY_API_KEY + CF_AI_GATEWAY_ACCOUNT_ID + CF_AI_GATEWAY_GATEWAY_ID"}, "moltctl secrets set ANTHROPIC_API_KEY", 1},
+		{[]string{"MOLTBOT_GATEWAY_TOKEN", "CF_ACCESS_AUD"}, "moltctl secrets set MOLTBOT_GATEWAY_TOKEN CF_ACCESS_AUD", 0},
+		{[]string{"ANTHROPIC_API_KEY (or another AI provider)"}, "moltctl secrets set ANTHROPIC_API_KEY", 1},
+		{[]string{"…"}, "", 0},
+		{nil, "", 0},
+	} {
+		cmd, alts := SetCommand(tt.in)
+		if cmd != tt.cmd || len(alts) != tt.alts {
+			t.Errorf("SetCommand(%q) = %q, %q; want %q and %d alternative(s)", tt.in, cmd, alts, tt.cmd, tt.alts)
+		}
+		if strings.ContainsAny(cmd, ",…+()") {
+			t.Errorf("SetCommand(%q) = %q: not a command that runs as written", tt.in, cmd)
+		}
+	}
+}

@@ -408,3 +408,36 @@ func isAre(s []string) string {
 	}
 	return "are"
 }
+
+var leadingNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*`) })
+
+// LeadingName is the first name of an entry in a list of missing names as
+// moltworker reports it: a name, or alternatives ("ANTHROPIC_API_KEY,
+// OPENAI_API_KEY, or …"); alone reports whether the entry is just that
+// name. "" when the entry does not start with a name.
+func LeadingName(entry string) (name string, alone bool) {
+	name = leadingNameRE().FindString(strings.TrimSpace(entry))
+	return name, name != "" && name == strings.TrimSpace(entry)
+}
+
+// SetCommand is one runnable command that sets what entries (as
+// LeadingName reads them) lack: every plain name, and the first of each
+// list of alternatives, whose others then go in prose. alternatives holds
+// those lists; "" command when no entry starts with a name.
+func SetCommand(entries []string) (command string, alternatives []string) {
+	var names []string
+	for _, e := range entries {
+		n, alone := LeadingName(e)
+		if n == "" {
+			continue
+		}
+		names = append(names, n)
+		if !alone {
+			alternatives = append(alternatives, strings.TrimSpace(e))
+		}
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	return "moltctl secrets set " + strings.Join(names, " "), alternatives
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -457,7 +458,11 @@ func judge(rep *Report, t *target.Target, command func(string) string) {
 	case s.Error != "":
 		bad("secrets", s.Error, "")
 	case w.Exists && len(s.Missing) > 0:
-		bad("secrets", fmt.Sprintf("missing on the Worker: %v", s.Missing), "`"+command("secrets set NAME")+"`, then `"+command("deploy")+"`")
+		set, _ := secrets.SetCommand(s.Missing)
+		if set == "" {
+			set = "moltctl secrets set NAME"
+		}
+		bad("secrets", fmt.Sprintf("missing on the Worker: %v", s.Missing), "`"+command(strings.TrimPrefix(set, "moltctl "))+"`, then `"+command("deploy")+"`")
 	}
 	a := rep.Access
 	switch {
