@@ -7,6 +7,7 @@ import (
 )
 
 func TestAccessOrganization(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		scenario string
@@ -23,6 +24,7 @@ func TestAccessOrganization(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := New(Options{Scenario: tt.scenario}).Start()
 			defer srv.Close()
 			p := "/accounts/" + srv.AccountID() + "/access/organizations"
@@ -60,6 +62,7 @@ func rtErrCode(env map[string]any) float64 {
 }
 
 func TestAccessAppWithoutOrganization(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{Scenario: ScenarioNewAccount}).Start()
 	defer srv.Close()
 	code, env := rtCall(t, srv, "POST", "/accounts/"+srv.AccountID()+"/access/apps", map[string]any{"name": "a", "domain": "x.example.workers.dev", "type": "self_hosted"})
@@ -78,6 +81,7 @@ func rtMessage(env map[string]any) string {
 }
 
 func TestAccessPoliciesAndTokens(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{}).Start()
 	defer srv.Close()
 	a := "/accounts/" + srv.AccountID() + "/access"
@@ -162,6 +166,7 @@ func protect(t *testing.T, srv *Server) (aud, clientID, secret string) {
 }
 
 func TestAccessEdge(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, map[string]string{"MOLTBOT_GATEWAY_TOKEN": "gw", "ANTHROPIC_API_KEY": "k"})

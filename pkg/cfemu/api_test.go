@@ -117,6 +117,7 @@ func upload(t *testing.T, srv *Server, token, name string, meta map[string]any) 
 }
 
 func TestAuthorize(t *testing.T) {
+	t.Parallel()
 	srv := newAPI(t, ScenarioReady)
 	scripts := "/accounts/" + apiAcct + "/workers/scripts"
 	tests := []struct {
@@ -143,6 +144,7 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestVerifyAndAccounts(t *testing.T) {
+	t.Parallel()
 	srv := newAPI(t, ScenarioReady)
 	tests := []struct {
 		name, token, path string
@@ -203,6 +205,7 @@ func TestVerifyAndAccounts(t *testing.T) {
 }
 
 func TestSubdomains(t *testing.T) {
+	t.Parallel()
 	srv := newAPI(t, ScenarioNewAccount)
 	base := "/accounts/" + apiAcct + "/workers"
 	if r := apiJSON(t, srv, "GET", base+"/subdomain", nil); r.code() != 10007 {
@@ -250,6 +253,7 @@ func TestSubdomains(t *testing.T) {
 }
 
 func TestScriptUpload(t *testing.T) {
+	t.Parallel()
 	base := "/accounts/" + apiAcct + "/workers/scripts/"
 	do := map[string]any{"type": "durable_object_namespace", "name": "Sandbox", "class_name": "Sandbox"}
 	r2 := map[string]any{"type": "r2_bucket", "name": "BUCKET", "bucket_name": "data"}
@@ -406,6 +410,7 @@ func TestScriptUpload(t *testing.T) {
 }
 
 func TestSecretsAPI(t *testing.T) {
+	t.Parallel()
 	srv := newAPI(t, ScenarioReady)
 	base := "/accounts/" + apiAcct + "/workers/scripts/"
 	if r := apiJSON(t, srv, "PUT", base+"none/secrets", map[string]string{"name": "A", "text": "x", "type": "secret_text"}); r.code() != 10007 || r.Status != 404 {
@@ -450,6 +455,7 @@ func TestSecretsAPI(t *testing.T) {
 }
 
 func TestAssetsUpload(t *testing.T) {
+	t.Parallel()
 	srv := newAPI(t, ScenarioReady)
 	files := map[string][]byte{"/index.html": []byte("<h1>hi</h1>"), "/a.css": []byte("body{}")}
 	manifest := map[string]account.AssetEntry{}
@@ -520,6 +526,7 @@ func TestAssetsUpload(t *testing.T) {
 }
 
 func TestR2API(t *testing.T) {
+	t.Parallel()
 	srv := newAPI(t, ScenarioReady)
 	base := "/accounts/" + apiAcct + "/r2/buckets"
 	for _, n := range []string{"b-1", "b-2", "b-3"} {
@@ -614,6 +621,7 @@ func TestR2API(t *testing.T) {
 }
 
 func TestFaultsAndLog(t *testing.T) {
+	t.Parallel()
 	var log syncBuffer
 	srv := New(Options{AccountID: apiAcct, Log: &log, Faults: FaultOptions{FailAt: []int64{2, 4}, Kinds: []string{Fault429}}}).Start()
 	defer srv.Close()
@@ -698,6 +706,7 @@ func TestFaultsAndLog(t *testing.T) {
 }
 
 func TestSecretsNeverLogged(t *testing.T) {
+	t.Parallel()
 	var log syncBuffer
 	srv := New(Options{AccountID: apiAcct, Log: &log}).Start()
 	defer srv.Close()
@@ -709,6 +718,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 }
 
 func TestControlAndPersistence(t *testing.T) {
+	t.Parallel()
 	srv := newAPI(t, ScenarioNewAccount)
 	res, err := http.Post(srv.URL()+"/__emulator/account", "application/json", strings.NewReader(`{"workers_paid":true,"r2_enabled":true,"subdomain":"mine"}`))
 	if err != nil || res.StatusCode != 200 {
@@ -752,6 +762,7 @@ func TestControlAndPersistence(t *testing.T) {
 }
 
 func TestAssetsJWTExpires(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }

@@ -11,6 +11,7 @@ import (
 )
 
 func TestContainersEntitlement(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		scenario string
@@ -28,6 +29,7 @@ func TestContainersEntitlement(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := New(Options{Scenario: tt.scenario}).Start()
 			defer srv.Close()
 			if tt.patch != nil {
@@ -48,6 +50,7 @@ func TestContainersEntitlement(t *testing.T) {
 }
 
 func TestRegistryCredentials(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := now
 	srv := New(Options{Now: func() time.Time { return clock }}).Start()
@@ -116,6 +119,7 @@ func TestRegistryCredentials(t *testing.T) {
 }
 
 func TestContainerApplications(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{}).Start()
 	defer srv.Close()
 	srv.Update(func(st *State) {
@@ -197,6 +201,7 @@ func TestContainerApplications(t *testing.T) {
 }
 
 func TestRegistryLogCountsPushedBytes(t *testing.T) {
+	t.Parallel()
 	log := &rtLogBuffer{}
 	srv := New(Options{Log: log}).Start()
 	defer srv.Close()
@@ -238,6 +243,7 @@ func (l *rtLogBuffer) String() string {
 }
 
 func TestRegistryImagesSurviveSaveAndLoad(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{}).Start()
 	defer srv.Close()
 	ref := pushRandom(t, srv, "app", "v1")

@@ -15,6 +15,7 @@ import (
 // TestRegistryDockerPush logs the real Docker daemon in with credentials
 // from the credentials endpoint and pushes a tiny FROM-scratch image.
 func TestRegistryDockerPush(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv := New(Options{}).Start()
 	defer srv.Close()

@@ -118,6 +118,7 @@ func rtGet(t *testing.T, srv *Server, method, path string, hdr map[string]string
 var e2eSecrets = map[string]string{"MOLTBOT_GATEWAY_TOKEN": "gw-token", "ANTHROPIC_API_KEY": "sk-ant-x", "E2E_TEST_MODE": "true"}
 
 func TestWorkerConfigurationError(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: 20 * time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, map[string]string{"ANTHROPIC_API_KEY": "k"})
@@ -135,6 +136,7 @@ func TestWorkerConfigurationError(t *testing.T) {
 }
 
 func TestWorkerGatewayLifecycle(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: 30 * time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, map[string]string{"MOLTBOT_GATEWAY_TOKEN": "gw-token", "ANTHROPIC_API_KEY": "sk-ant-x", "E2E_TEST_MODE": "true"})
@@ -234,6 +236,7 @@ func TestWorkerGatewayLifecycle(t *testing.T) {
 }
 
 func TestWorkerStorage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		secrets    map[string]string
@@ -246,6 +249,7 @@ func TestWorkerStorage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := New(Options{ColdStart: time.Millisecond}).Start()
 			defer srv.Close()
 			sec := map[string]string{}
@@ -280,6 +284,7 @@ func TestWorkerStorage(t *testing.T) {
 }
 
 func TestWorkerWithoutContainerApp(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	srv.Update(func(st *State) {
@@ -319,6 +324,7 @@ func TestWorkerWithoutContainerApp(t *testing.T) {
 }
 
 func TestWorkerWebSocket(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, e2eSecrets)
@@ -369,6 +375,7 @@ func TestWorkerWebSocket(t *testing.T) {
 }
 
 func TestRuntimeControlEndpoints(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, e2eSecrets)

@@ -18,6 +18,7 @@ import (
 )
 
 func TestTail(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, e2eSecrets)
@@ -82,6 +83,7 @@ func TestTail(t *testing.T) {
 // TestTailUnmaskedClientFrame talks to the tail as wrangler does: its
 // {"debug": false} goes out as an unmasked frame, which must not end the tail.
 func TestTailUnmaskedClientFrame(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, e2eSecrets)
@@ -120,6 +122,7 @@ func TestTailUnmaskedClientFrame(t *testing.T) {
 // TestTailGatewayFault: a gateway made to fail never listens, and the
 // Worker's tail carries what it printed.
 func TestTailGatewayFault(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{ColdStart: time.Millisecond}).Start()
 	defer srv.Close()
 	deployWorker(t, srv, e2eSecrets)

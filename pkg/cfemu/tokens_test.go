@@ -7,6 +7,7 @@ import (
 )
 
 func TestPermissionGroups(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{}).Start()
 	defer srv.Close()
 	tests := []struct {
@@ -36,6 +37,7 @@ func TestPermissionGroups(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
+	t.Parallel()
 	srv := New(Options{}).Start()
 	defer srv.Close()
 	base := "/accounts/" + srv.AccountID() + "/tokens"

@@ -195,6 +195,7 @@ func TestWranglerSecrets(t *testing.T) {
 }
 
 func TestWranglerR2(t *testing.T) {
+	t.Parallel()
 	t.Run("ready", func(t *testing.T) {
 		w := newWrangler(t, Options{})
 		w.run("", "", nil, true, "r2", "bucket", "create", "moltbot-data", "--location", "weur")
