@@ -130,6 +130,33 @@ func endState(srv *cfemu.Server) string {
 	return b.String()
 }
 
+// reference is the end state of a plain deploy of the example, which the
+// interrupted and faulted deploys must reach too. One deploy serves the
+// whole package: the example is built and deployed for it once.
+var reference struct {
+	once  sync.Once
+	state string
+	err   error
+}
+
+func referenceEndState(t *testing.T) string {
+	t.Helper()
+	reference.once.Do(func() {
+		// Stays if the deploy below stops the test that runs it.
+		reference.err = errors.New("the reference deploy did not finish")
+		srv, _ := newEmulator(t, cfemu.FaultOptions{})
+		if r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil); r.err != nil {
+			reference.err = fmt.Errorf("reference deploy: %v\n%s", r.err, r.stderr)
+			return
+		}
+		reference.state, reference.err = endState(srv), nil
+	})
+	if reference.err != nil {
+		t.Fatal(reference.err)
+	}
+	return reference.state
+}
+
 func gatewayRunning(srv *cfemu.Server) bool {
 	return srv.Gateway("moltbot-sandbox").Status == "running"
 }
@@ -144,6 +171,7 @@ func decodeResult(t *testing.T, s string) Result {
 }
 
 func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	dir := testenv.CopyExample(t)
@@ -323,15 +351,13 @@ func TestDeployExampleEndToEndThenNoChange(t *testing.T) {
 }
 
 func TestDeployInterruptedAtEachStepConverges(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
-	ref, _ := newEmulator(t, cfemu.FaultOptions{})
-	if r := deployOnce(context.Background(), t, ref, testenv.CopyExample(t), nil, nil); r.err != nil {
-		t.Fatalf("reference deploy: %v\n%s", r.err, r.stderr)
-	}
-	want := endState(ref)
+	want := referenceEndState(t)
 	for _, s := range deploy.Steps() {
 		name := s.Name()
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			srv, _ := newEmulator(t, cfemu.FaultOptions{})
 			dir := testenv.CopyExample(t)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -361,6 +387,7 @@ func TestDeployInterruptedAtEachStepConverges(t *testing.T) {
 }
 
 func TestConcurrentDeployRefusesNamingTheFirst(t *testing.T) {
+	t.Parallel()
 	srv, _ := newEmulator(t, cfemu.FaultOptions{})
 	dir := testenv.CopyExample(t)
 	store, err := state.Open(dir, "moltbot-sandbox")
@@ -387,6 +414,7 @@ func TestConcurrentDeployRefusesNamingTheFirst(t *testing.T) {
 // What doctor --fix can do through the API, deploy does itself: an account
 // without a workers.dev subdomain or a Zero Trust organization still deploys.
 func TestDeployAppliesTheFixesTheAPICanMake(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, _ := newEmulator(t, cfemu.FaultOptions{})
 	srv.Update(func(s *cfemu.State) {
@@ -407,6 +435,7 @@ func TestDeployAppliesTheFixesTheAPICanMake(t *testing.T) {
 // A blocker only a person can clear (no Workers Paid plan) means the
 // fixable ones are left alone too: the account is not changed at all.
 func TestDeployFixesNothingWhenAPersonMustAct(t *testing.T) {
+	t.Parallel()
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	srv.Update(func(s *cfemu.State) {
 		s.Account.Subdomain = ""
@@ -430,6 +459,7 @@ func TestDeployFixesNothingWhenAPersonMustAct(t *testing.T) {
 // Two CI runners share no disk: the file lock cannot see the other, the
 // lease kept in the account does.
 func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	reached, proceed := make(chan struct{}), make(chan struct{})
@@ -493,14 +523,12 @@ func TestRunnersWithoutASharedDiskDoNotInterleave(t *testing.T) {
 }
 
 func TestDeployUnderFaultsReachesTheSameEndState(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
-	ref, _ := newEmulator(t, cfemu.FaultOptions{})
-	if r := deployOnce(context.Background(), t, ref, testenv.CopyExample(t), nil, nil); r.err != nil {
-		t.Fatalf("reference deploy: %v\n%s", r.err, r.stderr)
-	}
-	want := endState(ref)
+	want := referenceEndState(t)
 	for i, kind := range cfemu.AllFaultKinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			srv, log := newEmulator(t, cfemu.FaultOptions{Rate: 0.15, Kinds: []string{kind}, Seed: uint64(i + 1)})
 			r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil)
 			if r.err != nil {
@@ -523,6 +551,7 @@ func TestDeployUnderFaultsReachesTheSameEndState(t *testing.T) {
 }
 
 func TestDryRunChangesNothingAndEstimatesCost(t *testing.T) {
+	t.Parallel()
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	dir := testenv.CopyExample(t)
 	// The dry run runs the checks; with --image they need no Docker daemon.
@@ -556,6 +585,7 @@ func stateObjectPath(srv *cfemu.Server) string {
 // A dry run runs the checks: on an account that cannot take the deploy it
 // names the blockers and exits 3, changing nothing.
 func TestDryRunNamesTheBlockers(t *testing.T) {
+	t.Parallel()
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	srv.Update(func(s *cfemu.State) { s.Account.R2Enabled = false })
 	r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, func(o *DeployOptions) {
@@ -586,6 +616,7 @@ var deployPermissions = []string{"Workers Scripts Write", "Cloudflare Containers
 // such a token's permissions, stops before anything is built or changed,
 // naming the permission the dashboard calls Account API Tokens Edit.
 func TestDeployStopsAtPreflightWithoutAccountAPITokens(t *testing.T) {
+	t.Parallel()
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	srv.Update(func(s *cfemu.State) {
 		s.Tokens[srv.Token()].Permissions = append(append([]string{}, deployPermissions...), "API Tokens Write")
@@ -605,6 +636,7 @@ func TestDeployStopsAtPreflightWithoutAccountAPITokens(t *testing.T) {
 // warning; when it then lacks the account permission for the R2 token, the
 // step says which permission, not just "Authentication error".
 func TestDeployNamesThePermissionTheR2TokenNeeds(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, _ := newEmulator(t, cfemu.FaultOptions{})
 	srv.Update(func(s *cfemu.State) { s.Tokens[srv.Token()].Permissions = deployPermissions })

@@ -47,6 +47,7 @@ func withEnv(kv map[string]string, next func(*DeployOptions)) func(*DeployOption
 // in turn: the second finds everything in the account and changes nothing;
 // the first still reaches the assistant afterwards.
 func TestSecondCheckoutChangesNothing(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	first, second := testenv.CopyExample(t), testenv.CopyExample(t)
@@ -96,6 +97,7 @@ func TestSecondCheckoutChangesNothing(t *testing.T) {
 
 // A machine without the key keeps every credential as it is and says why.
 func TestCheckoutWithoutTheKeyRotatesNothing(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	if r := deployOnce(context.Background(), t, srv, testenv.CopyExample(t), nil, nil); r.err != nil {
@@ -123,6 +125,7 @@ func TestCheckoutWithoutTheKeyRotatesNothing(t *testing.T) {
 // into the account on its next deploy, rotating nothing; a second checkout
 // then finds it there.
 func TestLocalStateMovesIntoTheAccount(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, log := newEmulator(t, cfemu.FaultOptions{})
 	first := testenv.CopyExample(t)
@@ -163,6 +166,7 @@ func TestLocalStateMovesIntoTheAccount(t *testing.T) {
 // A credential changes only when asked, and then everywhere: the Worker,
 // the gateway (restarted) and the sealed copy another checkout reads.
 func TestRotateReplacesEverywhere(t *testing.T) {
+	t.Parallel()
 	testenv.RequireDocker(t)
 	srv, _ := newEmulator(t, cfemu.FaultOptions{})
 	first := testenv.CopyExample(t)

@@ -122,6 +122,7 @@ func fileSHA(t *testing.T, p string) string {
 // .html Text modules uploaded; then an edit of src/ is built and shipped,
 // and staging is deployed beside production without touching it.
 func TestDeployUpstreamMoltworker(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("installs and builds the real moltworker (about a minute)")
 	}
