@@ -6,6 +6,7 @@ import (
 )
 
 func TestMedianAndSelected(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   []float64
 		want float64
@@ -20,6 +21,7 @@ func TestMedianAndSelected(t *testing.T) {
 }
 
 func TestReqLogCountsAPIAndRegistry(t *testing.T) {
+	t.Parallel()
 	l := &reqLog{}
 	lines := `{"method":"GET","path":"/client/v4/accounts","status":200,"bytes":0}
 {"method":"PUT","path":"/client/v4/accounts/a/workers/scripts/x","status":200,"bytes":1200}
@@ -40,6 +42,7 @@ func TestReqLogCountsAPIAndRegistry(t *testing.T) {
 }
 
 func TestRoundsCountsRequestsWaitedForInTurn(t *testing.T) {
+	t.Parallel()
 	lat := 50 * time.Millisecond
 	t0 := time.Now()
 	at := func(ms int) logged { return logged{done: t0.Add(time.Duration(ms) * time.Millisecond)} }

@@ -25,6 +25,8 @@ import (
 // A command that asked the terminal for its background colour (OSC 11) or
 // the cursor position (CSI 6n) would wait for an answer that never comes;
 // each must finish within a second and send no such query.
+// Not parallel: its runs are timed, so it runs alone, before the parallel
+// tests start.
 func TestNoTerminalQueryStall(t *testing.T) {
 	bin, err := exec.LookPath("moltctl") // this test binary, linked by testscript.Main
 	if err != nil {

@@ -49,6 +49,8 @@ func runMain() int {
 // the moltctl commands a user would type in it, with expected output.
 // Commands the scripts have beyond testscript's own are listed in
 // scriptCmds; docs/architecture.md says how to add a script.
+// Not parallel itself: testscript runs the scripts in parallel with each
+// other, and they finish before the init-time test, which is timed, starts.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:   "testdata/script",

@@ -14,6 +14,8 @@ import (
 	"github.com/moltctl/moltctl/pkg/internal/testenv"
 )
 
+// Not parallel: it is the package's only test, and the bench it runs
+// times its rows.
 func TestBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs moltctl and wrangler end to end")
