@@ -49,7 +49,7 @@ say "moltctl deploy --yes: image, Worker, container, Access, R2 token, secrets, 
 moltctl deploy --yes
 
 say "moltctl deploy --yes again: nothing to change"
-moltctl deploy --yes 2>&1 | grep -E '^step=' || true
+moltctl deploy --yes --log-format kv 2>&1 | grep -E '^step=' || true
 
 say "moltctl status"
 moltctl status || true
