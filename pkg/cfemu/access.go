@@ -48,15 +48,7 @@ func (s *Server) registerAccess() {
 }
 
 func (s *Server) accessGuard(permission string, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if _, ok := s.authorize(w, r, permission); !ok {
-			return
-		}
-		if !s.checkAccount(w, r) {
-			return
-		}
+	return s.guarded(permission, func(w http.ResponseWriter, r *http.Request, _ *Token) {
 		a := &s.state.Access
 		if a.Apps == nil {
 			a.Apps = map[string]*AccessApp{}
@@ -68,7 +60,7 @@ func (s *Server) accessGuard(permission string, h http.HandlerFunc) http.Handler
 			a.ServiceTokens = map[string]*ServiceToken{}
 		}
 		h(w, r)
-	}
+	})
 }
 
 // ---- organization ----

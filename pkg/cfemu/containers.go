@@ -31,22 +31,14 @@ func (s *Server) registerContainers() {
 // entitlement: without Workers Paid and Containers every endpoint answers
 // 401, which wrangler prints as "Unauthorized".
 func (s *Server) containersGuard(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if _, ok := s.authorize(w, r, permContainers); !ok {
-			return
-		}
-		if !s.checkAccount(w, r) {
-			return
-		}
+	return s.guarded(permContainers, func(w http.ResponseWriter, r *http.Request, _ *Token) {
 		if err := s.state.ContainersAllowed(); err != nil {
 			writeFailure(w, err)
 			return
 		}
 		s.workers.PruneLocked()
 		h(w, r)
-	}
+	})
 }
 
 func (s *Server) containersMe(w http.ResponseWriter, r *http.Request) {

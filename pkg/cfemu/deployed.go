@@ -77,22 +77,14 @@ func (s *Server) doNamespace(id string) (script, class string, ok bool) {
 }
 
 func (s *Server) registerTail() {
-	s.handle("POST", "/accounts/{account_id}/workers/scripts/{script}/tails", s.createTail)
-	s.handle("DELETE", "/accounts/{account_id}/workers/scripts/{script}/tails/{tail_id}", s.deleteTail)
+	s.handle("POST", "/accounts/{account_id}/workers/scripts/{script}/tails", s.guarded(PermWorkersScriptsWrite, s.createTail))
+	s.handle("DELETE", "/accounts/{account_id}/workers/scripts/{script}/tails/{tail_id}", s.guarded(PermWorkersScriptsWrite, s.deleteTail))
 	s.api.HandleFunc("GET /__emulator/tail/{tail_id}", func(w http.ResponseWriter, r *http.Request) {
 		s.workers.ServeTail(w, r, r.PathValue("tail_id"))
 	})
 }
 
-func (s *Server) createTail(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.authorize(w, r, "Workers Scripts Write"); !ok {
-		return
-	}
-	if !s.checkAccount(w, r) {
-		return
-	}
+func (s *Server) createTail(w http.ResponseWriter, r *http.Request, _ *Token) {
 	script := r.PathValue("script")
 	if s.state.Scripts[script] == nil {
 		fail(w, http.StatusNotFound, 10007, "This Worker does not exist on your account.")
@@ -102,15 +94,7 @@ func (s *Server) createTail(w http.ResponseWriter, r *http.Request) {
 	ok(w, http.StatusOK, map[string]any{"id": id, "url": "ws://" + r.Host + "/__emulator/tail/" + id, "expires_at": expires})
 }
 
-func (s *Server) deleteTail(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.authorize(w, r, "Workers Scripts Write"); !ok {
-		return
-	}
-	if !s.checkAccount(w, r) {
-		return
-	}
+func (s *Server) deleteTail(w http.ResponseWriter, r *http.Request, _ *Token) {
 	if !s.workers.DeleteTail(r.PathValue("script"), r.PathValue("tail_id")) {
 		fail(w, http.StatusNotFound, 10000, "tail not found")
 		return

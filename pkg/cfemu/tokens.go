@@ -38,17 +38,7 @@ func (s *Server) registerTokens() {
 }
 
 func (s *Server) tokensGuard(permission string, h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if _, ok := s.authorize(w, r, permission); !ok {
-			return
-		}
-		if !s.checkAccount(w, r) {
-			return
-		}
-		h(w, r)
-	}
+	return s.guarded(permission, func(w http.ResponseWriter, r *http.Request, _ *Token) { h(w, r) })
 }
 
 func (s *Server) listPermissionGroups(w http.ResponseWriter, r *http.Request) {
