@@ -624,13 +624,22 @@ func (h *Host) Gateway(script string) GatewayInfo {
 	return info
 }
 
+// ensureGateway starts the gateway for an admin route, as moltworker's
+// routes each do first; it answers 500 and reports false when it cannot.
+func (q *workerRequest) ensureGateway() bool {
+	if err := q.h.EnsureGateway(q.r.Context(), q.script); err != nil {
+		q.json(500, map[string]any{"error": err.Error()})
+		return false
+	}
+	return true
+}
+
 func (q *workerRequest) adminAPI(p string) {
 	h := q.h
 	m := q.r.Method
 	switch {
 	case m == http.MethodGet && p == "/devices":
-		if err := h.EnsureGateway(q.r.Context(), q.script); err != nil {
-			q.json(500, map[string]any{"error": err.Error()})
+		if !q.ensureGateway() {
 			return
 		}
 		h.mu.Lock()
@@ -641,8 +650,7 @@ func (q *workerRequest) adminAPI(p string) {
 		q.w.Header().Set("Content-Type", "application/json")
 		_, _ = q.w.Write(b)
 	case m == http.MethodPost && p == "/devices/approve-all":
-		if err := h.EnsureGateway(q.r.Context(), q.script); err != nil {
-			q.json(500, map[string]any{"error": err.Error()})
+		if !q.ensureGateway() {
 			return
 		}
 		h.mu.Lock()
@@ -665,8 +673,7 @@ func (q *workerRequest) adminAPI(p string) {
 			q.json(404, map[string]any{"error": "Not found"})
 			return
 		}
-		if err := h.EnsureGateway(q.r.Context(), q.script); err != nil {
-			q.json(500, map[string]any{"error": err.Error()})
+		if !q.ensureGateway() {
 			return
 		}
 		h.mu.Lock()
