@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -26,8 +25,10 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/moltctl/moltctl/pkg/cfapi"
 	"github.com/moltctl/moltctl/pkg/cfemu"
 	"github.com/moltctl/moltctl/pkg/dockerhost"
+	"github.com/moltctl/moltctl/pkg/image"
 )
 
 // emulator is a script's cfemu and the values that vary between runs.
@@ -158,43 +159,16 @@ func imageCmd(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), emulatorTimeout)
 	defer cancel()
-	user, pass, err := e.registryLogin(ctx)
+	api := cfapi.New(cfapi.Options{BaseURL: e.srv.APIURL(), Token: e.srv.Token(), AccountID: e.srv.AccountID()})
+	auth, err := image.Login(ctx, api, e.srv.RegistryHost())
 	ts.Check(err)
 	img, err := random.Image(256, 1)
 	ts.Check(err)
 	ref := e.srv.RegistryHost() + "/" + e.srv.AccountID() + "/" + repoTag
 	r, err := name.ParseReference(ref, name.Insecure)
 	ts.Check(err)
-	ts.Check(remote.Write(r, img, remote.WithContext(ctx), remote.WithAuth(&authn.Basic{Username: user, Password: pass})))
+	ts.Check(remote.Write(r, img, remote.WithContext(ctx), remote.WithAuth(&authn.Basic{Username: auth.Username, Password: auth.Password})))
 	ts.Setenv("IMAGE", ref)
-}
-
-// registryLogin asks the Containers API for push credentials, as moltctl push does.
-func (e *emulator) registryLogin(ctx context.Context) (user, pass string, err error) {
-	body := strings.NewReader(`{"expiration_minutes": 5, "permissions": ["push", "pull"]}`)
-	u := e.srv.APIURL() + "/accounts/" + e.srv.AccountID() + "/containers/registries/" + e.srv.RegistryHost() + "/credentials"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, body)
-	if err != nil {
-		return "", "", err
-	}
-	req.Header.Set("Authorization", "Bearer "+e.srv.Token())
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
-	var env struct {
-		Success bool `json:"success"`
-		Result  struct {
-			Username string `json:"username"`
-			Password string `json:"password"`
-		} `json:"result"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil || !env.Success {
-		return "", "", fmt.Errorf("registry credentials: HTTP %d, %v", resp.StatusCode, err)
-	}
-	return env.Result.Username, env.Result.Password, nil
 }
 
 // deviceCmd makes a browser ask the deployed gateway to pair, as opening
